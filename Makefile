@@ -1,0 +1,103 @@
+# ocfrs: build, install and uninstall.
+#
+#   make                      build release binaries
+#   make install              install agents under $(DESTDIR)$(OCF_RA_DIR)/$(PROVIDER)/
+#   make install-rgmanager    also expose the agents to rgmanager under $(DESTDIR)$(RGMANAGER_DIR)/
+#   make uninstall            remove exactly what install and install-rgmanager put there
+#   make metadata             regenerate metadata/ (checked in; a test fails when stale)
+#   make demo / make test     the README's two commands (see tests/run.sh)
+#
+# Every agent is the same multicall binary, installed once as $(LIBEXECDIR)/ocfrs-agents and
+# hard-linked (copied when a link is impossible) under the agent type's name. A manifest of
+# every installed path is kept in $(LIBEXECDIR)/installed-files so that uninstall removes
+# exactly those and nothing else.
+
+PROVIDER      ?= ocfrs
+PREFIX        ?= /usr
+DESTDIR       ?=
+OCF_ROOT_DIR  ?= $(PREFIX)/lib/ocf
+OCF_RA_DIR    ?= $(OCF_ROOT_DIR)/resource.d
+LIBEXECDIR    ?= $(PREFIX)/lib/ocfrs
+SBINDIR       ?= $(PREFIX)/sbin
+MANDIR        ?= $(PREFIX)/share/man
+RGMANAGER_DIR ?= $(PREFIX)/share/cluster
+CARGO         ?= cargo
+PROFILE       ?= release
+
+TARGET_DIR  ?= target
+BIN_DIR      = $(TARGET_DIR)/$(PROFILE)
+AGENTS_BIN   = $(BIN_DIR)/ocfrs-agents
+TESTER_BIN   = $(BIN_DIR)/ocf-tester
+MANIFEST     = $(DESTDIR)$(LIBEXECDIR)/installed-files
+
+CARGO_PROFILE_FLAG = $(if $(filter release,$(PROFILE)),--release,--profile $(PROFILE))
+
+.PHONY: all build install install-rgmanager uninstall metadata demo test clean
+
+all: build
+
+build:
+	$(CARGO) build $(CARGO_PROFILE_FLAG) --bins
+
+install: build
+	@set -e; \
+	mkdir -p $(DESTDIR)$(LIBEXECDIR); \
+	touch $(MANIFEST); cp $(MANIFEST) $(MANIFEST).tmp; \
+	install -D -m 0755 $(AGENTS_BIN) $(DESTDIR)$(LIBEXECDIR)/ocfrs-agents; \
+	echo "$(DESTDIR)$(LIBEXECDIR)/ocfrs-agents" >> $(MANIFEST).tmp; \
+	dir=$(DESTDIR)$(OCF_RA_DIR)/$(PROVIDER); mkdir -p $$dir; \
+	for a in $$($(AGENTS_BIN) --list); do \
+	  rm -f $$dir/$$a; \
+	  ln $(DESTDIR)$(LIBEXECDIR)/ocfrs-agents $$dir/$$a 2>/dev/null || install -m 0755 $(AGENTS_BIN) $$dir/$$a; \
+	  echo "$$dir/$$a" >> $(MANIFEST).tmp; \
+	  echo "installed $$dir/$$a"; \
+	done; \
+	install -D -m 0755 $(TESTER_BIN) $(DESTDIR)$(SBINDIR)/ocfrs-tester; \
+	echo "$(DESTDIR)$(SBINDIR)/ocfrs-tester" >> $(MANIFEST).tmp; \
+	if [ ! -e $(DESTDIR)$(SBINDIR)/ocf-tester ]; then \
+	  ln -s ocfrs-tester $(DESTDIR)$(SBINDIR)/ocf-tester; \
+	  echo "$(DESTDIR)$(SBINDIR)/ocf-tester" >> $(MANIFEST).tmp; \
+	  echo "installed $(DESTDIR)$(SBINDIR)/ocf-tester -> ocfrs-tester"; \
+	else \
+	  echo "kept existing $(DESTDIR)$(SBINDIR)/ocf-tester; ours is ocfrs-tester"; \
+	fi; \
+	mandir=$(DESTDIR)$(MANDIR)/man7; mkdir -p $$mandir; \
+	tmp=$$(mktemp -d); $(AGENTS_BIN) --generate man $$tmp; \
+	for f in $$tmp/*.7; do \
+	  install -m 0644 $$f $$mandir/; echo "$$mandir/$$(basename $$f)" >> $(MANIFEST).tmp; \
+	done; rm -rf $$tmp; \
+	sort -u $(MANIFEST).tmp > $(MANIFEST); rm -f $(MANIFEST).tmp; \
+	echo "provider $(PROVIDER): $$($(AGENTS_BIN) --list | tr '\n' ' ')"
+
+install-rgmanager: install
+	@set -e; \
+	cp $(MANIFEST) $(MANIFEST).tmp; \
+	mkdir -p $(DESTDIR)$(RGMANAGER_DIR); \
+	for a in $$($(AGENTS_BIN) --list); do \
+	  f=$(DESTDIR)$(RGMANAGER_DIR)/$$a.sh; rm -f $$f; \
+	  ln $(DESTDIR)$(LIBEXECDIR)/ocfrs-agents $$f 2>/dev/null || install -m 0755 $(AGENTS_BIN) $$f; \
+	  echo "$$f" >> $(MANIFEST).tmp; echo "installed $$f"; \
+	done; \
+	sort -u $(MANIFEST).tmp > $(MANIFEST); rm -f $(MANIFEST).tmp
+
+uninstall:
+	@set -e; \
+	if [ ! -f $(MANIFEST) ]; then echo "nothing installed under $(DESTDIR)$(LIBEXECDIR)"; exit 0; fi; \
+	while read -r f; do \
+	  case "$$f" in "$(DESTDIR)"*) rm -f "$$f"; echo "removed $$f";; esac; \
+	done < $(MANIFEST); \
+	rm -f $(MANIFEST); \
+	rmdir $(DESTDIR)$(OCF_RA_DIR)/$(PROVIDER) $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
+
+metadata: build
+	rm -rf metadata/*.xml metadata/ocf-1.1 metadata/rgmanager
+	$(AGENTS_BIN) --generate metadata metadata
+
+demo:
+	bash tests/run.sh demo
+
+test:
+	bash tests/run.sh test
+
+clean:
+	$(CARGO) clean

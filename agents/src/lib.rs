@@ -1,0 +1,31 @@
+//! The ocfrs agents. Each agent is one module: `meta.rs` holds its declaration (the single
+//! source of truth for meta-data, parameters and actions), `mod.rs` its actions.
+//!
+//! | type | module |
+//! |---|---|
+//! | `Dummy` | [`dummy`]: the example agent and tutorial |
+//!
+//! # One multicall binary
+//! All agents are compiled into one executable, `ocfrs-agents`, installed once under
+//! `/usr/lib/ocfrs/` and hard-linked as `/usr/lib/ocf/resource.d/<provider>/<Type>`; the file
+//! name it was run by (`argv[0]`) picks the agent, matched exactly (`IPaddr` never runs
+//! `IPaddr2`), with rgmanager's `.sh` suffix removed. Run by its own name it takes the type
+//! as first argument: `ocfrs-agents Dummy monitor`, and answers `--list` and
+//! `--generate metadata|man DIR`.
+//!
+//! Why: one copy of the standard library and SDK on disk instead of one per agent, one link
+//! step per build on small CI machines, one version for all agents. The cost of starting is
+//! the same either way (one exec; pages are loaded lazily, and dispatch reads only argv and
+//! the environment).
+//!
+//! The constraint that keeps it cheap: **the multicall binary links only libc.** An agent
+//! that needs a C library (libvirt for VirtualDomain, for instance) must not add it here,
+//! because every agent would map it at start-up; such an agent talks to the service through
+//! its command-line tool or socket protocol, or gets a binary of its own (a `[[bin]]` with its
+//! own `main` calling [`ocf::run`]). A test (`tests/agents/multicall.rs`) checks the binary's
+//! dynamic dependencies.
+
+pub mod dummy;
+
+/// Every agent in the multicall binary.
+pub const AGENTS: &[ocf::Entry] = &[ocf::entry::<dummy::Dummy>()];

@@ -1,0 +1,94 @@
+//! # ocf-sdk: write OCF resource agents in Rust
+//!
+//! An agent is **one declaration plus domain logic**. The declaration ([`Agent`], [`Param`],
+//! [`Action`]) is `const` data from which the SDK derives meta-data in three flavours
+//! ([`metadata`]), typed parameter parsing ([`Params`]), `usage`/`methods`, man pages
+//! ([`man`]) and the check-level round-down. The dispatcher ([`run`], [`multicall`]) owns the
+//! calling protocol: exit codes, exit reasons, the invalid-environment policy (stop → 0,
+//! probe → 7), panics → exit 1, and the action's time budget ([`Deadline`]).
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`exit`] | [`Rc`] (0–9, 190, 191), [`Error`] (code + exit reason), [`OrRc`] |
+//! | [`meta`] | the declaration types |
+//! | [`metadata`] | XML in the `ocf-1.0`, `ocf-1.1` and `rgmanager` flavours, and which one to print |
+//! | [`params`] | `OCF_RESKEY_*` → typed values, defaults, deprecations, malformed input → 6 |
+//! | [`context`] | action, instance, caller, probe, interval/timeout, depth, clones, notify, migrate |
+//! | [`dispatch`] | [`ResourceAgent`], [`run`], [`multicall`], policy, panic catching |
+//! | [`deadline`] | budgets and bounded waits |
+//! | [`process`] | argv-only commands with deadlines, daemons, `/proc` lookups, pid files, stop escalation |
+//! | [`log`] | `HA_LOG*` conventions, syslog, the exit-reason line |
+//! | [`cluster`] | promotion scores, node name, locks, state directories |
+//! | [`man`] | man pages and the `metadata/` tree |
+//! | [`testing`] | run actions in-process or as binaries and assert on the outcome |
+//!
+//! ## A complete agent
+//!
+//! ```no_run
+//! use ocf::{Action, Agent, Context, Error, Param, Params, ResourceAgent, Result, Status};
+//! use std::path::PathBuf;
+//!
+//! const STATE: Param = Param::string("state")
+//!     .short("State file")
+//!     .long("Where the agent records that the resource is started.")
+//!     .default("/run/hello.state");
+//!
+//! const META: Agent = Agent::new("Hello", "1.0")
+//!     .short("Hello world agent")
+//!     .long("Creates a file on start and removes it on stop.")
+//!     .params(&[STATE])
+//!     .actions(&[Action::start(20), Action::stop(20), Action::monitor(20, 10)]);
+//!
+//! struct Hello;
+//!
+//! impl ResourceAgent for Hello {
+//!     const META: &'static Agent = &META;
+//!     type Config = PathBuf;
+//!     fn configure(p: &Params<'_>, _cx: &Context) -> Result<PathBuf> {
+//!         let s = p.string(&STATE)?;
+//!         if !s.starts_with('/') {
+//!             return Err(Error::configured("state must be an absolute path"));
+//!         }
+//!         Ok(PathBuf::from(s))
+//!     }
+//!     fn start(state: &PathBuf, _cx: &Context) -> Result<()> {
+//!         Ok(std::fs::write(state, b"")?)
+//!     }
+//!     fn stop(state: &PathBuf, _cx: &Context) -> Result<()> {
+//!         match std::fs::remove_file(state) {
+//!             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+//!             _ => Ok(()),
+//!         }
+//!     }
+//!     fn monitor(state: &PathBuf, _cx: &Context) -> Result<Status> {
+//!         Ok(if state.exists() { Status::Running } else { Status::Stopped })
+//!     }
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     ocf::run::<Hello>()
+//! }
+//! ```
+
+pub mod cluster;
+pub mod context;
+pub mod deadline;
+pub mod dispatch;
+pub mod env;
+pub mod exit;
+pub mod log;
+pub mod man;
+pub mod meta;
+pub mod metadata;
+pub mod params;
+pub mod process;
+pub mod testing;
+
+pub use context::{Caller, Context};
+pub use deadline::Deadline;
+pub use dispatch::{entry, multicall, run, Entry, ResourceAgent, Status};
+pub use env::Env;
+pub use exit::{Error, OrRc, Rc, Result};
+pub use meta::{Action, Agent, Param, Role};
+pub use metadata::Flavour;
+pub use params::Params;

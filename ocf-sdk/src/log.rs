@@ -1,0 +1,379 @@
+//! Logging with the resource-agents conventions, and the exit-reason line.
+//!
+//! Destinations, decided once per invocation from the environment:
+//! * stdin is a terminal (an admin typing): `TAG: LEVEL: msg` on stderr only;
+//! * otherwise syslog when `HA_LOGFACILITY` names a facility (`none` disables it), lines
+//!   appended to `HA_LOGFILE`, debug lines appended to `HA_DEBUGLOG`; stderr when none of
+//!   those is set (Pacemaker logs an agent's stderr). Under rgmanager, which passes no
+//!   logging variables, syslog facility `daemon` is the default;
+//! * debug messages only when `HA_debug` is set to something other than `0`/false.
+//!
+//! The tag is `HA_LOGTAG` or `<type>(<instance>)[<pid>]`. Nothing is ever written to stdout.
+//! The exit reason is written by [`exit_reason`] as exactly one `ocf-exit-reason:` line (the
+//! prefix comes from `OCF_EXIT_REASON_PREFIX`), at most 128 characters, and logged at error
+//! level (not twice on stderr).
+//!
+//! The logger is per thread (installed by the dispatcher for the action's duration), so
+//! in-process tests can run actions in parallel with separate captured output. Use the
+//! [`crate::error!`], [`crate::warn!`], [`crate::info!`] and [`crate::debug!`] macros.
+
+use crate::context::Caller;
+use crate::env::Env;
+use std::cell::RefCell;
+use std::ffi::CString;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// Severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Critical.
+    Crit,
+    /// Error.
+    Error,
+    /// Warning.
+    Warn,
+    /// Informational.
+    Info,
+    /// Debug (only with `HA_debug`).
+    Debug,
+}
+
+impl Level {
+    /// The prefix shell agents use (`ERROR:`...).
+    pub const fn prefix(self) -> &'static str {
+        match self {
+            Level::Crit => "CRIT",
+            Level::Error => "ERROR",
+            Level::Warn => "WARNING",
+            Level::Info => "INFO",
+            Level::Debug => "DEBUG",
+        }
+    }
+    fn syslog_priority(self) -> libc::c_int {
+        match self {
+            Level::Crit => libc::LOG_CRIT,
+            Level::Error => libc::LOG_ERR,
+            Level::Warn => libc::LOG_WARNING,
+            Level::Info => libc::LOG_INFO,
+            Level::Debug => libc::LOG_DEBUG,
+        }
+    }
+}
+
+/// Where stderr output goes: the real stderr, or a shared buffer (in-process tests).
+#[derive(Clone, Default)]
+pub enum Stream {
+    /// The process's stderr (or stdout, for [`Stream::Stdout`]).
+    #[default]
+    Stderr,
+    /// The process's stdout.
+    Stdout,
+    /// A buffer shared with a test.
+    Buffer(Arc<Mutex<Vec<u8>>>),
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stream::Stderr => "Stderr",
+            Stream::Stdout => "Stdout",
+            Stream::Buffer(_) => "Buffer",
+        })
+    }
+}
+
+impl Stream {
+    /// A new shared buffer.
+    pub fn buffer() -> Stream {
+        Stream::Buffer(Arc::new(Mutex::new(Vec::new())))
+    }
+    /// The buffer's contents as text (empty for real streams).
+    pub fn contents(&self) -> String {
+        match self {
+            Stream::Buffer(b) => b.lock().map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Stderr => std::io::stderr().write(buf),
+            Stream::Stdout => std::io::stdout().write(buf),
+            Stream::Buffer(b) => {
+                b.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
+                Ok(buf.len())
+            }
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Stream::Stderr => std::io::stderr().flush(),
+            Stream::Stdout => std::io::stdout().flush(),
+            Stream::Buffer(_) => Ok(()),
+        }
+    }
+}
+
+/// The logging configuration of one invocation.
+#[derive(Debug, Clone)]
+pub struct Logger {
+    tag: String,
+    interactive: bool,
+    facility: Option<libc::c_int>,
+    logfile: Option<PathBuf>,
+    debuglog: Option<PathBuf>,
+    debug: bool,
+    stderr: Stream,
+    reason_prefix: String,
+}
+
+fn facility_from_name(name: &str) -> Option<libc::c_int> {
+    Some(match name.trim().to_ascii_lowercase().as_str() {
+        "daemon" => libc::LOG_DAEMON,
+        "user" => libc::LOG_USER,
+        "local0" => libc::LOG_LOCAL0,
+        "local1" => libc::LOG_LOCAL1,
+        "local2" => libc::LOG_LOCAL2,
+        "local3" => libc::LOG_LOCAL3,
+        "local4" => libc::LOG_LOCAL4,
+        "local5" => libc::LOG_LOCAL5,
+        "local6" => libc::LOG_LOCAL6,
+        "local7" => libc::LOG_LOCAL7,
+        "syslog" => libc::LOG_SYSLOG,
+        "authpriv" => libc::LOG_AUTHPRIV,
+        _ => return None,
+    })
+}
+
+impl Logger {
+    /// Configure from the environment. `interactive` is whether stdin is a terminal.
+    pub fn from_env(env: &Env, caller: Caller, type_name: &str, instance: &str, interactive: bool, stderr: Stream) -> Logger {
+        let facility = match env.get_nonempty("HA_LOGFACILITY") {
+            Some(f) => facility_from_name(f),
+            None if caller == Caller::Rgmanager && !env.contains("HA_LOGFILE") => Some(libc::LOG_DAEMON),
+            None => None,
+        };
+        let path = |k: &str| env.get_nonempty(k).filter(|p| *p != "/dev/null").map(PathBuf::from);
+        let debug = env.get_nonempty("HA_debug").is_some_and(|v| crate::params::parse_bool(v) != Some(false));
+        let tag = env
+            .get_nonempty("HA_LOGTAG")
+            .map_or_else(|| format!("{type_name}({instance})[{}]", std::process::id()), str::to_string);
+        Logger {
+            tag,
+            interactive,
+            facility,
+            logfile: path("HA_LOGFILE"),
+            debuglog: path("HA_DEBUGLOG"),
+            debug,
+            stderr,
+            reason_prefix: env.get("OCF_EXIT_REASON_PREFIX").filter(|p| !p.is_empty()).unwrap_or("ocf-exit-reason:").to_string(),
+        }
+    }
+
+    /// A logger that writes everything to `stderr` (for tools and tests).
+    pub fn to_stream(tag: &str, stderr: Stream) -> Logger {
+        Logger {
+            tag: tag.to_string(),
+            interactive: true,
+            facility: None,
+            logfile: None,
+            debuglog: None,
+            debug: true,
+            stderr,
+            reason_prefix: "ocf-exit-reason:".to_string(),
+        }
+    }
+
+    fn stderr_is_log(&self) -> bool {
+        self.interactive || (self.facility.is_none() && self.logfile.is_none())
+    }
+
+    /// Log one message.
+    pub fn log(&mut self, level: Level, msg: &str) {
+        if level == Level::Debug && !self.debug {
+            return;
+        }
+        let msg = msg.replace(['\n', '\r'], " ");
+        if self.interactive {
+            let _ = writeln!(self.stderr, "{}: {}: {msg}", self.tag, level.prefix());
+            return;
+        }
+        if level == Level::Debug {
+            if let Some(p) = &self.debuglog {
+                append(p, &format!("{} {}: {}: {msg}\n", timestamp(), self.tag, level.prefix()));
+            }
+        }
+        if let Some(fac) = self.facility {
+            syslog(fac, level, &self.tag, &format!("{}: {msg}", level.prefix()));
+        }
+        if let Some(p) = &self.logfile {
+            append(p, &format!("{} {}: {}: {msg}\n", timestamp(), self.tag, level.prefix()));
+        }
+        if self.stderr_is_log() {
+            let _ = writeln!(self.stderr, "{}: {}: {msg}", self.tag, level.prefix());
+        }
+    }
+
+    /// Print the exit-reason line and log the reason at error level.
+    pub fn exit_reason(&mut self, reason: &str) {
+        let line = crate::exit::sanitize_reason(reason);
+        if line.is_empty() {
+            return;
+        }
+        let _ = writeln!(self.stderr, "{}{line}", self.reason_prefix);
+        if !self.stderr_is_log() {
+            self.log(Level::Error, &line);
+        }
+    }
+}
+
+fn append(path: &PathBuf, line: &str) {
+    if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(path) {
+        let _ = f.write_all(line.as_bytes());
+    }
+}
+
+fn timestamp() -> String {
+    // Local time as "%b %d %T", like HA_DATEFMT's default.
+    let mut buf = [0u8; 64];
+    // SAFETY: time/localtime_r/strftime are called with valid pointers and a bounded buffer.
+    unsafe {
+        let t = libc::time(std::ptr::null_mut());
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            return String::new();
+        }
+        let n = libc::strftime(buf.as_mut_ptr().cast(), buf.len(), c"%b %d %T".as_ptr(), &tm);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+}
+
+fn syslog(facility: libc::c_int, level: Level, tag: &str, msg: &str) {
+    let (Ok(tag), Ok(msg)) = (CString::new(tag.replace('\0', "")), CString::new(msg.replace('\0', ""))) else { return };
+    // SAFETY: openlog keeps the ident pointer, so it is leaked for the process lifetime (one
+    // small string per distinct tag); syslog gets a constant "%s" format.
+    unsafe {
+        let ident: &'static CString = Box::leak(Box::new(tag));
+        libc::openlog(ident.as_ptr(), 0, facility);
+        libc::syslog(level.syslog_priority() | facility, c"%s".as_ptr(), msg.as_ptr());
+        libc::closelog();
+    }
+}
+
+thread_local! {
+    static LOGGER: RefCell<Option<Logger>> = const { RefCell::new(None) };
+}
+
+/// Install `logger` for the current thread, returning the previous one.
+pub fn install(logger: Logger) -> Option<Logger> {
+    LOGGER.with(|l| l.borrow_mut().replace(logger))
+}
+
+/// Remove the current thread's logger.
+pub fn uninstall() -> Option<Logger> {
+    LOGGER.with(|l| l.borrow_mut().take())
+}
+
+/// Log through the current thread's logger (stderr when none is installed).
+pub fn log(level: Level, msg: &str) {
+    let done = LOGGER.with(|l| {
+        if let Ok(mut g) = l.try_borrow_mut() {
+            if let Some(lg) = g.as_mut() {
+                lg.log(level, msg);
+                return true;
+            }
+        }
+        false
+    });
+    if !done && level != Level::Debug {
+        eprintln!("{}: {msg}", level.prefix());
+    }
+}
+
+/// Print the exit reason through the current thread's logger.
+pub fn exit_reason(reason: &str) {
+    let done = LOGGER.with(|l| {
+        if let Ok(mut g) = l.try_borrow_mut() {
+            if let Some(lg) = g.as_mut() {
+                lg.exit_reason(reason);
+                return true;
+            }
+        }
+        false
+    });
+    if !done {
+        eprintln!("ocf-exit-reason:{}", crate::exit::sanitize_reason(reason));
+    }
+}
+
+/// Log at error level: `ocf::error!("could not {}", what)`.
+#[macro_export]
+macro_rules! error { ($($t:tt)*) => { $crate::log::log($crate::log::Level::Error, &format!($($t)*)) } }
+/// Log at warning level.
+#[macro_export]
+macro_rules! warn { ($($t:tt)*) => { $crate::log::log($crate::log::Level::Warn, &format!($($t)*)) } }
+/// Log at info level.
+#[macro_export]
+macro_rules! info { ($($t:tt)*) => { $crate::log::log($crate::log::Level::Info, &format!($($t)*)) } }
+/// Log at debug level (only with `HA_debug`).
+#[macro_export]
+macro_rules! debug { ($($t:tt)*) => { $crate::log::log($crate::log::Level::Debug, &format!($($t)*)) } }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn logger(env: Env, interactive: bool) -> (Logger, Stream) {
+        let s = Stream::buffer();
+        (Logger::from_env(&env, Caller::Pacemaker, "T", "i", interactive, s.clone()), s)
+    }
+
+    #[test]
+    fn stderr_when_nothing_configured() {
+        let (mut l, s) = logger(Env::new().with("HA_LOGTAG", "tag"), false);
+        l.log(Level::Info, "hello\nworld");
+        l.log(Level::Debug, "hidden");
+        l.exit_reason("went\nwrong");
+        assert_eq!(s.contents(), "tag: INFO: hello world\nocf-exit-reason:went wrong\n");
+    }
+
+    #[test]
+    fn logfile_and_prefix_and_debug() {
+        let dir = std::env::temp_dir().join(format!("ocf-log-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("log");
+        let d = dir.join("debug");
+        let env = Env::new()
+            .with("HA_LOGFILE", &f)
+            .with("HA_DEBUGLOG", &d)
+            .with("HA_debug", "1")
+            .with("HA_LOGTAG", "tag")
+            .with("OCF_EXIT_REASON_PREFIX", "X:");
+        let (mut l, s) = logger(env, false);
+        l.log(Level::Warn, "careful");
+        l.log(Level::Debug, "detail");
+        l.exit_reason("bad");
+        assert_eq!(s.contents(), "X:bad\n");
+        let log = std::fs::read_to_string(&f).unwrap();
+        assert!(log.contains("tag: WARNING: careful"));
+        assert!(log.contains("tag: ERROR: bad"));
+        assert!(std::fs::read_to_string(&d).unwrap().contains("tag: DEBUG: detail"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn debug_off_when_zero_and_rgmanager_defaults_to_syslog() {
+        let (l, _) = logger(Env::new().with("HA_debug", "0"), false);
+        assert!(!l.debug);
+        let l = Logger::from_env(&Env::new(), Caller::Rgmanager, "T", "i", false, Stream::buffer());
+        assert_eq!(l.facility, Some(libc::LOG_DAEMON));
+        assert!(!l.stderr_is_log());
+        let (l, _) = logger(Env::new().with("HA_LOGFACILITY", "none"), false);
+        assert_eq!(l.facility, None);
+    }
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The README's two commands, runnable as root on a fresh Debian 12 machine with a Rust
+# toolchain:
+#
+#   bash tests/run.sh demo   build, install into a throwaway root, validate the example
+#                            agent's meta-data against every schema and run both testers on it
+#   bash tests/run.sh test   install what the tests need (idempotent) and run every test
+#
+# .ci/run calls "bash tests/run.sh test".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests use. Installing never starts a daemon (policy-rc.d).
+PACKAGES=(
+  make                        # make install / uninstall tests
+  resource-agents             # shell agents, ocf-tester, ra-api-1.dtd, metadata.rng, ocft configs
+  libxml2-utils               # xmllint
+  pacemaker pacemaker-cli-utils corosync crmsh   # crm_resource, the real-cluster harness
+  iproute2 e2fsprogs xfsprogs psmisc procps util-linux tcpdump strace
+)
+
+need_root() {
+  if [ "$(id -u)" != 0 ]; then echo "run as root (tests use namespaces, loop devices, daemons)" >&2; exit 1; fi
+}
+
+setup() {
+  need_root
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+      chmod 755 /usr/sbin/policy-rc.d
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+demo() {
+  setup
+  make build
+  local root
+  root=$(mktemp -d /tmp/ocfrs-demo.XXXXXX)
+  chmod 755 "$root"   # the shell ocf-tester runs meta-data as nobody
+  make install DESTDIR="$root" >/dev/null
+  local agent="$root/usr/lib/ocf/resource.d/ocfrs/Dummy"
+  echo "== installed into $root"
+  ls -l "$root/usr/lib/ocf/resource.d/ocfrs/"
+  echo "== meta-data against ra-api-1.dtd, metadata.rng, OCF 1.1 RelaxNG, rgmanager DTD"
+  (cd /usr/share/resource-agents && "$agent" meta-data | xmllint --noout --valid - && echo "ra-api-1.dtd: valid")
+  "$agent" meta-data | xmllint --noout --relaxng /usr/share/resource-agents/metadata.rng - 2>&1 | grep -v 'failed to load external entity\|^<!DOCTYPE\|^ *\^'
+  OCFRS_METADATA_FLAVOUR=ocf-1.1 "$agent" meta-data | xmllint --noout --relaxng tests/schemas/ocf-1.1.rng -
+  OCFRS_METADATA_FLAVOUR=rgmanager "$agent" meta-data | xmllint --noout --dtdvalid tests/schemas/rgmanager.dtd - && echo "rgmanager DTD: valid"
+  local state="$root/dummy.state"
+  echo "== Debian's shell ocf-tester"
+  OCF_ROOT=/usr/lib/ocf /usr/sbin/ocf-tester -n demo -o state="$state" "$agent"
+  echo "== our tester"
+  "$root/usr/sbin/ocfrs-tester" -n demo -o state="$state" "$agent"
+  rm -rf "$root"
+  echo "demo: PASS"
+}
+
+run_tests() {
+  setup
+  cargo test --workspace --features ocfrs-agents/root-tests "$@"
+}
+
+case "${1:-}" in
+  demo) demo ;;
+  test) shift; run_tests "$@" ;;
+  setup) setup ;;
+  *) echo "usage: $0 demo|test|setup" >&2; exit 2 ;;
+esac
