@@ -7,6 +7,9 @@
 #   make metadata             regenerate metadata/ (checked in; a test fails when stale)
 #   make demo / make test     the README's two commands (see tests/run.sh)
 #
+# Variables: PROVIDER (ocfrs), PREFIX (/usr), DESTDIR, OCF_RA_DIR, LIBEXECDIR, SBINDIR, MANDIR,
+# RGMANAGER_DIR, PROFILE (release).
+#
 # Every agent is the same multicall binary, installed once as $(LIBEXECDIR)/ocfrs-agents and
 # hard-linked (copied when a link is impossible) under the agent type's name. A manifest of
 # every installed path is kept in $(LIBEXECDIR)/installed-files so that uninstall removes
@@ -26,8 +29,10 @@ PROFILE       ?= release
 
 TARGET_DIR  ?= target
 BIN_DIR      = $(TARGET_DIR)/$(PROFILE)
-AGENTS_BIN   = $(BIN_DIR)/ocfrs-agents
-TESTER_BIN   = $(BIN_DIR)/ocf-tester
+AGENTS_BIN  ?= $(BIN_DIR)/ocfrs-agents
+TESTER_BIN  ?= $(BIN_DIR)/ocf-tester
+# NO_BUILD=1 installs already-built binaries (AGENTS_BIN/TESTER_BIN) without running cargo.
+NO_BUILD    ?=
 MANIFEST     = $(DESTDIR)$(LIBEXECDIR)/installed-files
 
 CARGO_PROFILE_FLAG = $(if $(filter release,$(PROFILE)),--release,--profile $(PROFILE))
@@ -39,7 +44,7 @@ all: build
 build:
 	$(CARGO) build $(CARGO_PROFILE_FLAG) --bins
 
-install: build
+install: $(if $(NO_BUILD),,build)
 	@set -e; \
 	mkdir -p $(DESTDIR)$(LIBEXECDIR); \
 	touch $(MANIFEST); cp $(MANIFEST) $(MANIFEST).tmp; \

@@ -1,3 +1,10 @@
-//! The integration suite: one test binary (one link step), modules per area.
+//! The integration suite: one test binary (one link step), one module per area.
+//!
+//! * `sdk/`: the foundation seen from outside: meta-data against every schema, install
+//!   layout, Debian's shell ocf-tester and Pacemaker's crm_resource on the example agent,
+//!   malformed input for every parameter;
+//! * `agents/`: one file per agent, against real parts.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed setup should fail loudly
+
 mod common;
 mod sdk;

@@ -29,14 +29,30 @@ pub const RUN_DIR: &str = "/run/ocfrs";
 pub fn state_dir(cx: &Context) -> Result<PathBuf> {
     let root = cx.env.get_nonempty("OCFRS_RUN_DIR").unwrap_or(RUN_DIR);
     let dir = PathBuf::from(root).join(&cx.resource_type);
-    std::fs::create_dir_all(&dir).or_rc(Rc::ErrGeneric, &format!("create state directory {}", dir.display()))?;
+    std::fs::create_dir_all(&dir).or_rc(
+        Rc::ErrGeneric,
+        &format!("create state directory {}", dir.display()),
+    )?;
     Ok(dir)
 }
 
 /// A name safe as a single path component, derived from an instance name (`rsc:1` → `rsc_1`).
 pub fn file_safe(name: &str) -> String {
-    let s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
-    if s.is_empty() || s.starts_with('.') { format!("_{s}") } else { s }
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.starts_with('.') {
+        format!("_{s}")
+    } else {
+        s
+    }
 }
 
 /// An exclusive lock held until dropped.
@@ -53,7 +69,12 @@ pub struct Lock {
 /// 1 when the lock cannot be opened or is still held at the deadline.
 pub fn lock(cx: &Context, name: &str, deadline: Deadline) -> Result<Lock> {
     let path = state_dir(cx)?.join(format!("{}.lock", file_safe(name)));
-    let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path).or_rc(Rc::ErrGeneric, &format!("open lock {}", path.display()))?;
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .or_rc(Rc::ErrGeneric, &format!("open lock {}", path.display()))?;
     let fd = file.as_raw_fd();
     let got = deadline.wait_until(Duration::from_millis(50), || {
         // SAFETY: flock on a file descriptor we own.
@@ -61,7 +82,10 @@ pub fn lock(cx: &Context, name: &str, deadline: Deadline) -> Result<Lock> {
     });
     match got {
         Some(()) => Ok(Lock { _file: file, path }),
-        None => Err(Error::generic(format!("lock {} is held by another instance", path.display()))),
+        None => Err(Error::generic(format!(
+            "lock {} is held by another instance",
+            path.display()
+        ))),
     }
 }
 
@@ -70,13 +94,18 @@ pub fn local_node_name(cx: &Context) -> String {
     if let Some(n) = cx.env.get_nonempty("OCF_RESKEY_CRM_meta_on_node") {
         return n.to_string();
     }
-    if let Ok(out) = Cmd::new("crm_node").arg("-n").run(cx.deadline.within(Duration::from_secs(5))) {
+    if let Ok(out) = Cmd::new("crm_node")
+        .arg("-n")
+        .run(cx.deadline.within(Duration::from_secs(5)))
+    {
         let n = out.stdout_text().trim().to_string();
         if out.success() && !n.is_empty() {
             return n;
         }
     }
-    nix::sys::utsname::uname().map(|u| u.nodename().to_string_lossy().into_owned()).unwrap_or_default()
+    nix::sys::utsname::uname()
+        .map(|u| u.nodename().to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Set (`Some(score)`) or delete (`None`) this instance's promotion score on this node.
@@ -86,7 +115,9 @@ pub fn local_node_name(cx: &Context) -> String {
 pub fn set_promotion_score(cx: &Context, score: Option<i64>) -> Result<()> {
     let d = cx.deadline.within(Duration::from_secs(10));
     let value = score.map(|s| s.to_string());
-    let mut modern = Cmd::new("crm_attribute").arg(format!("--promotion={}", cx.instance)).args(["-l", "reboot"]);
+    let mut modern = Cmd::new("crm_attribute")
+        .arg(format!("--promotion={}", cx.instance))
+        .args(["-l", "reboot"]);
     modern = match &value {
         Some(v) => modern.args(["-v", v]),
         None => modern.arg("-D"),
@@ -97,7 +128,9 @@ pub fn set_promotion_score(cx: &Context, score: Option<i64>) -> Result<()> {
     }
     // 64 = CRM_EX_USAGE: an older crm_attribute without --promotion.
     if out.code == Some(64) || out.stderr_text().contains("unrecognized option") {
-        let mut legacy = Cmd::new("crm_master").args(["-l", "reboot"]).env("OCF_RESOURCE_INSTANCE", &cx.instance);
+        let mut legacy = Cmd::new("crm_master")
+            .args(["-l", "reboot"])
+            .env("OCF_RESOURCE_INSTANCE", &cx.instance);
         legacy = match &value {
             Some(v) => legacy.args(["-v", v]),
             None => legacy.arg("-D"),
@@ -105,7 +138,10 @@ pub fn set_promotion_score(cx: &Context, score: Option<i64>) -> Result<()> {
         legacy.run_ok(d)?;
         return Ok(());
     }
-    Err(Error::generic(format!("crm_attribute --promotion failed: {}", out.one_line())))
+    Err(Error::generic(format!(
+        "crm_attribute --promotion failed: {}",
+        out.one_line()
+    )))
 }
 
 #[cfg(test)]
@@ -120,7 +156,9 @@ mod tests {
     #[test]
     fn locks_exclude_each_other_within_deadline() {
         let dir = std::env::temp_dir().join(format!("ocf-lock-test-{}", std::process::id()));
-        let env = Env::new().with("OCFRS_RUN_DIR", &dir).with("OCF_RESKEY_CRM_meta_on_node", "n7");
+        let env = Env::new()
+            .with("OCFRS_RUN_DIR", &dir)
+            .with("OCF_RESKEY_CRM_meta_on_node", "n7");
         let cx = Context::new(&A, "start", &[], env, "x", Instant::now());
         assert_eq!(local_node_name(&cx), "n7");
         let l1 = lock(&cx, "shared", Deadline::after(Duration::from_secs(1))).unwrap();

@@ -23,27 +23,43 @@ pub enum Caller {
     Shell,
 }
 
-/// Whether the invocation is under rgmanager's root (`OCF_ROOT` or the agent's own path).
+/// Whether the invocation is rgmanager's: `OCF_ROOT` is `/usr/share/cluster`, or the agent
+/// was run from that directory or by an rgmanager-style `<name>.sh` file name (Pacemaker
+/// types never carry a suffix).
 pub fn is_rgmanager_root(env: &Env, argv0: &str) -> bool {
     let root = crate::metadata::RGMANAGER_ROOT;
+    let path = std::path::Path::new(argv0);
     env.get("OCF_ROOT").map(|r| r.trim_end_matches('/')) == Some(root)
-        || std::path::Path::new(argv0).parent().is_some_and(|p| p == std::path::Path::new(root))
+        || path
+            .parent()
+            .is_some_and(|p| p == std::path::Path::new(root))
+        || path.extension().is_some_and(|e| e == "sh")
 }
 
 /// The OCF version the caller announces through `OCF_RA_VERSION_MAJOR`/`MINOR`.
 pub fn caller_ocf_version(env: &Env) -> Option<(u32, u32)> {
     let major = env.get_nonempty("OCF_RA_VERSION_MAJOR")?.parse().ok()?;
-    let minor = env.get_nonempty("OCF_RA_VERSION_MINOR").and_then(|m| m.parse().ok()).unwrap_or(0);
+    let minor = env
+        .get_nonempty("OCF_RA_VERSION_MINOR")
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
     Some((major, minor))
 }
 
 /// Detect the caller from the environment.
 pub fn detect_caller(env: &Env, argv0: &str) -> Caller {
-    if is_rgmanager_root(env, argv0) || env.with_prefix("OCF_RESKEY_RGMANAGER_meta_").next().is_some() {
+    if is_rgmanager_root(env, argv0)
+        || env
+            .with_prefix("OCF_RESKEY_RGMANAGER_meta_")
+            .next()
+            .is_some()
+    {
         Caller::Rgmanager
     } else if env.contains("OCF_RESKEY_CRM_meta_interval") {
         Caller::Pacemaker
-    } else if env.contains("OCF_RESKEY_crm_feature_set") || env.contains("OCF_RESKEY_CRM_meta_timeout") {
+    } else if env.contains("OCF_RESKEY_crm_feature_set")
+        || env.contains("OCF_RESKEY_CRM_meta_timeout")
+    {
         Caller::CrmResource
     } else {
         Caller::Shell
@@ -134,7 +150,10 @@ fn entries(env: &Env, set: &str, legacy: Option<&str>) -> Vec<NotifyEntry> {
     let unames = words(env, &format!("{set}_uname"));
     rsc.into_iter()
         .enumerate()
-        .map(|(i, resource)| NotifyEntry { resource, uname: unames.get(i).cloned() })
+        .map(|(i, resource)| NotifyEntry {
+            resource,
+            uname: unames.get(i).cloned(),
+        })
         .collect()
 }
 
@@ -148,7 +167,10 @@ impl Notify {
         };
         Some(Notify {
             kind,
-            operation: env.get_nonempty("OCF_RESKEY_CRM_meta_notify_operation").unwrap_or("").to_string(),
+            operation: env
+                .get_nonempty("OCF_RESKEY_CRM_meta_notify_operation")
+                .unwrap_or("")
+                .to_string(),
             start: entries(env, "start", None),
             stop: entries(env, "stop", None),
             promote: entries(env, "promote", None),
@@ -206,24 +228,48 @@ pub struct Context {
 
 impl Context {
     /// Build the context for `action` from `env`.
-    pub fn new(agent: &Agent, action: &str, args: &[String], env: Env, argv0: &str, start: Instant) -> Context {
+    pub fn new(
+        agent: &Agent,
+        action: &str,
+        args: &[String],
+        env: Env,
+        argv0: &str,
+        start: Instant,
+    ) -> Context {
         let caller = detect_caller(&env, argv0);
         let interval_ms = env.get_u64("OCF_RESKEY_CRM_meta_interval").unwrap_or(0);
         let timeout_ms = match caller {
-            Caller::Rgmanager => env.get_u64("OCF_RESKEY_RGMANAGER_meta_timeout").filter(|t| *t > 0).map(|s| s * 1000),
-            _ => env.get_u64("OCF_RESKEY_CRM_meta_timeout").filter(|t| *t > 0),
+            Caller::Rgmanager => env
+                .get_u64("OCF_RESKEY_RGMANAGER_meta_timeout")
+                .filter(|t| *t > 0)
+                .map(|s| s * 1000),
+            _ => env
+                .get_u64("OCF_RESKEY_CRM_meta_timeout")
+                .filter(|t| *t > 0),
         };
-        let total = timeout_ms.map_or_else(|| Duration::from_secs(agent.timeout_of(action).into()), Duration::from_millis);
+        let total = timeout_ms.map_or_else(
+            || Duration::from_secs(agent.timeout_of(action).into()),
+            Duration::from_millis,
+        );
         let requested_depth = env
             .get_nonempty("OCF_CHECK_LEVEL")
             .or_else(|| env.get_nonempty("OCF_RESKEY_OCF_CHECK_LEVEL"))
             .and_then(|s| s.parse::<u32>().ok());
         let depth = round_down_depth(&agent.monitor_depths(), requested_depth.unwrap_or(0));
-        let meta = |k: &str| env.get_nonempty(&format!("OCF_RESKEY_CRM_meta_{k}")).map(str::to_string);
+        let meta = |k: &str| {
+            env.get_nonempty(&format!("OCF_RESKEY_CRM_meta_{k}"))
+                .map(str::to_string)
+        };
         let meta_u32 = |k: &str| meta(k).and_then(|v| v.parse::<u32>().ok());
-        let meta_bool = |k: &str| meta(k).and_then(|v| crate::params::parse_bool(&v)).unwrap_or(false);
+        let meta_bool = |k: &str| {
+            meta(k)
+                .and_then(|v| crate::params::parse_bool(&v))
+                .unwrap_or(false)
+        };
         let clone = meta_u32("clone_max").map(|clone_max| {
-            let promoted_max = meta_u32("promoted_max").or_else(|| meta_u32("master_max")).unwrap_or(0);
+            let promoted_max = meta_u32("promoted_max")
+                .or_else(|| meta_u32("master_max"))
+                .unwrap_or(0);
             CloneInfo {
                 instance: meta_u32("clone"),
                 clone_max,
@@ -232,7 +278,9 @@ impl Context {
                 notify: meta_bool("notify"),
                 promotable: meta_bool("promotable") || promoted_max > 0,
                 promoted_max,
-                promoted_node_max: meta_u32("promoted_node_max").or_else(|| meta_u32("master_node_max")).unwrap_or(0),
+                promoted_node_max: meta_u32("promoted_node_max")
+                    .or_else(|| meta_u32("master_node_max"))
+                    .unwrap_or(0),
             }
         });
         let mut migrate_target = meta("migrate_target");
@@ -242,9 +290,17 @@ impl Context {
         Context {
             action: action.to_string(),
             args: args.to_vec(),
-            instance: env.get_nonempty("OCF_RESOURCE_INSTANCE").unwrap_or(agent.name).to_string(),
-            resource_type: env.get_nonempty("OCF_RESOURCE_TYPE").unwrap_or(agent.name).to_string(),
-            provider: env.get_nonempty("OCF_RESOURCE_PROVIDER").map(str::to_string),
+            instance: env
+                .get_nonempty("OCF_RESOURCE_INSTANCE")
+                .unwrap_or(agent.name)
+                .to_string(),
+            resource_type: env
+                .get_nonempty("OCF_RESOURCE_TYPE")
+                .unwrap_or(agent.name)
+                .to_string(),
+            provider: env
+                .get_nonempty("OCF_RESOURCE_PROVIDER")
+                .map(str::to_string),
             caller,
             caller_version: caller_ocf_version(&env),
             agent_version: agent.ocf_version,
@@ -285,7 +341,9 @@ impl Context {
     /// Whether degraded codes (190/191) may be returned: the agent claims OCF 1.1, the caller
     /// announces 1.1 or newer, and the caller is not rgmanager.
     pub fn degraded_allowed(&self) -> bool {
-        self.agent_version >= OcfVersion::V1_1 && self.caller_version >= Some((1, 1)) && self.caller != Caller::Rgmanager
+        self.agent_version >= OcfVersion::V1_1
+            && self.caller_version >= Some((1, 1))
+            && self.caller != Caller::Rgmanager
     }
 
     /// For validate-all: whether host checks (check level 10) are wanted. They are unless the
@@ -297,7 +355,12 @@ impl Context {
 
 /// The highest supported depth not above `requested` (0 when nothing fits).
 pub fn round_down_depth(supported: &[u8], requested: u32) -> u8 {
-    supported.iter().copied().filter(|d| u32::from(*d) <= requested).max().unwrap_or(0)
+    supported
+        .iter()
+        .copied()
+        .filter(|d| u32::from(*d) <= requested)
+        .max()
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -313,15 +376,34 @@ mod tests {
     ]);
 
     fn cx(action: &str, env: Env) -> Context {
-        Context::new(&AGENT, action, &[], env, "/usr/lib/ocf/resource.d/x/T", Instant::now())
+        Context::new(
+            &AGENT,
+            action,
+            &[],
+            env,
+            "/usr/lib/ocf/resource.d/x/T",
+            Instant::now(),
+        )
     }
 
     #[test]
     fn probe_detection() {
         assert!(cx("monitor", Env::new()).is_probe());
-        assert!(cx("monitor", Env::new().with("OCF_RESKEY_CRM_meta_interval", "0")).is_probe());
-        assert!(cx("monitor", Env::new().with("OCF_RESKEY_CRM_meta_interval", "")).is_probe());
-        assert!(!cx("monitor", Env::new().with("OCF_RESKEY_CRM_meta_interval", "10000")).is_probe());
+        assert!(cx(
+            "monitor",
+            Env::new().with("OCF_RESKEY_CRM_meta_interval", "0")
+        )
+        .is_probe());
+        assert!(cx(
+            "monitor",
+            Env::new().with("OCF_RESKEY_CRM_meta_interval", "")
+        )
+        .is_probe());
+        assert!(!cx(
+            "monitor",
+            Env::new().with("OCF_RESKEY_CRM_meta_interval", "10000")
+        )
+        .is_probe());
         assert!(!cx("start", Env::new()).is_probe());
         assert!(!cx("monitor", Env::new().with("OCF_ROOT", "/usr/share/cluster")).is_probe());
     }
@@ -335,7 +417,14 @@ mod tests {
         assert_eq!(d("20"), 20);
         assert_eq!(d("99"), 20);
         assert_eq!(d("junk"), 0);
-        assert_eq!(cx("monitor", Env::new().with("OCF_RESKEY_OCF_CHECK_LEVEL", "10")).depth, 10);
+        assert_eq!(
+            cx(
+                "monitor",
+                Env::new().with("OCF_RESKEY_OCF_CHECK_LEVEL", "10")
+            )
+            .depth,
+            10
+        );
         assert!(cx("validate-all", Env::new()).wants_host_checks());
         assert!(!cx("validate-all", Env::new().with("OCF_CHECK_LEVEL", "0")).wants_host_checks());
     }
@@ -352,10 +441,18 @@ mod tests {
         assert!(c.degraded_allowed());
         assert_eq!(c.timeout_ms, Some(5000));
         assert!(c.deadline.remaining() <= Duration::from_millis(4500));
-        let c = cx("start", Env::new().with("OCF_RESKEY_CRM_meta_timeout", "5000"));
+        let c = cx(
+            "start",
+            Env::new().with("OCF_RESKEY_CRM_meta_timeout", "5000"),
+        );
         assert_eq!(c.caller, Caller::CrmResource);
         assert!(!c.degraded_allowed());
-        let c = cx("status", Env::new().with("OCF_ROOT", "/usr/share/cluster").with("OCF_RESKEY_RGMANAGER_meta_timeout", "7"));
+        let c = cx(
+            "status",
+            Env::new()
+                .with("OCF_ROOT", "/usr/share/cluster")
+                .with("OCF_RESKEY_RGMANAGER_meta_timeout", "7"),
+        );
         assert_eq!(c.caller, Caller::Rgmanager);
         assert_eq!(c.timeout_ms, Some(7000));
         let c = cx("start", Env::new());
@@ -380,15 +477,31 @@ mod tests {
             .with("OCF_RESKEY_CRM_meta_migrate_target", "n2");
         let c = cx("notify", e);
         let cl = c.clone.clone().unwrap();
-        assert_eq!((cl.instance, cl.clone_max, cl.globally_unique, cl.promotable), (Some(1), 3, true, true));
+        assert_eq!(
+            (cl.instance, cl.clone_max, cl.globally_unique, cl.promotable),
+            (Some(1), 3, true, true)
+        );
         let n = c.notify.unwrap();
         assert_eq!(n.kind, NotifyType::Pre);
         assert_eq!(n.operation, "promote");
-        assert_eq!(n.promote[1], NotifyEntry { resource: "r:2".into(), uname: Some("n3".into()) });
+        assert_eq!(
+            n.promote[1],
+            NotifyEntry {
+                resource: "r:2".into(),
+                uname: Some("n3".into())
+            }
+        );
         assert!(n.promoted.is_empty());
         assert_eq!(n.inactive[0].uname, None);
         assert_eq!(c.migrate_target.as_deref(), Some("n2"));
-        let c = Context::new(&AGENT, "migrate", &["node9".to_string()], Env::new(), "x", Instant::now());
+        let c = Context::new(
+            &AGENT,
+            "migrate",
+            &["node9".to_string()],
+            Env::new(),
+            "x",
+            Instant::now(),
+        );
         assert_eq!(c.migrate_target.as_deref(), Some("node9"));
     }
 }

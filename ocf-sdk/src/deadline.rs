@@ -17,13 +17,17 @@ pub struct Deadline {
 
 /// The safety margin kept back from a caller's timeout.
 pub fn margin(total: Duration) -> Duration {
-    (total / 10).clamp(Duration::from_millis(500), Duration::from_secs(5)).min(total / 2)
+    (total / 10)
+        .clamp(Duration::from_millis(500), Duration::from_secs(5))
+        .min(total / 2)
 }
 
 impl Deadline {
     /// A deadline `d` from now.
     pub fn after(d: Duration) -> Deadline {
-        Deadline { at: Instant::now() + d }
+        Deadline {
+            at: Instant::now() + d,
+        }
     }
 
     /// A deadline at an instant.
@@ -33,7 +37,9 @@ impl Deadline {
 
     /// The action budget for a total timeout (margin applied), counted from `start`.
     pub fn for_timeout(start: Instant, total: Duration) -> Deadline {
-        let budget = total.saturating_sub(margin(total)).max(Duration::from_millis(100));
+        let budget = total
+            .saturating_sub(margin(total))
+            .max(Duration::from_millis(100));
         Deadline { at: start + budget }
     }
 
@@ -55,7 +61,9 @@ impl Deadline {
     /// The earlier of this deadline and `d` from now.
     #[must_use]
     pub fn within(&self, d: Duration) -> Deadline {
-        Deadline { at: self.at.min(Instant::now() + d) }
+        Deadline {
+            at: self.at.min(Instant::now() + d),
+        }
     }
 
     /// A deadline that leaves `fraction` (0.0–1.0) of the remaining time for later work,
@@ -63,7 +71,9 @@ impl Deadline {
     #[must_use]
     pub fn fraction(&self, fraction: f64) -> Deadline {
         let f = fraction.clamp(0.0, 1.0);
-        Deadline { at: Instant::now() + self.remaining().mul_f64(f) }
+        Deadline {
+            at: Instant::now() + self.remaining().mul_f64(f),
+        }
     }
 
     /// `Err(1)` with "`what`: timed out after ..." if the deadline has passed.
@@ -85,7 +95,11 @@ impl Deadline {
 
     /// Poll `pred` until it returns `Some`, sleeping with back-off from 5 ms to `max_step`,
     /// never past the deadline. Returns `None` on expiry (after one last check).
-    pub fn wait_until<T>(&self, max_step: Duration, mut pred: impl FnMut() -> Option<T>) -> Option<T> {
+    pub fn wait_until<T>(
+        &self,
+        max_step: Duration,
+        mut pred: impl FnMut() -> Option<T>,
+    ) -> Option<T> {
         let mut step = Duration::from_millis(5).min(max_step);
         loop {
             if let Some(v) = pred() {
@@ -109,7 +123,10 @@ mod tests {
         assert_eq!(margin(Duration::from_secs(20)), Duration::from_secs(2));
         assert_eq!(margin(Duration::from_secs(120)), Duration::from_secs(5));
         assert_eq!(margin(Duration::from_secs(2)), Duration::from_millis(500));
-        assert_eq!(margin(Duration::from_millis(400)), Duration::from_millis(200));
+        assert_eq!(
+            margin(Duration::from_millis(400)),
+            Duration::from_millis(200)
+        );
         let now = Instant::now();
         let d = Deadline::for_timeout(now, Duration::from_secs(20));
         assert_eq!(d.instant() - now, Duration::from_secs(18));
@@ -123,7 +140,13 @@ mod tests {
         assert!(t.elapsed() >= Duration::from_millis(50));
         assert!(t.elapsed() < Duration::from_secs(2));
         let mut n = 0;
-        assert_eq!(Deadline::after(Duration::from_secs(5)).wait_until(Duration::from_millis(1), || { n += 1; (n == 3).then_some(n) }), Some(3));
+        assert_eq!(
+            Deadline::after(Duration::from_secs(5)).wait_until(Duration::from_millis(1), || {
+                n += 1;
+                (n == 3).then_some(n)
+            }),
+            Some(3)
+        );
         assert!(d.check("x").is_err());
         assert!(Deadline::after(Duration::from_secs(5)).check("x").is_ok());
     }

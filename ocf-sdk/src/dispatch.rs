@@ -64,7 +64,10 @@ impl Status {
 }
 
 fn not_supported(cx: &Context) -> Error {
-    Error::unimplemented(format!("action {} is not supported by {}", cx.action, cx.resource_type))
+    Error::unimplemented(format!(
+        "action {} is not supported by {}",
+        cx.action, cx.resource_type
+    ))
 }
 
 /// An OCF resource agent: a declaration plus domain logic.
@@ -228,13 +231,18 @@ pub struct Entry {
 
 impl std::fmt::Debug for Entry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Entry").field("name", &self.meta.name).finish()
+        f.debug_struct("Entry")
+            .field("name", &self.meta.name)
+            .finish()
     }
 }
 
 /// The [`Entry`] of agent `A`.
 pub const fn entry<A: ResourceAgent>() -> Entry {
-    Entry { meta: A::META, execute: execute::<A> }
+    Entry {
+        meta: A::META,
+        execute: execute::<A>,
+    }
 }
 
 /// Find the agent an executable path names: the exact file name (`IPaddr` never matches
@@ -260,10 +268,24 @@ pub fn multicall(agents: &[Entry]) -> std::process::ExitCode {
 }
 
 fn multicall_tool(agents: &[Entry], mut inv: Invocation) -> u8 {
-    let me = std::path::Path::new(&inv.argv0).file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let me = std::path::Path::new(&inv.argv0)
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let usage = |out: &mut dyn Write| {
-        let _ = writeln!(out, "usage: {me} AGENT ACTION | {me} --list | {me} --generate metadata|man DIR");
-        let _ = writeln!(out, "agents: {}", agents.iter().map(|e| e.meta.name).collect::<Vec<_>>().join(" "));
+        let _ = writeln!(
+            out,
+            "usage: {me} AGENT ACTION | {me} --list | {me} --generate metadata|man DIR"
+        );
+        let _ = writeln!(
+            out,
+            "agents: {}",
+            agents
+                .iter()
+                .map(|e| e.meta.name)
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
     };
     match inv.args.first().map(String::as_str) {
         Some("--list") => {
@@ -318,7 +340,14 @@ fn multicall_tool(agents: &[Entry], mut inv: Invocation) -> u8 {
 pub fn prepare_process() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let std_dirs = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+        let std_dirs = [
+            "/usr/local/sbin",
+            "/usr/local/bin",
+            "/usr/sbin",
+            "/usr/bin",
+            "/sbin",
+            "/bin",
+        ];
         let path = std::env::var("PATH").unwrap_or_default();
         let mut parts: Vec<&str> = path.split(':').filter(|p| !p.is_empty()).collect();
         for d in std_dirs {
@@ -353,7 +382,10 @@ fn install_panic_hook() {
                 } else {
                     "panic".to_string()
                 };
-                let loc = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+                let loc = info
+                    .location()
+                    .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                    .unwrap_or_default();
                 PANIC_MSG.with(|p| *p.borrow_mut() = Some(format!("{msg}{loc}")));
             } else {
                 default(info);
@@ -371,7 +403,9 @@ fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
     match r {
         Ok(r) => r,
         Err(_) => {
-            let msg = PANIC_MSG.with(|p| p.borrow_mut().take()).unwrap_or_else(|| "panic".to_string());
+            let msg = PANIC_MSG
+                .with(|p| p.borrow_mut().take())
+                .unwrap_or_else(|| "panic".to_string());
             log::log(log::Level::Crit, &format!("internal error: {msg}"));
             Err(Error::generic(format!("internal error: {msg}")))
         }
@@ -386,19 +420,44 @@ pub fn usage_text(agent: &Agent) -> String {
             names.push(a.name);
         }
     }
-    format!("usage: {} {{{}}}\n\n{}\n", agent.name, names.join("|"), agent.shortdesc)
+    format!(
+        "usage: {} {{{}}}\n\n{}\n",
+        agent.name,
+        names.join("|"),
+        agent.shortdesc
+    )
 }
 
 /// Actions the dispatcher knows how to route.
 const KNOWN: &[&str] = &[
-    "start", "stop", "monitor", "status", "promote", "demote", "notify", "reload", "reload-agent", "recover",
-    "migrate_to", "migrate_from", "migrate", "validate-all", "verify-all",
+    "start",
+    "stop",
+    "monitor",
+    "status",
+    "promote",
+    "demote",
+    "notify",
+    "reload",
+    "reload-agent",
+    "recover",
+    "migrate_to",
+    "migrate_from",
+    "migrate",
+    "validate-all",
+    "verify-all",
 ];
 
 /// Dispatch one invocation of agent `A`; returns the exit code. Never panics.
 pub fn execute<A: ResourceAgent>(inv: Invocation) -> u8 {
     let agent = A::META;
-    let Invocation { argv0, args, env, mut stdout, stderr, interactive } = inv;
+    let Invocation {
+        argv0,
+        args,
+        env,
+        mut stdout,
+        stderr,
+        interactive,
+    } = inv;
     let requested = args.first().map(String::as_str).unwrap_or("");
 
     // 1. Protocol actions that need nothing.
@@ -433,10 +492,28 @@ pub fn execute<A: ResourceAgent>(inv: Invocation) -> u8 {
         a => a,
     };
     let extra: Vec<String> = args.iter().skip(1).cloned().collect();
-    let cx = Context::new(agent, if requested == "migrate" { "migrate" } else { action }, &extra, env, &argv0, start);
+    let cx = Context::new(
+        agent,
+        if requested == "migrate" {
+            "migrate"
+        } else {
+            action
+        },
+        &extra,
+        env,
+        &argv0,
+        start,
+    );
     let mut cx = cx;
     cx.action = action.to_string();
-    let logger = Logger::from_env(&cx.env, cx.caller, &cx.resource_type, &cx.instance, interactive, stderr);
+    let logger = Logger::from_env(
+        &cx.env,
+        cx.caller,
+        &cx.resource_type,
+        &cx.instance,
+        interactive,
+        stderr,
+    );
     let previous = log::install(logger);
     let rc = execute_action::<A>(&cx, requested);
     match previous {
@@ -455,7 +532,10 @@ fn execute_action<A: ResourceAgent>(cx: &Context, requested: &str) -> u8 {
     let agent = A::META;
     let action = cx.action.as_str();
     if requested.is_empty() {
-        return fail(&Error::unimplemented(format!("no action given; {}", usage_text(agent).lines().next().unwrap_or(""))));
+        return fail(&Error::unimplemented(format!(
+            "no action given; {}",
+            usage_text(agent).lines().next().unwrap_or("")
+        )));
     }
     let routed = KNOWN.contains(&action) || agent.advertises(action);
     let available = match action {
@@ -466,7 +546,10 @@ fn execute_action<A: ResourceAgent>(cx: &Context, requested: &str) -> u8 {
     };
     if !routed || !available {
         let shown = crate::exit::sanitize_reason(requested);
-        return fail(&Error::unimplemented(format!("unsupported action '{shown}' for {}", agent.name)));
+        return fail(&Error::unimplemented(format!(
+            "unsupported action '{shown}' for {}",
+            agent.name
+        )));
     }
     if let Some((major, _)) = cx.caller_version {
         if major != 1 {
@@ -483,7 +566,11 @@ fn execute_action<A: ResourceAgent>(cx: &Context, requested: &str) -> u8 {
             crate::warn!("{w}");
         }
         let validated = configured.and_then(|cfg| {
-            let host = if action == "validate-all" && !cx.wants_host_checks() { Ok(()) } else { A::check_host(&cfg, cx) };
+            let host = if action == "validate-all" && !cx.wants_host_checks() {
+                Ok(())
+            } else {
+                A::check_host(&cfg, cx)
+            };
             host.map(|()| cfg)
         });
         let cfg = match validated {
@@ -535,7 +622,9 @@ fn execute_action<A: ResourceAgent>(cx: &Context, requested: &str) -> u8 {
             let e = if e.rc() == Rc::NotRunning && !is_monitor {
                 // 7 means something only for monitor; elsewhere it is a failure.
                 e.with_rc(Rc::ErrGeneric)
-            } else if matches!(e.rc(), Rc::Degraded | Rc::DegradedPromoted) && !cx.degraded_allowed() {
+            } else if matches!(e.rc(), Rc::Degraded | Rc::DegradedPromoted)
+                && !cx.degraded_allowed()
+            {
                 return if e.rc() == Rc::Degraded { 0 } else { 8 };
             } else {
                 e
@@ -548,7 +637,10 @@ fn execute_action<A: ResourceAgent>(cx: &Context, requested: &str) -> u8 {
 /// The invalid-environment policy (see the module docs).
 fn invalid_environment(cx: &Context, e: &Error, is_probe: bool, is_monitor: bool) -> Result<Rc> {
     if cx.action == "stop" {
-        crate::info!("stop: {}; the resource cannot be running here, so it is considered stopped", e.reason_line());
+        crate::info!(
+            "stop: {}; the resource cannot be running here, so it is considered stopped",
+            e.reason_line()
+        );
         return Ok(Rc::Success);
     }
     if is_probe {
@@ -570,7 +662,12 @@ mod tests {
     const AGENT: Agent = Agent::new("Unit", "1.1")
         .short("unit test agent")
         .params(&[P])
-        .actions(&[Action::start(20), Action::stop(20), Action::monitor(20, 10), Action::new("custom-op", 5)]);
+        .actions(&[
+            Action::start(20),
+            Action::stop(20),
+            Action::monitor(20, 10),
+            Action::new("custom-op", 5),
+        ]);
 
     struct Unit;
     impl ResourceAgent for Unit {
@@ -584,7 +681,11 @@ mod tests {
             Ok(m)
         }
         fn check_host(cfg: &String, _cx: &Context) -> Result<()> {
-            if cfg == "nohost" { Err(Error::installed("missing binary")) } else { Ok(()) }
+            if cfg == "nohost" {
+                Err(Error::installed("missing binary"))
+            } else {
+                Ok(())
+            }
         }
         fn start(cfg: &String, _cx: &Context) -> Result<()> {
             match cfg.as_str() {
@@ -643,7 +744,10 @@ mod tests {
         let (rc, out, err) = call(&["bogus"], &[("OCF_RESKEY_mode", "x")]);
         assert_eq!(rc, 3);
         assert_eq!(out, "");
-        assert!(err.contains("ocf-exit-reason:unsupported action 'bogus' for Unit"), "{err}");
+        assert!(
+            err.contains("ocf-exit-reason:unsupported action 'bogus' for Unit"),
+            "{err}"
+        );
         assert_eq!(call(&["promote"], &[("OCF_RESKEY_mode", "x")]).0, 3);
         assert_eq!(call(&[], &[]).0, 3);
         let (rc, _, err) = call(&["bo\ngus;$(x)"], &[]);
@@ -673,33 +777,64 @@ mod tests {
             assert_eq!(call(&["validate-all"], &env).0, expected, "{mode:?}");
         }
         // validate-all at level 0 skips host checks.
-        assert_eq!(call(&["validate-all"], &[("OCF_RESKEY_mode", "nohost"), ("OCF_CHECK_LEVEL", "0")]).0, 0);
+        assert_eq!(
+            call(
+                &["validate-all"],
+                &[("OCF_RESKEY_mode", "nohost"), ("OCF_CHECK_LEVEL", "0")]
+            )
+            .0,
+            0
+        );
     }
 
     #[test]
     fn panic_becomes_exit_1_with_reason() {
         let (rc, _, err) = call(&["start"], &[("OCF_RESKEY_mode", "panic")]);
         assert_eq!(rc, 1);
-        assert!(err.contains("ocf-exit-reason:internal error: boom"), "{err}");
+        assert!(
+            err.contains("ocf-exit-reason:internal error: boom"),
+            "{err}"
+        );
     }
 
     #[test]
     fn result_mapping() {
         let m = ("OCF_RESKEY_mode", "degraded");
         assert_eq!(call(&["monitor"], &[m]).0, 0);
-        let v11 = [m, ("OCF_RA_VERSION_MAJOR", "1"), ("OCF_RA_VERSION_MINOR", "1")];
+        let v11 = [
+            m,
+            ("OCF_RA_VERSION_MAJOR", "1"),
+            ("OCF_RA_VERSION_MINOR", "1"),
+        ];
         assert_eq!(call(&["monitor"], &v11).0, 190);
-        let rg = [m, ("OCF_RA_VERSION_MAJOR", "1"), ("OCF_RA_VERSION_MINOR", "1"), ("OCF_ROOT", "/usr/share/cluster")];
+        let rg = [
+            m,
+            ("OCF_RA_VERSION_MAJOR", "1"),
+            ("OCF_RA_VERSION_MINOR", "1"),
+            ("OCF_ROOT", "/usr/share/cluster"),
+        ];
         assert_eq!(call(&["status"], &rg).0, 0);
-        let (rc, _, err) = call(&["monitor"], &[("OCF_RESKEY_mode", "down"), ("OCF_RESKEY_CRM_meta_interval", "5000")]);
+        let (rc, _, err) = call(
+            &["monitor"],
+            &[
+                ("OCF_RESKEY_mode", "down"),
+                ("OCF_RESKEY_CRM_meta_interval", "5000"),
+            ],
+        );
         assert_eq!((rc, err.contains("ocf-exit-reason:gone")), (7, true));
         let (rc, _, err) = call(&["monitor"], &[("OCF_RESKEY_mode", "down")]);
         assert_eq!((rc, err.contains("ocf-exit-reason")), (7, false));
         assert_eq!(call(&["monitor"], &[("OCF_RESKEY_mode", "fail")]).0, 1);
         assert_eq!(call(&["start"], &[("OCF_RESKEY_mode", "seven")]).0, 1);
         assert_eq!(call(&["verify-all"], &[("OCF_RESKEY_mode", "x")]).0, 0);
-        assert_eq!(call(&["custom-op", "extra", "args"], &[("OCF_RESKEY_mode", "x")]).0, 0);
-        assert_eq!(call(&["start", "ignored"], &[("OCF_RESKEY_mode", "x")]).0, 0);
+        assert_eq!(
+            call(&["custom-op", "extra", "args"], &[("OCF_RESKEY_mode", "x")]).0,
+            0
+        );
+        assert_eq!(
+            call(&["start", "ignored"], &[("OCF_RESKEY_mode", "x")]).0,
+            0
+        );
     }
 
     #[test]
@@ -723,9 +858,18 @@ mod tests {
             }
         }
         let agents = [entry::<Unit>(), entry::<U2>()];
-        assert_eq!(lookup(&agents, "/x/Unit").map(|e| e.meta.name), Some("Unit"));
-        assert_eq!(lookup(&agents, "/x/Unit2").map(|e| e.meta.name), Some("Unit2"));
-        assert_eq!(lookup(&agents, "/usr/share/cluster/Unit2.sh").map(|e| e.meta.name), Some("Unit2"));
+        assert_eq!(
+            lookup(&agents, "/x/Unit").map(|e| e.meta.name),
+            Some("Unit")
+        );
+        assert_eq!(
+            lookup(&agents, "/x/Unit2").map(|e| e.meta.name),
+            Some("Unit2")
+        );
+        assert_eq!(
+            lookup(&agents, "/usr/share/cluster/Unit2.sh").map(|e| e.meta.name),
+            Some("Unit2")
+        );
         assert!(lookup(&agents, "/x/Uni").is_none());
         assert!(lookup(&agents, "/x/Unit22").is_none());
     }

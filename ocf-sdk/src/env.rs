@@ -23,7 +23,9 @@ impl Env {
 
     /// The current process environment.
     pub fn from_process() -> Env {
-        Env { vars: std::env::vars_os().collect() }
+        Env {
+            vars: std::env::vars_os().collect(),
+        }
     }
 
     /// Builder: set a variable.
@@ -35,7 +37,8 @@ impl Env {
 
     /// Set a variable.
     pub fn set(&mut self, name: impl AsRef<OsStr>, value: impl AsRef<OsStr>) {
-        self.vars.insert(name.as_ref().to_owned(), value.as_ref().to_owned());
+        self.vars
+            .insert(name.as_ref().to_owned(), value.as_ref().to_owned());
     }
 
     /// Remove a variable.
@@ -69,7 +72,10 @@ impl Env {
     }
 
     /// All variables whose name starts with `prefix`, with the prefix removed.
-    pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a OsStr)> + 'a {
+    pub fn with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a OsStr)> + 'a {
         self.vars.iter().filter_map(move |(k, v)| {
             let k = k.to_str()?;
             k.strip_prefix(prefix).map(|rest| (rest, v.as_os_str()))
@@ -78,7 +84,9 @@ impl Env {
 
     /// Iterate over every variable.
     pub fn iter(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
-        self.vars.iter().map(|(k, v)| (k.as_os_str(), v.as_os_str()))
+        self.vars
+            .iter()
+            .map(|(k, v)| (k.as_os_str(), v.as_os_str()))
     }
 }
 
@@ -119,7 +127,11 @@ mod tests {
     #[test]
     fn typed_reads() {
         let bad = OsString::from_vec(vec![b'a', 0xff, b'b']);
-        let e = Env::new().with("A", "1").with("B", "  ").with("C", &bad).with("OCF_RESKEY_x", "v");
+        let e = Env::new()
+            .with("A", "1")
+            .with("B", "  ")
+            .with("C", &bad)
+            .with("OCF_RESKEY_x", "v");
         assert_eq!(e.get("A"), Some("1"));
         assert_eq!(e.get_nonempty("B"), None);
         assert!(e.contains("B"));

@@ -86,7 +86,10 @@ impl Rc {
 
     /// The code for a number, if it is one OCF defines.
     pub fn from_code(code: i32) -> Option<Rc> {
-        Rc::ALL.iter().copied().find(|rc| i32::from(rc.code()) == code)
+        Rc::ALL
+            .iter()
+            .copied()
+            .find(|rc| i32::from(rc.code()) == code)
     }
 
     /// The shell constant name, e.g. `OCF_ERR_CONFIGURED` (8 and 9 use the classic
@@ -166,7 +169,10 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl Error {
     /// An error with an explicit code.
     pub fn new(rc: Rc, reason: impl Into<String>) -> Self {
-        Error { rc, reason: reason.into() }
+        Error {
+            rc,
+            reason: reason.into(),
+        }
     }
     /// Code 1: a runtime failure.
     pub fn generic(reason: impl Into<String>) -> Self {
@@ -307,7 +313,10 @@ mod tests {
             assert_eq!(Rc::from_name(rc.name()), Some(rc));
         }
         assert_eq!(Rc::from_code(10), None);
-        assert_eq!(Rc::from_name("OCF_RUNNING_PROMOTED"), Some(Rc::RunningPromoted));
+        assert_eq!(
+            Rc::from_name("OCF_RUNNING_PROMOTED"),
+            Some(Rc::RunningPromoted)
+        );
         assert_eq!(Rc::Degraded.code(), 190);
         assert_eq!(Rc::DegradedPromoted.code(), 191);
     }
@@ -325,7 +334,10 @@ mod tests {
 
     #[test]
     fn or_rc_attaches_code() {
-        let e = "x".parse::<u32>().or_rc(Rc::ErrConfigured, "parse port").unwrap_err();
+        let e = "x"
+            .parse::<u32>()
+            .or_rc(Rc::ErrConfigured, "parse port")
+            .unwrap_err();
         assert_eq!(e.rc(), Rc::ErrConfigured);
         assert!(e.reason().starts_with("parse port: "));
         let e = None::<u8>.or_rc(Rc::ErrInstalled, "no binary").unwrap_err();

@@ -93,7 +93,10 @@ impl Stream {
     /// The buffer's contents as text (empty for real streams).
     pub fn contents(&self) -> String {
         match self {
-            Stream::Buffer(b) => b.lock().map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or_default(),
+            Stream::Buffer(b) => b
+                .lock()
+                .map(|v| String::from_utf8_lossy(&v).into_owned())
+                .unwrap_or_default(),
             _ => String::new(),
         }
     }
@@ -105,7 +108,9 @@ impl Write for Stream {
             Stream::Stderr => std::io::stderr().write(buf),
             Stream::Stdout => std::io::stdout().write(buf),
             Stream::Buffer(b) => {
-                b.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
+                b.lock()
+                    .map_err(|_| std::io::Error::other("poisoned"))?
+                    .extend_from_slice(buf);
                 Ok(buf.len())
             }
         }
@@ -152,17 +157,33 @@ fn facility_from_name(name: &str) -> Option<libc::c_int> {
 
 impl Logger {
     /// Configure from the environment. `interactive` is whether stdin is a terminal.
-    pub fn from_env(env: &Env, caller: Caller, type_name: &str, instance: &str, interactive: bool, stderr: Stream) -> Logger {
+    pub fn from_env(
+        env: &Env,
+        caller: Caller,
+        type_name: &str,
+        instance: &str,
+        interactive: bool,
+        stderr: Stream,
+    ) -> Logger {
         let facility = match env.get_nonempty("HA_LOGFACILITY") {
             Some(f) => facility_from_name(f),
-            None if caller == Caller::Rgmanager && !env.contains("HA_LOGFILE") => Some(libc::LOG_DAEMON),
+            None if caller == Caller::Rgmanager && !env.contains("HA_LOGFILE") => {
+                Some(libc::LOG_DAEMON)
+            }
             None => None,
         };
-        let path = |k: &str| env.get_nonempty(k).filter(|p| *p != "/dev/null").map(PathBuf::from);
-        let debug = env.get_nonempty("HA_debug").is_some_and(|v| crate::params::parse_bool(v) != Some(false));
-        let tag = env
-            .get_nonempty("HA_LOGTAG")
-            .map_or_else(|| format!("{type_name}({instance})[{}]", std::process::id()), str::to_string);
+        let path = |k: &str| {
+            env.get_nonempty(k)
+                .filter(|p| *p != "/dev/null")
+                .map(PathBuf::from)
+        };
+        let debug = env
+            .get_nonempty("HA_debug")
+            .is_some_and(|v| crate::params::parse_bool(v) != Some(false));
+        let tag = env.get_nonempty("HA_LOGTAG").map_or_else(
+            || format!("{type_name}({instance})[{}]", std::process::id()),
+            str::to_string,
+        );
         Logger {
             tag,
             interactive,
@@ -171,7 +192,11 @@ impl Logger {
             debuglog: path("HA_DEBUGLOG"),
             debug,
             stderr,
-            reason_prefix: env.get("OCF_EXIT_REASON_PREFIX").filter(|p| !p.is_empty()).unwrap_or("ocf-exit-reason:").to_string(),
+            reason_prefix: env
+                .get("OCF_EXIT_REASON_PREFIX")
+                .filter(|p| !p.is_empty())
+                .unwrap_or("ocf-exit-reason:")
+                .to_string(),
         }
     }
 
@@ -205,14 +230,20 @@ impl Logger {
         }
         if level == Level::Debug {
             if let Some(p) = &self.debuglog {
-                append(p, &format!("{} {}: {}: {msg}\n", timestamp(), self.tag, level.prefix()));
+                append(
+                    p,
+                    &format!("{} {}: {}: {msg}\n", timestamp(), self.tag, level.prefix()),
+                );
             }
         }
         if let Some(fac) = self.facility {
             syslog(fac, level, &self.tag, &format!("{}: {msg}", level.prefix()));
         }
         if let Some(p) = &self.logfile {
-            append(p, &format!("{} {}: {}: {msg}\n", timestamp(), self.tag, level.prefix()));
+            append(
+                p,
+                &format!("{} {}: {}: {msg}\n", timestamp(), self.tag, level.prefix()),
+            );
         }
         if self.stderr_is_log() {
             let _ = writeln!(self.stderr, "{}: {}: {msg}", self.tag, level.prefix());
@@ -248,19 +279,33 @@ fn timestamp() -> String {
         if libc::localtime_r(&t, &mut tm).is_null() {
             return String::new();
         }
-        let n = libc::strftime(buf.as_mut_ptr().cast(), buf.len(), c"%b %d %T".as_ptr(), &tm);
+        let n = libc::strftime(
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            c"%b %d %T".as_ptr(),
+            &tm,
+        );
         String::from_utf8_lossy(&buf[..n]).into_owned()
     }
 }
 
 fn syslog(facility: libc::c_int, level: Level, tag: &str, msg: &str) {
-    let (Ok(tag), Ok(msg)) = (CString::new(tag.replace('\0', "")), CString::new(msg.replace('\0', ""))) else { return };
+    let (Ok(tag), Ok(msg)) = (
+        CString::new(tag.replace('\0', "")),
+        CString::new(msg.replace('\0', "")),
+    ) else {
+        return;
+    };
     // SAFETY: openlog keeps the ident pointer, so it is leaked for the process lifetime (one
     // small string per distinct tag); syslog gets a constant "%s" format.
     unsafe {
         let ident: &'static CString = Box::leak(Box::new(tag));
         libc::openlog(ident.as_ptr(), 0, facility);
-        libc::syslog(level.syslog_priority() | facility, c"%s".as_ptr(), msg.as_ptr());
+        libc::syslog(
+            level.syslog_priority() | facility,
+            c"%s".as_ptr(),
+            msg.as_ptr(),
+        );
         libc::closelog();
     }
 }
@@ -330,7 +375,10 @@ mod tests {
 
     fn logger(env: Env, interactive: bool) -> (Logger, Stream) {
         let s = Stream::buffer();
-        (Logger::from_env(&env, Caller::Pacemaker, "T", "i", interactive, s.clone()), s)
+        (
+            Logger::from_env(&env, Caller::Pacemaker, "T", "i", interactive, s.clone()),
+            s,
+        )
     }
 
     #[test]
@@ -339,7 +387,10 @@ mod tests {
         l.log(Level::Info, "hello\nworld");
         l.log(Level::Debug, "hidden");
         l.exit_reason("went\nwrong");
-        assert_eq!(s.contents(), "tag: INFO: hello world\nocf-exit-reason:went wrong\n");
+        assert_eq!(
+            s.contents(),
+            "tag: INFO: hello world\nocf-exit-reason:went wrong\n"
+        );
     }
 
     #[test]
@@ -362,7 +413,9 @@ mod tests {
         let log = std::fs::read_to_string(&f).unwrap();
         assert!(log.contains("tag: WARNING: careful"));
         assert!(log.contains("tag: ERROR: bad"));
-        assert!(std::fs::read_to_string(&d).unwrap().contains("tag: DEBUG: detail"));
+        assert!(std::fs::read_to_string(&d)
+            .unwrap()
+            .contains("tag: DEBUG: detail"));
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -370,7 +423,14 @@ mod tests {
     fn debug_off_when_zero_and_rgmanager_defaults_to_syslog() {
         let (l, _) = logger(Env::new().with("HA_debug", "0"), false);
         assert!(!l.debug);
-        let l = Logger::from_env(&Env::new(), Caller::Rgmanager, "T", "i", false, Stream::buffer());
+        let l = Logger::from_env(
+            &Env::new(),
+            Caller::Rgmanager,
+            "T",
+            "i",
+            false,
+            Stream::buffer(),
+        );
         assert_eq!(l.facility, Some(libc::LOG_DAEMON));
         assert!(!l.stderr_is_log());
         let (l, _) = logger(Env::new().with("HA_LOGFACILITY", "none"), false);

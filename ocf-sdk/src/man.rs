@@ -13,8 +13,14 @@ use std::path::Path;
 pub fn metadata_files(agent: &Agent) -> Vec<(String, String)> {
     vec![
         (format!("{}.xml", agent.name), render(agent, Flavour::Ocf10)),
-        (format!("ocf-1.1/{}.xml", agent.name), render(agent, Flavour::Ocf11)),
-        (format!("rgmanager/{}.xml", agent.name), render(agent, Flavour::Rgmanager)),
+        (
+            format!("ocf-1.1/{}.xml", agent.name),
+            render(agent, Flavour::Ocf11),
+        ),
+        (
+            format!("rgmanager/{}.xml", agent.name),
+            render(agent, Flavour::Rgmanager),
+        ),
     ]
 }
 
@@ -42,7 +48,10 @@ pub fn write_metadata_dir(agents: &[&Agent], dir: &Path) -> std::io::Result<()> 
 pub fn write_man_dir(agents: &[&Agent], dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     for a in agents {
-        std::fs::write(dir.join(format!("ocf_ocfrs_{}.7", a.name)), man_page(a, "ocfrs"))?;
+        std::fs::write(
+            dir.join(format!("ocf_ocfrs_{}.7", a.name)),
+            man_page(a, "ocfrs"),
+        )?;
     }
     Ok(())
 }
@@ -51,7 +60,11 @@ fn roff(text: &str) -> String {
     let mut out = String::new();
     for line in text.lines() {
         let l = line.replace('\\', "\\e");
-        let l = if l.starts_with('.') || l.starts_with('\'') { format!("\\&{l}") } else { l };
+        let l = if l.starts_with('.') || l.starts_with('\'') {
+            format!("\\&{l}")
+        } else {
+            l
+        };
         out.push_str(&l);
         out.push('\n');
     }
@@ -62,8 +75,18 @@ fn roff(text: &str) -> String {
 pub fn man_page(agent: &Agent, provider: &str) -> String {
     let mut s = String::new();
     let name = agent.name;
-    let _ = writeln!(s, ".TH OCF_{}_{} 7 \"\" \"ocfrs {}\" \"OCF resource agents\"", provider.to_uppercase(), name.to_uppercase(), agent.version);
-    let _ = writeln!(s, ".SH NAME\nocf_{provider}_{name} \\- {}", roff(agent.shortdesc).trim());
+    let _ = writeln!(
+        s,
+        ".TH OCF_{}_{} 7 \"\" \"ocfrs {}\" \"OCF resource agents\"",
+        provider.to_uppercase(),
+        name.to_uppercase(),
+        agent.version
+    );
+    let _ = writeln!(
+        s,
+        ".SH NAME\nocf_{provider}_{name} \\- {}",
+        roff(agent.shortdesc).trim()
+    );
     let _ = writeln!(s, ".SH SYNOPSIS\n.B {name}\n[{}]", {
         let mut v: Vec<&str> = agent.all_actions().iter().map(|a| a.name).collect();
         v.dedup();
@@ -99,7 +122,13 @@ pub fn man_page(agent: &Agent, provider: &str) -> String {
         if let Some(d) = p.default {
             tags.push(format!("default \"{d}\""));
         }
-        let _ = writeln!(s, ".TP\n\\fB{}\\fR ({})\n{}", p.name, roff(&tags.join(", ")).trim(), roff(p.shortdesc).trim());
+        let _ = writeln!(
+            s,
+            ".TP\n\\fB{}\\fR ({})\n{}",
+            p.name,
+            roff(&tags.join(", ")).trim(),
+            roff(p.shortdesc).trim()
+        );
         if !p.longdesc.is_empty() {
             let _ = write!(s, ".br\n{}", roff(p.longdesc));
         }
@@ -127,7 +156,10 @@ pub fn man_page(agent: &Agent, provider: &str) -> String {
             let _ = writeln!(s, ".PP\n.nf\n{}.fi", roff(e));
         }
     }
-    let _ = writeln!(s, ".SH SEE ALSO\n.BR ocfrs-tester (8),\n.BR crm_resource (8)");
+    let _ = writeln!(
+        s,
+        ".SH SEE ALSO\n.BR ocfrs-tester (8),\n.BR crm_resource (8)"
+    );
     s
 }
 
@@ -139,7 +171,10 @@ mod tests {
     const A: Agent = Agent::new("Man", "1.1")
         .short("A test")
         .long(".dangerous line\nback\\slash")
-        .params(&[Param::select("m", &["a", "b"]).default("a").short("mode"), Param::string("old").deprecated_by("m", "")])
+        .params(&[
+            Param::select("m", &["a", "b"]).default("a").short("mode"),
+            Param::string("old").deprecated_by("m", ""),
+        ])
         .actions(&[Action::start(20), Action::monitor(20, 10)])
         .examples(&["pcs resource create x ocf:ocfrs:Man m=b"]);
 

@@ -153,7 +153,14 @@ impl Param {
     }
     /// An integer parameter of any `i64` value (empty means default).
     pub const fn integer(name: &'static str) -> Param {
-        Param::base(name, ParamType::Integer { min: i64::MIN, max: i64::MAX }, Empty::IsDefault)
+        Param::base(
+            name,
+            ParamType::Integer {
+                min: i64::MIN,
+                max: i64::MAX,
+            },
+            Empty::IsDefault,
+        )
     }
     /// A select parameter: one of `options` (empty means default).
     pub const fn select(name: &'static str, options: &'static [&'static str]) -> Param {
@@ -196,12 +203,18 @@ impl Param {
     }
     /// Mark deprecated in favour of `replacement`.
     pub const fn deprecated_by(mut self, replacement: &'static str, why: &'static str) -> Param {
-        self.deprecated = Some(Deprecation { replaced_with: Some(replacement), desc: why });
+        self.deprecated = Some(Deprecation {
+            replaced_with: Some(replacement),
+            desc: why,
+        });
         self
     }
     /// Mark deprecated without replacement.
     pub const fn deprecated(mut self, why: &'static str) -> Param {
-        self.deprecated = Some(Deprecation { replaced_with: None, desc: why });
+        self.deprecated = Some(Deprecation {
+            replaced_with: None,
+            desc: why,
+        });
         self
     }
     /// Mark for experts only.
@@ -282,7 +295,14 @@ pub struct Action {
 impl Action {
     /// Any action by name.
     pub const fn new(name: &'static str, timeout: u32) -> Action {
-        Action { name, timeout, interval: None, depth: None, role: None, start_delay: None }
+        Action {
+            name,
+            timeout,
+            interval: None,
+            depth: None,
+            role: None,
+            start_delay: None,
+        }
     }
     /// `start`.
     pub const fn start(timeout: u32) -> Action {
@@ -508,9 +528,21 @@ impl Agent {
     /// The advertised timeout for an action in seconds (the largest entry), falling back to
     /// `monitor` for `status` and to 20 s.
     pub fn timeout_of(&self, action: &str) -> u32 {
-        let lookup = |n: &str| self.actions.iter().filter(|a| a.name == n).map(|a| a.timeout).max();
+        let lookup = |n: &str| {
+            self.actions
+                .iter()
+                .filter(|a| a.name == n)
+                .map(|a| a.timeout)
+                .max()
+        };
         lookup(action)
-            .or_else(|| if action == "status" { lookup("monitor") } else { None })
+            .or_else(|| {
+                if action == "status" {
+                    lookup("monitor")
+                } else {
+                    None
+                }
+            })
             .unwrap_or(20)
     }
 
@@ -525,9 +557,11 @@ mod tests {
     use super::*;
 
     const P: Param = Param::integer("n").range(1, 5).default("2").reloadable();
-    const A: Agent = Agent::new("T", "1.1")
-        .params(&[P])
-        .actions(&[Action::start(10), Action::monitor(20, 10), Action::monitor(30, 60).depth(20)]);
+    const A: Agent = Agent::new("T", "1.1").params(&[P]).actions(&[
+        Action::start(10),
+        Action::monitor(20, 10),
+        Action::monitor(30, 60).depth(20),
+    ]);
 
     #[test]
     fn declaration_is_const_and_queryable() {
@@ -542,6 +576,9 @@ mod tests {
         assert!(!A.advertises("promote"));
         assert_eq!(P.kind, ParamType::Integer { min: 1, max: 5 });
         let names: Vec<_> = A.all_actions().iter().map(|a| a.name).collect();
-        assert_eq!(names, ["start", "monitor", "monitor", "validate-all", "meta-data"]);
+        assert_eq!(
+            names,
+            ["start", "monitor", "monitor", "validate-all", "meta-data"]
+        );
     }
 }

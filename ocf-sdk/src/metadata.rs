@@ -16,8 +16,8 @@
 //!
 //! # Which flavour `meta-data` prints
 //! 1. `OCFRS_METADATA_FLAVOUR` = `ocf-1.0` | `ocf-1.1` | `rgmanager`, if set to one of those;
-//! 2. otherwise `rgmanager` when `OCF_ROOT` is `/usr/share/cluster` or the agent was run from
-//!    that directory (rgmanager's install location);
+//! 2. otherwise `rgmanager` when `OCF_ROOT` is `/usr/share/cluster`, or the agent was run from
+//!    that directory (rgmanager's install location) or as `<Type>.sh` (rgmanager's naming);
 //! 3. otherwise `ocf-1.1` when the agent declares OCF 1.1 **and** the caller announces 1.1 or
 //!    newer (`OCF_RA_VERSION_MAJOR`/`MINOR`, as Pacemaker 2.1+ does);
 //! 4. otherwise `ocf-1.0`. Callers that announce nothing (the shell `ocf-tester`, `xmllint`
@@ -36,13 +36,36 @@ pub const RGMANAGER_ROOT: &str = "/usr/share/cluster";
 
 /// Action names rgmanager's DTD accepts.
 const RGMANAGER_ACTIONS: &[&str] = &[
-    "start", "stop", "recover", "status", "reconfig", "monitor", "reload", "meta-data",
-    "validate-all", "verify-all", "migrate", "methods",
+    "start",
+    "stop",
+    "recover",
+    "status",
+    "reconfig",
+    "monitor",
+    "reload",
+    "meta-data",
+    "validate-all",
+    "verify-all",
+    "migrate",
+    "methods",
 ];
 /// Action names resource-agents' `ra-api-1.dtd` accepts (minus `reload`, see module docs).
 const DTD_ACTIONS: &[&str] = &[
-    "start", "stop", "recover", "monitor", "restart", "migrate_to", "migrate_from", "promote",
-    "demote", "notify", "status", "meta-data", "usage", "methods", "validate-all",
+    "start",
+    "stop",
+    "recover",
+    "monitor",
+    "restart",
+    "migrate_to",
+    "migrate_from",
+    "promote",
+    "demote",
+    "notify",
+    "status",
+    "meta-data",
+    "usage",
+    "methods",
+    "validate-all",
 ];
 
 /// A meta-data dialect.
@@ -82,7 +105,9 @@ impl Flavour {
         if crate::context::is_rgmanager_root(env, argv0) {
             return Flavour::Rgmanager;
         }
-        if agent.ocf_version >= OcfVersion::V1_1 && crate::context::caller_ocf_version(env) >= Some((1, 1)) {
+        if agent.ocf_version >= OcfVersion::V1_1
+            && crate::context::caller_ocf_version(env) >= Some((1, 1))
+        {
             return Flavour::Ocf11;
         }
         Flavour::Ocf10
@@ -104,7 +129,9 @@ type W = Writer<Vec<u8>>;
 fn write_doc(w: &mut W, agent: &Agent, flavour: Flavour) -> io::Result<()> {
     w.write_event(Event::Decl(BytesDecl::new("1.0", None, None)))?;
     if flavour == Flavour::Ocf10 {
-        w.write_event(Event::DocType(BytesText::from_escaped("resource-agent SYSTEM \"ra-api-1.dtd\"")))?;
+        w.write_event(Event::DocType(BytesText::from_escaped(
+            "resource-agent SYSTEM \"ra-api-1.dtd\"",
+        )))?;
     }
     let version = match flavour {
         Flavour::Ocf11 => OcfVersion::V1_1,
@@ -114,7 +141,8 @@ fn write_doc(w: &mut W, agent: &Agent, flavour: Flavour) -> io::Result<()> {
         .with_attribute(("name", agent.name))
         .with_attribute(("version", agent.version))
         .write_inner_content(|w| {
-            w.create_element("version").write_text_content(BytesText::new(version.as_str()))?;
+            w.create_element("version")
+                .write_text_content(BytesText::new(version.as_str()))?;
             desc(w, "longdesc", &text_or(agent.longdesc, agent.shortdesc))?;
             desc(w, "shortdesc", &text_or(agent.shortdesc, agent.name))?;
             w.create_element("parameters").write_inner_content(|w| {
@@ -139,19 +167,27 @@ fn write_doc(w: &mut W, agent: &Agent, flavour: Flavour) -> io::Result<()> {
 
 fn text_or(text: &str, fallback: &str) -> String {
     let t = text.trim();
-    if t.is_empty() { fallback.trim().to_string() } else { t.to_string() }
+    if t.is_empty() {
+        fallback.trim().to_string()
+    } else {
+        t.to_string()
+    }
 }
 
 fn desc(w: &mut W, tag: &str, text: &str) -> io::Result<()> {
     // Escape only what XML requires (<, >, &): quotes stay readable in text content.
     let escaped = quick_xml::escape::partial_escape(text);
-    w.create_element(tag).with_attribute(("lang", "en")).write_text_content(BytesText::from_escaped(escaped))?;
+    w.create_element(tag)
+        .with_attribute(("lang", "en"))
+        .write_text_content(BytesText::from_escaped(escaped))?;
     Ok(())
 }
 
 fn write_param(w: &mut W, p: &Param, flavour: Flavour) -> io::Result<()> {
     let bit = |b: bool| if b { "1" } else { "0" };
-    let mut el = w.create_element("parameter").with_attribute(("name", p.name));
+    let mut el = w
+        .create_element("parameter")
+        .with_attribute(("name", p.name));
     match flavour {
         Flavour::Ocf11 => {
             if let Some(g) = p.unique_group {
@@ -166,13 +202,17 @@ fn write_param(w: &mut W, p: &Param, flavour: Flavour) -> io::Result<()> {
             }
         }
         Flavour::Ocf10 => {
-            el = el.with_attribute(("unique", bit(p.unique))).with_attribute(("required", bit(p.required)));
+            el = el
+                .with_attribute(("unique", bit(p.unique)))
+                .with_attribute(("required", bit(p.required)));
         }
         Flavour::Rgmanager => {
             if p.primary {
                 el = el.with_attribute(("primary", "1"));
             }
-            el = el.with_attribute(("unique", bit(p.unique))).with_attribute(("required", bit(p.required)));
+            el = el
+                .with_attribute(("unique", bit(p.unique)))
+                .with_attribute(("required", bit(p.required)));
         }
     }
     el.write_inner_content(|w| {
@@ -182,7 +222,9 @@ fn write_param(w: &mut W, p: &Param, flavour: Flavour) -> io::Result<()> {
             if let Some(d) = p.deprecated {
                 w.create_element("deprecated").write_inner_content(|w| {
                     if let Some(r) = d.replaced_with {
-                        w.create_element("replaced-with").with_attribute(("name", r)).write_empty()?;
+                        w.create_element("replaced-with")
+                            .with_attribute(("name", r))
+                            .write_empty()?;
                     }
                     if !d.desc.is_empty() {
                         desc(w, "desc", d.desc)?;
@@ -197,7 +239,9 @@ fn write_param(w: &mut W, p: &Param, flavour: Flavour) -> io::Result<()> {
             if let Some(d) = p.deprecated {
                 short = format!("(deprecated) {short}");
                 match d.replaced_with {
-                    Some(r) => long.push_str(&format!("\n\nDeprecated: use {r} instead. {}", d.desc)),
+                    Some(r) => {
+                        long.push_str(&format!("\n\nDeprecated: use {r} instead. {}", d.desc))
+                    }
                     None => long.push_str(&format!("\n\nDeprecated. {}", d.desc)),
                 }
                 long = long.trim_end().to_string();
@@ -210,7 +254,9 @@ fn write_param(w: &mut W, p: &Param, flavour: Flavour) -> io::Result<()> {
             (ParamType::Select(_), _) => "string",
             _ => p.type_name(),
         };
-        let mut c = w.create_element("content").with_attribute(("type", type_name));
+        let mut c = w
+            .create_element("content")
+            .with_attribute(("type", type_name));
         if let Some(d) = p.default {
             c = c.with_attribute(("default", d));
         }
@@ -218,7 +264,9 @@ fn write_param(w: &mut W, p: &Param, flavour: Flavour) -> io::Result<()> {
             (ParamType::Select(opts), Flavour::Ocf11) => {
                 c.write_inner_content(|w| {
                     for o in opts {
-                        w.create_element("option").with_attribute(("value", *o)).write_empty()?;
+                        w.create_element("option")
+                            .with_attribute(("value", *o))
+                            .write_empty()?;
                     }
                     Ok(())
                 })?;
@@ -237,12 +285,24 @@ pub fn actions_for(agent: &Agent, flavour: Flavour) -> Vec<Action> {
     let all = agent.all_actions();
     match flavour {
         Flavour::Ocf11 => all,
-        Flavour::Ocf10 => all.into_iter().filter(|a| DTD_ACTIONS.contains(&a.name)).collect(),
+        Flavour::Ocf10 => all
+            .into_iter()
+            .filter(|a| DTD_ACTIONS.contains(&a.name))
+            .collect(),
         Flavour::Rgmanager => {
             let mut out: Vec<Action> = Vec::new();
             // rgmanager's `migrate <node>` is the push migration the dispatcher routes to
             // migrate_to.
-            let renamed = all.iter().map(|a| if a.name == "migrate_to" { Action { name: "migrate", ..*a } } else { *a });
+            let renamed = all.iter().map(|a| {
+                if a.name == "migrate_to" {
+                    Action {
+                        name: "migrate",
+                        ..*a
+                    }
+                } else {
+                    *a
+                }
+            });
             for a in renamed.filter(|a| RGMANAGER_ACTIONS.contains(&a.name)) {
                 // rgmanager has no roles: keep one entry per (name, depth).
                 if out.iter().any(|o| o.name == a.name && o.depth == a.depth) {
@@ -251,10 +311,17 @@ pub fn actions_for(agent: &Agent, flavour: Flavour) -> Vec<Action> {
                 out.push(Action { role: None, ..a });
             }
             // rgmanager schedules `status`, never `monitor`: mirror each monitor depth.
-            let monitors: Vec<Action> = out.iter().filter(|a| a.name == "monitor").copied().collect();
+            let monitors: Vec<Action> = out
+                .iter()
+                .filter(|a| a.name == "monitor")
+                .copied()
+                .collect();
             for m in monitors {
                 if !out.iter().any(|o| o.name == "status" && o.depth == m.depth) {
-                    out.push(Action { name: "status", ..m });
+                    out.push(Action {
+                        name: "status",
+                        ..m
+                    });
                 }
             }
             out
@@ -264,7 +331,10 @@ pub fn actions_for(agent: &Agent, flavour: Flavour) -> Vec<Action> {
 
 fn write_action(w: &mut W, a: &Action, flavour: Flavour) -> io::Result<()> {
     let timeout = format!("{}s", a.timeout);
-    let mut el = w.create_element("action").with_attribute(("name", a.name)).with_attribute(("timeout", timeout.as_str()));
+    let mut el = w
+        .create_element("action")
+        .with_attribute(("name", a.name))
+        .with_attribute(("timeout", timeout.as_str()));
     let interval = a.interval.map(|i| format!("{i}s"));
     if let Some(i) = &interval {
         el = el.with_attribute(("interval", i.as_str()));
@@ -287,29 +357,35 @@ fn write_action(w: &mut W, a: &Action, flavour: Flavour) -> io::Result<()> {
 }
 
 fn write_rg_special(w: &mut W, agent: &Agent) -> io::Result<()> {
-    let Some(sp) = agent.rgmanager else { return Ok(()) };
+    let Some(sp) = agent.rgmanager else {
+        return Ok(());
+    };
     if sp.max_instances.is_none() && sp.children.is_empty() {
         return Ok(());
     }
-    w.create_element("special").with_attribute(("tag", "rgmanager")).write_inner_content(|w| {
-        if let Some(m) = sp.max_instances {
-            let m = m.to_string();
-            w.create_element("attributes").with_attribute(("maxinstances", m.as_str())).write_empty()?;
-        }
-        for c in sp.children {
-            let (s, t) = (c.start.to_string(), c.stop.to_string());
-            let mut el = w
-                .create_element("child")
-                .with_attribute(("type", c.type_name))
-                .with_attribute(("start", s.as_str()))
-                .with_attribute(("stop", t.as_str()));
-            if c.forbid {
-                el = el.with_attribute(("forbid", "1"));
+    w.create_element("special")
+        .with_attribute(("tag", "rgmanager"))
+        .write_inner_content(|w| {
+            if let Some(m) = sp.max_instances {
+                let m = m.to_string();
+                w.create_element("attributes")
+                    .with_attribute(("maxinstances", m.as_str()))
+                    .write_empty()?;
             }
-            el.write_empty()?;
-        }
-        Ok(())
-    })?;
+            for c in sp.children {
+                let (s, t) = (c.start.to_string(), c.stop.to_string());
+                let mut el = w
+                    .create_element("child")
+                    .with_attribute(("type", c.type_name))
+                    .with_attribute(("start", s.as_str()))
+                    .with_attribute(("stop", t.as_str()));
+                if c.forbid {
+                    el = el.with_attribute(("forbid", "1"));
+                }
+                el.write_empty()?;
+            }
+            Ok(())
+        })?;
     Ok(())
 }
 
@@ -319,8 +395,16 @@ mod tests {
     use crate::meta::{Param, RgChild, RgSpecial, Role};
 
     const PARAMS: &[Param] = &[
-        Param::string("ip").required().unique().primary().short("Address <v4 & v6>").long("The \"address\" & more"),
-        Param::select("mode", &["a", "b"]).default("a").reloadable().unique_group("g"),
+        Param::string("ip")
+            .required()
+            .unique()
+            .primary()
+            .short("Address <v4 & v6>")
+            .long("The \"address\" & more"),
+        Param::select("mode", &["a", "b"])
+            .default("a")
+            .reloadable()
+            .unique_group("g"),
         Param::string("old").deprecated_by("ip", "renamed"),
     ];
     const AGENT: Agent = Agent::new("T", "1.1")
@@ -336,12 +420,22 @@ mod tests {
             Action::reload_agent(10),
             Action::promote(10),
         ])
-        .rgmanager(RgSpecial { max_instances: Some(1), children: &[RgChild { type_name: "nfsclient", start: 1, stop: 2, forbid: true }] });
+        .rgmanager(RgSpecial {
+            max_instances: Some(1),
+            children: &[RgChild {
+                type_name: "nfsclient",
+                start: 1,
+                stop: 2,
+                forbid: true,
+            }],
+        });
 
     #[test]
     fn ocf10_is_dtd_shaped() {
         let x = render(&AGENT, Flavour::Ocf10);
-        assert!(x.starts_with("<?xml version=\"1.0\"?>\n<!DOCTYPE resource-agent SYSTEM \"ra-api-1.dtd\">"));
+        assert!(x.starts_with(
+            "<?xml version=\"1.0\"?>\n<!DOCTYPE resource-agent SYSTEM \"ra-api-1.dtd\">"
+        ));
         assert!(x.contains("<version>1.0</version>"));
         assert!(x.contains("Address &lt;v4 &amp; v6&gt;"));
         assert!(x.contains("The \"address\" &amp; more"));
@@ -375,8 +469,12 @@ mod tests {
     fn rgmanager_has_status_and_special() {
         let x = render(&AGENT, Flavour::Rgmanager);
         assert!(x.contains("primary=\"1\""));
-        assert!(x.contains("<action name=\"status\" timeout=\"20s\" interval=\"10s\" depth=\"0\"/>"));
-        assert!(x.contains("<action name=\"status\" timeout=\"40s\" interval=\"60s\" depth=\"10\"/>"));
+        assert!(
+            x.contains("<action name=\"status\" timeout=\"20s\" interval=\"10s\" depth=\"0\"/>")
+        );
+        assert!(
+            x.contains("<action name=\"status\" timeout=\"40s\" interval=\"60s\" depth=\"10\"/>")
+        );
         assert!(!x.contains("promote"));
         assert!(!x.contains("role="));
         assert!(x.contains("<special tag=\"rgmanager\">"));
@@ -388,13 +486,38 @@ mod tests {
     fn flavour_rule() {
         let e = Env::new();
         assert_eq!(Flavour::choose(&AGENT, &e, "/x/T"), Flavour::Ocf10);
-        let e11 = Env::new().with("OCF_RA_VERSION_MAJOR", "1").with("OCF_RA_VERSION_MINOR", "1");
+        let e11 = Env::new()
+            .with("OCF_RA_VERSION_MAJOR", "1")
+            .with("OCF_RA_VERSION_MINOR", "1");
         assert_eq!(Flavour::choose(&AGENT, &e11, "/x/T"), Flavour::Ocf11);
-        let a10 = Agent { ocf_version: OcfVersion::V1_0, ..AGENT };
+        let a10 = Agent {
+            ocf_version: OcfVersion::V1_0,
+            ..AGENT
+        };
         assert_eq!(Flavour::choose(&a10, &e11, "/x/T"), Flavour::Ocf10);
-        assert_eq!(Flavour::choose(&AGENT, &Env::new().with("OCF_ROOT", "/usr/share/cluster"), "/x/T"), Flavour::Rgmanager);
-        assert_eq!(Flavour::choose(&AGENT, &Env::new(), "/usr/share/cluster/T"), Flavour::Rgmanager);
-        assert_eq!(Flavour::choose(&AGENT, &e11.clone().with(FLAVOUR_VAR, "ocf-1.0"), "/x"), Flavour::Ocf10);
-        assert_eq!(Flavour::choose(&AGENT, &Env::new().with(FLAVOUR_VAR, "bogus"), "/x"), Flavour::Ocf10);
+        assert_eq!(
+            Flavour::choose(
+                &AGENT,
+                &Env::new().with("OCF_ROOT", "/usr/share/cluster"),
+                "/x/T"
+            ),
+            Flavour::Rgmanager
+        );
+        assert_eq!(
+            Flavour::choose(&AGENT, &Env::new(), "/usr/share/cluster/T"),
+            Flavour::Rgmanager
+        );
+        assert_eq!(
+            Flavour::choose(&AGENT, &Env::new(), "/stage/usr/share/cluster/T.sh"),
+            Flavour::Rgmanager
+        );
+        assert_eq!(
+            Flavour::choose(&AGENT, &e11.clone().with(FLAVOUR_VAR, "ocf-1.0"), "/x"),
+            Flavour::Ocf10
+        );
+        assert_eq!(
+            Flavour::choose(&AGENT, &Env::new().with(FLAVOUR_VAR, "bogus"), "/x"),
+            Flavour::Ocf10
+        );
     }
 }

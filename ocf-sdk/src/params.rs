@@ -22,7 +22,13 @@ use crate::meta::{Agent, Empty, Param, ParamType};
 use std::cell::RefCell;
 
 /// Parameter names Pacemaker or rgmanager pass that no agent declares.
-const FRAMEWORK_KEYS: &[&str] = &["crm_feature_set", "OCF_CHECK_LEVEL", "trace_ra", "trace_dir", "trace_file"];
+const FRAMEWORK_KEYS: &[&str] = &[
+    "crm_feature_set",
+    "OCF_CHECK_LEVEL",
+    "trace_ra",
+    "trace_dir",
+    "trace_file",
+];
 
 /// Accepted spellings of true.
 pub const TRUE_WORDS: &[&str] = &["1", "yes", "y", "true", "t", "on", "ja", "j"];
@@ -52,7 +58,11 @@ pub struct Params<'a> {
 impl<'a> Params<'a> {
     /// Parameters of `agent` as found in `env`.
     pub fn new(agent: &'a Agent, env: &'a Env) -> Params<'a> {
-        Params { agent, env, warnings: RefCell::new(Vec::new()) }
+        Params {
+            agent,
+            env,
+            warnings: RefCell::new(Vec::new()),
+        }
     }
 
     /// Warnings gathered so far (deprecated names used, unknown names); the dispatcher logs
@@ -89,9 +99,17 @@ impl<'a> Params<'a> {
             Some(v) => Some(v),
             None => {
                 let mut found = None;
-                for old in self.agent.params.iter().filter(|o| o.deprecated.and_then(|d| d.replaced_with) == Some(p.name)) {
+                for old in self
+                    .agent
+                    .params
+                    .iter()
+                    .filter(|o| o.deprecated.and_then(|d| d.replaced_with) == Some(p.name))
+                {
                     if let Some(v) = self.lookup(old)? {
-                        self.warn(format!("parameter {} is deprecated, use {} instead", old.name, p.name));
+                        self.warn(format!(
+                            "parameter {} is deprecated, use {} instead",
+                            old.name, p.name
+                        ));
                         found = Some(v);
                         break;
                     }
@@ -100,7 +118,11 @@ impl<'a> Params<'a> {
             }
         };
         if own.is_some() && p.deprecated.is_some() {
-            let hint = p.deprecated.and_then(|d| d.replaced_with).map(|r| format!(", use {r} instead")).unwrap_or_default();
+            let hint = p
+                .deprecated
+                .and_then(|d| d.replaced_with)
+                .map(|r| format!(", use {r} instead"))
+                .unwrap_or_default();
             self.warn(format!("parameter {} is deprecated{hint}", p.name));
         }
         Ok(own)
@@ -108,19 +130,35 @@ impl<'a> Params<'a> {
 
     fn lookup(&self, p: &Param) -> Result<Option<String>> {
         let key = format!("OCF_RESKEY_{}", p.name);
-        let Some(raw) = self.env.get_os(&key) else { return Ok(None) };
+        let Some(raw) = self.env.get_os(&key) else {
+            return Ok(None);
+        };
         let Some(v) = raw.to_str() else {
-            let shown = if p.secret { "(secret)".to_string() } else { display_bytes(raw) };
-            return Err(Error::configured(format!("parameter {}: value {shown} is not valid UTF-8", p.name)));
+            let shown = if p.secret {
+                "(secret)".to_string()
+            } else {
+                display_bytes(raw)
+            };
+            return Err(Error::configured(format!(
+                "parameter {}: value {shown} is not valid UTF-8",
+                p.name
+            )));
         };
         if v.chars().any(|c| c.is_control() && c != '\t') {
-            return Err(Error::configured(format!("parameter {}: value {} contains control characters", p.name, Self::shown(p, v))));
+            return Err(Error::configured(format!(
+                "parameter {}: value {} contains control characters",
+                p.name,
+                Self::shown(p, v)
+            )));
         }
         if v.trim().is_empty() {
             return match p.empty {
                 Empty::IsDefault => Ok(None),
                 Empty::IsValue => Ok(Some(v.to_string())),
-                Empty::IsError => Err(Error::configured(format!("parameter {} must not be empty", p.name))),
+                Empty::IsError => Err(Error::configured(format!(
+                    "parameter {} must not be empty",
+                    p.name
+                ))),
             };
         }
         Ok(Some(v.to_string()))
@@ -136,7 +174,9 @@ impl<'a> Params<'a> {
     /// # Errors
     /// 6 for a malformed value (non-UTF-8, control characters, empty when forbidden).
     pub fn opt_string(&self, p: &Param) -> Result<Option<String>> {
-        Ok(self.configured(p)?.or_else(|| p.default.map(str::to_string)))
+        Ok(self
+            .configured(p)?
+            .or_else(|| p.default.map(str::to_string)))
     }
 
     /// The text value or default; a required parameter that is unset is exit 6, an optional
@@ -168,7 +208,11 @@ impl<'a> Params<'a> {
         match self.opt_string(p)? {
             None => Ok(None),
             Some(v) => parse_bool(&v).map(Some).ok_or_else(|| {
-                Error::configured(format!("parameter {}: {} is not a boolean (use true or false)", p.name, Self::shown(p, &v)))
+                Error::configured(format!(
+                    "parameter {}: {} is not a boolean (use true or false)",
+                    p.name,
+                    Self::shown(p, &v)
+                ))
             }),
         }
     }
@@ -178,10 +222,16 @@ impl<'a> Params<'a> {
     /// # Errors
     /// 6 when not an integer or out of the declared range.
     pub fn opt_int(&self, p: &Param) -> Result<Option<i64>> {
-        let Some(v) = self.opt_string(p)? else { return Ok(None) };
+        let Some(v) = self.opt_string(p)? else {
+            return Ok(None);
+        };
         let t = v.trim();
         let n: i64 = t.strip_prefix('+').unwrap_or(t).parse().map_err(|_| {
-            Error::configured(format!("parameter {}: {} is not an integer", p.name, Self::shown(p, &v)))
+            Error::configured(format!(
+                "parameter {}: {} is not an integer",
+                p.name,
+                Self::shown(p, &v)
+            ))
         })?;
         if let ParamType::Integer { min, max } = p.kind {
             if n < min || n > max {
@@ -190,7 +240,10 @@ impl<'a> Params<'a> {
                     (m, i64::MAX) => format!("at least {m}"),
                     (a, b) => format!("between {a} and {b}"),
                 };
-                return Err(Error::configured(format!("parameter {}: {n} must be {range}", p.name)));
+                return Err(Error::configured(format!(
+                    "parameter {}: {n} must be {range}",
+                    p.name
+                )));
             }
         }
         Ok(Some(n))
@@ -214,16 +267,32 @@ impl<'a> Params<'a> {
     /// 6 when not one of the options, or missing-and-required.
     pub fn select(&self, p: &Param) -> Result<&'static str> {
         let ParamType::Select(opts) = p.kind else {
-            return Err(Error::generic(format!("internal: parameter {} is not a select", p.name)));
+            return Err(Error::generic(format!(
+                "internal: parameter {} is not a select",
+                p.name
+            )));
         };
         let v = match self.opt_string(p)? {
             Some(v) => v,
             None if p.required => return Err(missing(p)),
-            None => return opts.first().copied().ok_or_else(|| Error::generic("internal: empty select")),
+            None => {
+                return opts
+                    .first()
+                    .copied()
+                    .ok_or_else(|| Error::generic("internal: empty select"))
+            }
         };
-        opts.iter().copied().find(|o| o.eq_ignore_ascii_case(v.trim())).ok_or_else(|| {
-            Error::configured(format!("parameter {}: {} is not one of {}", p.name, Self::shown(p, &v), opts.join(", ")))
-        })
+        opts.iter()
+            .copied()
+            .find(|o| o.eq_ignore_ascii_case(v.trim()))
+            .ok_or_else(|| {
+                Error::configured(format!(
+                    "parameter {}: {} is not one of {}",
+                    p.name,
+                    Self::shown(p, &v),
+                    opts.join(", ")
+                ))
+            })
     }
 
     /// Check every declared parameter: required ones are set, typed ones parse. Also records
@@ -248,9 +317,14 @@ impl<'a> Params<'a> {
             }
         }
         for (name, _) in self.env.with_prefix("OCF_RESKEY_") {
-            let framework = name.starts_with("CRM_meta_") || name.starts_with("RGMANAGER_meta_") || FRAMEWORK_KEYS.contains(&name);
+            let framework = name.starts_with("CRM_meta_")
+                || name.starts_with("RGMANAGER_meta_")
+                || FRAMEWORK_KEYS.contains(&name);
             if !framework && self.agent.param(name).is_none() {
-                self.warn(format!("ignoring unknown parameter {}", display_bytes(std::ffi::OsStr::new(name))));
+                self.warn(format!(
+                    "ignoring unknown parameter {}",
+                    display_bytes(std::ffi::OsStr::new(name))
+                ));
             }
         }
         Ok(())
@@ -280,7 +354,10 @@ mod tests {
     const AGENT: Agent = Agent::new("T", "1.1").params(&[S, R, B, I, SEL, NEW, OLD, PW, E]);
 
     fn env(pairs: &[(&str, &str)]) -> Env {
-        pairs.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -295,8 +372,17 @@ mod tests {
         assert_eq!(p.string(&S).unwrap(), "def");
         assert_eq!(p.select(&SEL).unwrap(), "auto");
         assert_eq!(p.string(&R).unwrap_err().rc(), Rc::ErrConfigured);
-        assert_eq!(p.check_all().unwrap_err().reason(), "required parameter r is not set");
-        assert_eq!(Params::new(&AGENT, &env(&[("e", "")])).string(&E).unwrap_err().rc(), Rc::ErrConfigured);
+        assert_eq!(
+            p.check_all().unwrap_err().reason(),
+            "required parameter r is not set"
+        );
+        assert_eq!(
+            Params::new(&AGENT, &env(&[("e", "")]))
+                .string(&E)
+                .unwrap_err()
+                .rc(),
+            Rc::ErrConfigured
+        );
     }
 
     #[test]
@@ -315,13 +401,24 @@ mod tests {
 
     #[test]
     fn integers_and_selects() {
-        let p = |v: &str| Params::new(&AGENT, &env(&[("i", v)])).int(&I).map_err(|e| e.reason().to_string());
+        let p = |v: &str| {
+            Params::new(&AGENT, &env(&[("i", v)]))
+                .int(&I)
+                .map_err(|e| e.reason().to_string())
+        };
         assert_eq!(p("+7"), Ok(7));
         assert_eq!(p(" 3 "), Ok(3));
-        assert_eq!(p("11").unwrap_err(), "parameter i: 11 must be between 1 and 10");
+        assert_eq!(
+            p("11").unwrap_err(),
+            "parameter i: 11 must be between 1 and 10"
+        );
         assert!(p("1e3").is_err());
         assert!(p("99999999999999999999999").is_err());
-        let s = |v: &str| Params::new(&AGENT, &env(&[("sel", v)])).select(&SEL).map_err(|e| e.rc());
+        let s = |v: &str| {
+            Params::new(&AGENT, &env(&[("sel", v)]))
+                .select(&SEL)
+                .map_err(|e| e.rc())
+        };
         assert_eq!(s("FORCE"), Ok("force"));
         assert_eq!(s("bogus"), Err(Rc::ErrConfigured));
     }
@@ -333,7 +430,11 @@ mod tests {
         assert_eq!(p.string(&NEW).unwrap(), "x");
         p.check_all().unwrap();
         let w = p.take_warnings();
-        assert!(w.iter().any(|m| m == "parameter old is deprecated, use new instead"), "{w:?}");
+        assert!(
+            w.iter()
+                .any(|m| m == "parameter old is deprecated, use new instead"),
+            "{w:?}"
+        );
         let e = env(&[("old", "x"), ("new", "y")]);
         assert_eq!(Params::new(&AGENT, &e).string(&NEW).unwrap(), "y");
     }
@@ -341,7 +442,15 @@ mod tests {
     #[test]
     fn malformed_values_are_6_never_panics() {
         let long = "a".repeat(100_000);
-        let nasty = ["$(reboot)", "`id`", "; rm -rf /", "a\nb", "\u{7}", "' \" \\", long.as_str()];
+        let nasty = [
+            "$(reboot)",
+            "`id`",
+            "; rm -rf /",
+            "a\nb",
+            "\u{7}",
+            "' \" \\",
+            long.as_str(),
+        ];
         for v in nasty {
             for prm in [S, B, I, SEL, R] {
                 let e = env(&[(prm.name, v)]);
@@ -364,7 +473,9 @@ mod tests {
         let err = Params::new(&AGENT, &e).string(&S).unwrap_err();
         assert_eq!(err.rc(), Rc::ErrConfigured);
         assert!(err.reason().contains("\\xff"));
-        let err = Params::new(&AGENT, &env(&[("s", "a\nb")])).string(&S).unwrap_err();
+        let err = Params::new(&AGENT, &env(&[("s", "a\nb")]))
+            .string(&S)
+            .unwrap_err();
         assert!(err.reason().contains("control characters"));
     }
 
@@ -380,6 +491,9 @@ mod tests {
         let e = env(&[("r", "1"), ("typo", "1"), ("CRM_meta_timeout", "20000")]);
         let p = Params::new(&AGENT, &e);
         p.check_all().unwrap();
-        assert_eq!(p.take_warnings(), vec!["ignoring unknown parameter typo".to_string()]);
+        assert_eq!(
+            p.take_warnings(),
+            vec!["ignoring unknown parameter typo".to_string()]
+        );
     }
 }

@@ -72,7 +72,14 @@ pub struct Cmd {
 impl Cmd {
     /// A command running `program` (a path, or a name looked up in `PATH`).
     pub fn new(program: impl AsRef<OsStr>) -> Cmd {
-        Cmd { program: program.as_ref().to_owned(), args: Vec::new(), env: Vec::new(), env_clear: false, cwd: None, stdin: None }
+        Cmd {
+            program: program.as_ref().to_owned(),
+            args: Vec::new(),
+            env: Vec::new(),
+            env_clear: false,
+            cwd: None,
+            stdin: None,
+        }
     }
     /// Add one argument.
     #[must_use]
@@ -83,13 +90,15 @@ impl Cmd {
     /// Add arguments.
     #[must_use]
     pub fn args<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(mut self, args: I) -> Cmd {
-        self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
         self
     }
     /// Set an environment variable for the child.
     #[must_use]
     pub fn env(mut self, k: impl AsRef<OsStr>, v: impl AsRef<OsStr>) -> Cmd {
-        self.env.push((k.as_ref().to_owned(), Some(v.as_ref().to_owned())));
+        self.env
+            .push((k.as_ref().to_owned(), Some(v.as_ref().to_owned())));
         self
     }
     /// Remove an environment variable for the child.
@@ -128,7 +137,10 @@ impl Cmd {
             .chain(&self.args)
             .map(|a| {
                 let s = crate::env::display_bytes(a);
-                if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c)) {
+                if !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c))
+                {
                     s
                 } else {
                     format!("'{}'", s.replace('\'', "'\\''"))
@@ -163,8 +175,14 @@ impl Cmd {
     /// or when the deadline passes (its process group is then killed).
     pub fn run(&self, deadline: Deadline) -> Result<Output> {
         let mut c = self.command();
-        c.process_group(0).stdout(Stdio::piped()).stderr(Stdio::piped());
-        c.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        c.process_group(0)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         let mut child = c.spawn().map_err(|e| spawn_error(&self.program(), &e))?;
         let pgid = Pid::from_raw(child.id() as i32);
         if let (Some(data), Some(mut sin)) = (self.stdin.clone(), child.stdin.take()) {
@@ -173,7 +191,22 @@ impl Cmd {
             });
         }
         let (tx, rx) = mpsc::channel::<(bool, Vec<u8>)>();
-        for (is_out, pipe) in [(true, child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>)), (false, child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>))] {
+        for (is_out, pipe) in [
+            (
+                true,
+                child
+                    .stdout
+                    .take()
+                    .map(|p| Box::new(p) as Box<dyn Read + Send>),
+            ),
+            (
+                false,
+                child
+                    .stderr
+                    .take()
+                    .map(|p| Box::new(p) as Box<dyn Read + Send>),
+            ),
+        ] {
             if let Some(mut p) = pipe {
                 let tx = tx.clone();
                 std::thread::spawn(move || {
@@ -184,15 +217,25 @@ impl Cmd {
             }
         }
         drop(tx);
-        let status = deadline.wait_until(Duration::from_millis(20), || child.try_wait().ok().flatten());
+        let status = deadline.wait_until(Duration::from_millis(20), || {
+            child.try_wait().ok().flatten()
+        });
         let Some(status) = status else {
             let _ = killpg(pgid, Signal::SIGKILL);
             let _ = child.kill();
             let _ = child.wait();
             let secs = deadline_secs(deadline);
-            return Err(Error::generic(format!("{} did not finish in time{secs}; killed", self.program())));
+            return Err(Error::generic(format!(
+                "{} did not finish in time{secs}; killed",
+                self.program()
+            )));
         };
-        let mut out = Output { code: status.code(), signal: status.signal(), stdout: Vec::new(), stderr: Vec::new() };
+        let mut out = Output {
+            code: status.code(),
+            signal: status.signal(),
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        };
         // A grandchild may keep the pipes open (a daemon); don't wait for it past the deadline.
         for _ in 0..2 {
             match rx.recv_timeout(deadline.remaining().max(Duration::from_millis(10))) {
@@ -219,8 +262,15 @@ impl Cmd {
                 _ => "unknown status".to_string(),
             };
             let text = out.one_line();
-            let text = if text.is_empty() { String::new() } else { format!(": {text}") };
-            Err(Error::generic(format!("{} failed ({how}){text}", self.program())))
+            let text = if text.is_empty() {
+                String::new()
+            } else {
+                format!(": {text}")
+            };
+            Err(Error::generic(format!(
+                "{} failed ({how}){text}",
+                self.program()
+            )))
         }
     }
 }
@@ -232,7 +282,9 @@ fn deadline_secs(_d: Deadline) -> String {
 fn spawn_error(program: &str, e: &std::io::Error) -> Error {
     match e.kind() {
         std::io::ErrorKind::NotFound => Error::installed(format!("{program}: command not found")),
-        std::io::ErrorKind::PermissionDenied => Error::installed(format!("{program}: not executable")),
+        std::io::ErrorKind::PermissionDenied => {
+            Error::installed(format!("{program}: not executable"))
+        }
         _ => Error::generic(format!("{program}: cannot start: {e}")),
     }
 }
@@ -256,7 +308,11 @@ pub fn spawn_daemon(cmd: &Cmd, output: &DaemonOutput) -> Result<ProcRef> {
     let (o, e) = match output {
         DaemonOutput::Null => (Stdio::null(), Stdio::null()),
         DaemonOutput::File(p) => {
-            let f = std::fs::OpenOptions::new().create(true).append(true).open(p).map_err(|e| Error::generic(format!("open {}: {e}", p.display())))?;
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map_err(|e| Error::generic(format!("open {}: {e}", p.display())))?;
             let f2 = f.try_clone()?;
             (Stdio::from(f), Stdio::from(f2))
         }
@@ -304,26 +360,36 @@ impl Proc {
 
     /// The executable (`/proc/<pid>/exe`), when readable.
     pub fn exe(&self) -> Option<PathBuf> {
-        std::fs::read_link(format!("/proc/{}/exe", self.pid)).ok().map(|p| {
-            // A replaced binary reads as "/usr/sbin/x (deleted)".
-            let s = p.as_os_str().as_bytes();
-            match s.strip_suffix(b" (deleted)") {
-                Some(t) => PathBuf::from(OsStr::from_bytes(t)),
-                None => p,
-            }
-        })
+        std::fs::read_link(format!("/proc/{}/exe", self.pid))
+            .ok()
+            .map(|p| {
+                // A replaced binary reads as "/usr/sbin/x (deleted)".
+                let s = p.as_os_str().as_bytes();
+                match s.strip_suffix(b" (deleted)") {
+                    Some(t) => PathBuf::from(OsStr::from_bytes(t)),
+                    None => p,
+                }
+            })
     }
 
     /// The argument vector (`/proc/<pid>/cmdline`).
     pub fn cmdline(&self) -> Vec<OsString> {
         std::fs::read(format!("/proc/{}/cmdline", self.pid))
-            .map(|b| b.split(|c| *c == 0).filter(|s| !s.is_empty()).map(|s| OsStr::from_bytes(s).to_owned()).collect())
+            .map(|b| {
+                b.split(|c| *c == 0)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| OsStr::from_bytes(s).to_owned())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     /// Identity of this process.
     pub fn as_ref(&self) -> ProcRef {
-        ProcRef { pid: self.pid, start_ticks: self.start_ticks }
+        ProcRef {
+            pid: self.pid,
+            start_ticks: self.start_ticks,
+        }
     }
 
     /// Whether it is a zombie.
@@ -336,7 +402,11 @@ fn parse_stat(stat: &[u8]) -> Option<Proc> {
     // "pid (comm) state ppid pgrp session ..." where comm may contain spaces and parens.
     let open = stat.iter().position(|c| *c == b'(')?;
     let close = stat.iter().rposition(|c| *c == b')')?;
-    let pid = std::str::from_utf8(&stat[..open]).ok()?.trim().parse().ok()?;
+    let pid = std::str::from_utf8(&stat[..open])
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     let comm = String::from_utf8_lossy(&stat[open + 1..close]).into_owned();
     let rest = std::str::from_utf8(stat.get(close + 2..)?).ok()?;
     let f: Vec<&str> = rest.split_whitespace().collect();
@@ -353,7 +423,9 @@ fn parse_stat(stat: &[u8]) -> Option<Proc> {
 
 /// Every live process (zombies excluded).
 pub fn processes() -> Vec<Proc> {
-    let Ok(rd) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter_map(Proc::read)
         .filter(|p| !p.is_zombie())
@@ -380,7 +452,11 @@ pub fn tree(root: i32) -> Vec<Proc> {
     let mut i = 0;
     while i < out.len() {
         let parent = out[i].pid;
-        out.extend(all.iter().filter(|p| p.ppid == parent && p.pid != parent).cloned());
+        out.extend(
+            all.iter()
+                .filter(|p| p.ppid == parent && p.pid != parent)
+                .cloned(),
+        );
         i += 1;
     }
     out
@@ -398,7 +474,9 @@ pub struct ProcRef {
 impl ProcRef {
     /// The identity of the live process `pid`, if any.
     pub fn of(pid: i32) -> Option<ProcRef> {
-        Proc::read(pid).filter(|p| !p.is_zombie()).map(|p| p.as_ref())
+        Proc::read(pid)
+            .filter(|p| !p.is_zombie())
+            .map(|p| p.as_ref())
     }
 
     /// Whether this very process is still alive (not a zombie, same start time).
@@ -415,14 +493,21 @@ impl ProcRef {
     pub fn started_at(&self) -> Option<SystemTime> {
         let boot = boot_time()?;
         // SAFETY: sysconf has no memory-safety preconditions.
-        let hz = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).ok().filter(|h| *h > 0)?;
+        let hz = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) })
+            .ok()
+            .filter(|h| *h > 0)?;
         Some(boot + Duration::from_millis(self.start_ticks * 1000 / hz))
     }
 }
 
 fn boot_time() -> Option<SystemTime> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let secs: u64 = stat.lines().find_map(|l| l.strip_prefix("btime "))?.trim().parse().ok()?;
+    let secs: u64 = stat
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))?
+        .trim()
+        .parse()
+        .ok()?;
     Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
 }
 
@@ -477,9 +562,13 @@ impl Pidfile {
     /// # Errors
     /// 1 on I/O errors.
     pub fn write(&self, pid: i32) -> Result<()> {
-        let tmp = self.path.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, format!("{pid}\n")).map_err(|e| Error::generic(format!("write {}: {e}", tmp.display())))?;
-        std::fs::rename(&tmp, &self.path).map_err(|e| Error::generic(format!("rename to {}: {e}", self.path.display())))
+        let tmp = self
+            .path
+            .with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, format!("{pid}\n"))
+            .map_err(|e| Error::generic(format!("write {}: {e}", tmp.display())))?;
+        std::fs::rename(&tmp, &self.path)
+            .map_err(|e| Error::generic(format!("rename to {}: {e}", self.path.display())))
     }
 
     /// Remove it (missing is fine).
@@ -488,7 +577,10 @@ impl Pidfile {
     /// 1 on I/O errors.
     pub fn remove(&self) -> Result<()> {
         match std::fs::remove_file(&self.path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::generic(format!("remove {}: {e}", self.path.display()))),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::generic(format!(
+                "remove {}: {e}",
+                self.path.display()
+            ))),
             _ => Ok(()),
         }
     }
@@ -500,12 +592,22 @@ impl Pidfile {
     /// # Errors
     /// 1 when the file is unreadable or malformed.
     pub fn status(&self, exe: Option<&Path>) -> Result<PidStatus> {
-        let Some(pid) = self.read()? else { return Ok(PidStatus::Missing) };
-        let Some(p) = Proc::read(pid).filter(|p| !p.is_zombie()) else { return Ok(PidStatus::Stale(pid)) };
+        let Some(pid) = self.read()? else {
+            return Ok(PidStatus::Missing);
+        };
+        let Some(p) = Proc::read(pid).filter(|p| !p.is_zombie()) else {
+            return Ok(PidStatus::Stale(pid));
+        };
         if let Some(want) = exe {
-            return Ok(if p.exe().as_deref() == Some(want) { PidStatus::Running(p.as_ref()) } else { PidStatus::Stale(pid) });
+            return Ok(if p.exe().as_deref() == Some(want) {
+                PidStatus::Running(p.as_ref())
+            } else {
+                PidStatus::Stale(pid)
+            });
         }
-        let written = std::fs::metadata(&self.path).and_then(|m| m.modified()).ok();
+        let written = std::fs::metadata(&self.path)
+            .and_then(|m| m.modified())
+            .ok();
         if let (Some(w), Some(s)) = (written, p.as_ref().started_at()) {
             // Start times have tick resolution; allow two seconds of slack.
             if s > w + Duration::from_secs(2) {
@@ -520,7 +622,12 @@ impl Pidfile {
 /// waiting up to an equal share of the budget after each, then SIGKILL the rest and wait
 /// until the deadline. Returns the processes still alive (empty on success).
 pub fn stop_processes(procs: &[ProcRef], signals: &[Signal], deadline: Deadline) -> Vec<ProcRef> {
-    let alive = |v: &[ProcRef]| v.iter().copied().filter(ProcRef::is_alive).collect::<Vec<_>>();
+    let alive = |v: &[ProcRef]| {
+        v.iter()
+            .copied()
+            .filter(ProcRef::is_alive)
+            .collect::<Vec<_>>()
+    };
     let mut left = alive(procs);
     let steps = signals.len().max(1) as f64 + 1.0;
     for (i, sig) in signals.iter().enumerate() {
@@ -531,21 +638,23 @@ pub fn stop_processes(procs: &[ProcRef], signals: &[Signal], deadline: Deadline)
             p.signal(*sig);
         }
         let share = deadline.fraction(1.0 / (steps - i as f64));
-        left = share.wait_until(Duration::from_millis(50), || {
-            let l = alive(&left);
-            l.is_empty().then_some(l)
-        })
-        .unwrap_or_else(|| alive(&left));
+        left = share
+            .wait_until(Duration::from_millis(50), || {
+                let l = alive(&left);
+                l.is_empty().then_some(l)
+            })
+            .unwrap_or_else(|| alive(&left));
     }
     if !left.is_empty() && !signals.contains(&Signal::SIGKILL) {
         for p in &left {
             p.signal(Signal::SIGKILL);
         }
-        left = deadline.wait_until(Duration::from_millis(20), || {
-            let l = alive(&left);
-            l.is_empty().then_some(l)
-        })
-        .unwrap_or_else(|| alive(&left));
+        left = deadline
+            .wait_until(Duration::from_millis(20), || {
+                let l = alive(&left);
+                l.is_empty().then_some(l)
+            })
+            .unwrap_or_else(|| alive(&left));
     }
     left
 }
@@ -568,7 +677,10 @@ pub fn stop_tree(root: ProcRef, grace: Duration, deadline: Deadline) -> Result<(
         Ok(())
     } else {
         let pids: Vec<String> = left.iter().map(|p| p.pid.to_string()).collect();
-        Err(Error::new(Rc::ErrGeneric, format!("processes still running after SIGKILL: {}", pids.join(" "))))
+        Err(Error::new(
+            Rc::ErrGeneric,
+            format!("processes still running after SIGKILL: {}", pids.join(" ")),
+        ))
     }
 }
 
@@ -580,7 +692,13 @@ mod tests {
     #[test]
     fn run_captures_and_passes_argv_verbatim() {
         let d = Deadline::after(Duration::from_secs(10));
-        let out = Cmd::new("printf").arg("%s|").arg("a b").arg("$(id)").arg(";").run(d).unwrap();
+        let out = Cmd::new("printf")
+            .arg("%s|")
+            .arg("a b")
+            .arg("$(id)")
+            .arg(";")
+            .run(d)
+            .unwrap();
         assert_eq!(out.stdout_text(), "a b|$(id)|;|");
         assert!(out.success());
         let out = Cmd::new("cat").stdin("secret").run(d).unwrap();
@@ -595,7 +713,11 @@ mod tests {
     fn run_kills_the_group_at_the_deadline() {
         let t = Instant::now();
         // sh starts a grandchild sleep in the same group: both must die.
-        let e = Cmd::new("sh").arg("-c").arg("sleep 30 & sleep 30").run(Deadline::after(Duration::from_millis(300))).unwrap_err();
+        let e = Cmd::new("sh")
+            .arg("-c")
+            .arg("sleep 30 & sleep 30")
+            .run(Deadline::after(Duration::from_millis(300)))
+            .unwrap_err();
         assert!(t.elapsed() < Duration::from_secs(5));
         assert!(e.reason().contains("did not finish in time"));
     }
@@ -604,7 +726,13 @@ mod tests {
     fn daemon_tree_stop_and_pidfile() {
         let dir = std::env::temp_dir().join(format!("ocf-proc-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let d = spawn_daemon(&Cmd::new("sh").arg("-c").arg("trap '' TERM; sleep 60 & wait"), &DaemonOutput::Null).unwrap();
+        let d = spawn_daemon(
+            &Cmd::new("sh")
+                .arg("-c")
+                .arg("trap '' TERM; sleep 60 & wait"),
+            &DaemonOutput::Null,
+        )
+        .unwrap();
         assert!(d.is_alive());
         let p = Proc::read(d.pid).unwrap();
         assert_eq!(p.sid, d.pid, "daemon leads its own session");
@@ -612,13 +740,23 @@ mod tests {
         assert_eq!(pf.status(None).unwrap(), PidStatus::Missing);
         pf.write(d.pid).unwrap();
         assert_eq!(pf.status(None).unwrap(), PidStatus::Running(d));
-        assert_eq!(pf.status(Some(Path::new("/nonexistent"))).unwrap(), PidStatus::Stale(d.pid));
+        assert_eq!(
+            pf.status(Some(Path::new("/nonexistent"))).unwrap(),
+            PidStatus::Stale(d.pid)
+        );
         // Wait until the child sleep exists, then stop: TERM is ignored, KILL follows.
-        Deadline::after(Duration::from_secs(5)).wait_until(Duration::from_millis(10), || (tree(d.pid).len() >= 2).then_some(()));
+        Deadline::after(Duration::from_secs(5)).wait_until(Duration::from_millis(10), || {
+            (tree(d.pid).len() >= 2).then_some(())
+        });
         let kids = tree(d.pid);
         assert!(kids.len() >= 2, "{kids:?}");
         let t = Instant::now();
-        stop_tree(d, Duration::from_millis(300), Deadline::after(Duration::from_secs(5))).unwrap();
+        stop_tree(
+            d,
+            Duration::from_millis(300),
+            Deadline::after(Duration::from_secs(5)),
+        )
+        .unwrap();
         assert!(t.elapsed() < Duration::from_secs(5));
         assert!(!d.is_alive());
         assert!(kids.iter().all(|k| !k.as_ref().is_alive()));
@@ -632,8 +770,13 @@ mod tests {
 
     #[test]
     fn stat_parsing_handles_odd_comm() {
-        let p = parse_stat(b"42 (a) b (c) S 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 12345 0 0").unwrap();
-        assert_eq!((p.pid, p.comm.as_str(), p.state, p.ppid, p.start_ticks), (42, "a) b (c", 'S', 1, 12345));
+        let p =
+            parse_stat(b"42 (a) b (c) S 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 12345 0 0")
+                .unwrap();
+        assert_eq!(
+            (p.pid, p.comm.as_str(), p.state, p.ppid, p.start_ticks),
+            (42, "a) b (c", 'S', 1, 12345)
+        );
         let me = Proc::read(std::process::id() as i32).unwrap();
         assert_eq!(me.exe(), std::env::current_exe().ok());
         assert!(!find_by_exe(&me.exe().unwrap(), &[]).is_empty());

@@ -74,7 +74,13 @@ impl Run {
     /// the builder sets, killed after the timeout.
     pub fn binary(path: impl Into<PathBuf>) -> Run {
         let path = path.into();
-        Run { argv0: path.to_string_lossy().into_owned(), exec: Exec::Binary(path), args: Vec::new(), env: Env::new(), timeout: Duration::from_secs(60) }
+        Run {
+            argv0: path.to_string_lossy().into_owned(),
+            exec: Exec::Binary(path),
+            args: Vec::new(),
+            env: Env::new(),
+            timeout: Duration::from_secs(60),
+        }
     }
 
     /// Set the action (and replace any previous arguments).
@@ -136,7 +142,10 @@ impl Run {
     /// Set the environment Pacemaker 2.1 gives (OCF 1.1, provider, exit-reason prefix).
     #[must_use]
     pub fn pacemaker(self, instance: &str) -> Run {
-        let name = PathBuf::from(&self.argv0).file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = PathBuf::from(&self.argv0)
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         self.env("OCF_ROOT", "/usr/lib/ocf")
             .env("OCF_RA_VERSION_MAJOR", "1")
             .env("OCF_RA_VERSION_MINOR", "1")
@@ -167,7 +176,11 @@ impl Run {
                     interactive: false,
                 };
                 let rc = f(inv);
-                Outcome { rc: i32::from(rc), stdout: out.contents(), stderr: err.contents() }
+                Outcome {
+                    rc: i32::from(rc),
+                    stdout: out.contents(),
+                    stderr: err.contents(),
+                }
             }
             Exec::Binary(path) => {
                 let mut cmd = crate::process::Cmd::new(path).args(&self.args).env_clear();
@@ -178,8 +191,16 @@ impl Run {
                     cmd = cmd.env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
                 }
                 match cmd.run(crate::deadline::Deadline::after(self.timeout)) {
-                    Ok(o) => Outcome { rc: o.code.unwrap_or(-1), stdout: o.stdout_text(), stderr: o.stderr_text() },
-                    Err(e) => Outcome { rc: -1, stdout: String::new(), stderr: e.to_string() },
+                    Ok(o) => Outcome {
+                        rc: o.code.unwrap_or(-1),
+                        stdout: o.stdout_text(),
+                        stderr: o.stderr_text(),
+                    },
+                    Err(e) => Outcome {
+                        rc: -1,
+                        stdout: String::new(),
+                        stderr: e.to_string(),
+                    },
                 }
             }
         }
@@ -189,7 +210,11 @@ impl Run {
 impl Outcome {
     /// The exit reason: the text of the last `ocf-exit-reason:` line.
     pub fn reason(&self) -> Option<String> {
-        self.stderr.lines().filter_map(|l| l.strip_prefix("ocf-exit-reason:")).last().map(str::to_string)
+        self.stderr
+            .lines()
+            .filter_map(|l| l.strip_prefix("ocf-exit-reason:"))
+            .next_back()
+            .map(str::to_string)
     }
 
     /// Assert the exit code.
@@ -198,7 +223,14 @@ impl Outcome {
     /// When it differs (the message shows stdout and stderr).
     #[track_caller]
     pub fn assert_rc(&self, rc: Rc) -> &Outcome {
-        assert_eq!(self.rc, i32::from(rc.code()), "expected {rc}, got {}\nstdout:\n{}\nstderr:\n{}", self.rc, self.stdout, self.stderr);
+        assert_eq!(
+            self.rc,
+            i32::from(rc.code()),
+            "expected {rc}, got {}\nstdout:\n{}\nstderr:\n{}",
+            self.rc,
+            self.stdout,
+            self.stderr
+        );
         self
     }
 
@@ -209,7 +241,11 @@ impl Outcome {
     #[track_caller]
     pub fn assert_reason_contains(&self, text: &str) -> &Outcome {
         let r = self.reason();
-        assert!(r.as_deref().is_some_and(|r| r.contains(text)), "exit reason {r:?} does not contain {text:?}\nstderr:\n{}", self.stderr);
+        assert!(
+            r.as_deref().is_some_and(|r| r.contains(text)),
+            "exit reason {r:?} does not contain {text:?}\nstderr:\n{}",
+            self.stderr
+        );
         self
     }
 
@@ -220,12 +256,23 @@ impl Outcome {
     /// When the rule is broken.
     #[track_caller]
     pub fn assert_reason_discipline(&self) -> &Outcome {
-        let n = self.stderr.lines().filter(|l| l.starts_with("ocf-exit-reason:")).count();
+        let n = self
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("ocf-exit-reason:"))
+            .count();
         if self.rc != 0 && self.rc != 7 {
-            assert_eq!(n, 1, "rc {} needs one exit reason\nstderr:\n{}", self.rc, self.stderr);
+            assert_eq!(
+                n, 1,
+                "rc {} needs one exit reason\nstderr:\n{}",
+                self.rc, self.stderr
+            );
         }
         if let Some(r) = self.reason() {
-            assert!(r.chars().count() <= crate::exit::MAX_REASON_LEN, "reason too long: {r}");
+            assert!(
+                r.chars().count() <= crate::exit::MAX_REASON_LEN,
+                "reason too long: {r}"
+            );
         }
         self
     }
@@ -257,8 +304,16 @@ pub fn declaration_problems(agent: &Agent) -> Vec<String> {
         if agent.params[..i].iter().any(|q| q.name == p.name) {
             out.push(format!("duplicate parameter {}", p.name));
         }
-        if p.name.is_empty() || !p.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            out.push(format!("parameter name {:?} is not a valid environment name", p.name));
+        if p.name.is_empty()
+            || !p
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            out.push(format!(
+                "parameter name {:?} is not a valid environment name",
+                p.name
+            ));
         }
         if p.shortdesc.trim().is_empty() {
             out.push(format!("parameter {} has no short description", p.name));
@@ -266,12 +321,18 @@ pub fn declaration_problems(agent: &Agent) -> Vec<String> {
         if let Some(d) = p.default {
             let ok = match p.kind {
                 ParamType::Boolean => parse_bool(d).is_some(),
-                ParamType::Integer { min, max } => d.parse::<i64>().is_ok_and(|n| n >= min && n <= max),
+                ParamType::Integer { min, max } => {
+                    d.parse::<i64>().is_ok_and(|n| n >= min && n <= max)
+                }
                 ParamType::Select(opts) => opts.contains(&d),
                 ParamType::String => true,
             };
             if !ok {
-                out.push(format!("default {d:?} of {} does not parse as {}", p.name, p.type_name()));
+                out.push(format!(
+                    "default {d:?} of {} does not parse as {}",
+                    p.name,
+                    p.type_name()
+                ));
             }
         }
         if let ParamType::Select(opts) = p.kind {
@@ -296,10 +357,17 @@ pub fn declaration_problems(agent: &Agent) -> Vec<String> {
             out.push(format!("mandatory action {a} not advertised"));
         }
     }
-    let monitors: Vec<_> = agent.actions.iter().filter(|a| a.name == "monitor").collect();
+    let monitors: Vec<_> = agent
+        .actions
+        .iter()
+        .filter(|a| a.name == "monitor")
+        .collect();
     for (i, m) in monitors.iter().enumerate() {
         if monitors[..i].iter().any(|o| o.interval == m.interval) {
-            out.push(format!("two monitor entries share interval {:?}s (Pacemaker needs distinct intervals)", m.interval));
+            out.push(format!(
+                "two monitor entries share interval {:?}s (Pacemaker needs distinct intervals)",
+                m.interval
+            ));
         }
     }
     for a in agent.actions {
@@ -320,7 +388,12 @@ pub fn declaration_problems(agent: &Agent) -> Vec<String> {
 #[track_caller]
 pub fn check_declaration(agent: &Agent) {
     let p = declaration_problems(agent);
-    assert!(p.is_empty(), "declaration of {} has problems:\n  {}", agent.name, p.join("\n  "));
+    assert!(
+        p.is_empty(),
+        "declaration of {} has problems:\n  {}",
+        agent.name,
+        p.join("\n  ")
+    );
 }
 
 #[cfg(test)]
@@ -330,27 +403,55 @@ mod tests {
 
     #[test]
     fn declaration_problems_are_found() {
-        const BAD: Agent = Agent::new("Bad", "1.0").params(&[
-            Param::integer("n").default("x"),
-            Param::integer("n"),
-            Param::select("s", &["a"]).default("b"),
-            Param::string("o").deprecated_by("zzz", ""),
-            Param::string("r").required().default("1"),
-            Param::boolean("reload").reloadable(),
-        ]).actions(&[Action::start(0), Action::monitor(10, 10), Action::monitor(10, 10).depth(10)]);
+        const BAD: Agent = Agent::new("Bad", "1.0")
+            .params(&[
+                Param::integer("n").default("x"),
+                Param::integer("n"),
+                Param::select("s", &["a"]).default("b"),
+                Param::string("o").deprecated_by("zzz", ""),
+                Param::string("r").required().default("1"),
+                Param::boolean("reload").reloadable(),
+            ])
+            .actions(&[
+                Action::start(0),
+                Action::monitor(10, 10),
+                Action::monitor(10, 10).depth(10),
+            ]);
         let p = declaration_problems(&BAD).join("\n");
-        for needle in ["duplicate parameter n", "\"x\" of n", "\"b\" of s", "unknown parameter zzz", "r is required but", "stop not advertised", "share interval", "timeout 0", "reload-agent", "short and a long"] {
+        for needle in [
+            "duplicate parameter n",
+            "\"x\" of n",
+            "\"b\" of s",
+            "unknown parameter zzz",
+            "r is required but",
+            "stop not advertised",
+            "share interval",
+            "timeout 0",
+            "reload-agent",
+            "short and a long",
+        ] {
             assert!(p.contains(needle), "missing {needle} in\n{p}");
         }
     }
 
     #[test]
     fn outcome_reason_and_binary_runs() {
-        let o = Outcome { rc: 1, stdout: String::new(), stderr: "x\nocf-exit-reason:a\nocf-exit-reason:b\n".into() };
+        let o = Outcome {
+            rc: 1,
+            stdout: String::new(),
+            stderr: "x\nocf-exit-reason:a\nocf-exit-reason:b\n".into(),
+        };
         assert_eq!(o.reason().as_deref(), Some("b"));
-        let o = Run::binary("/bin/sh").action("-c").arg("echo $OCF_RESKEY_x; exit 7").param("x", "v").run();
+        let o = Run::binary("/bin/sh")
+            .action("-c")
+            .arg("echo $OCF_RESKEY_x; exit 7")
+            .param("x", "v")
+            .run();
         assert_eq!((o.rc, o.stdout.as_str()), (7, "v\n"));
-        let o = Run::binary("/bin/sleep").action("30").timeout(Duration::from_millis(10)).run();
+        let o = Run::binary("/bin/sleep")
+            .action("30")
+            .timeout(Duration::from_millis(10))
+            .run();
         assert_eq!(o.rc, -1);
     }
 }

@@ -3,13 +3,10 @@
 use ocf::meta::{Action, Agent, Param};
 
 /// Where the state file lives.
-pub const STATE: Param = Param::string("state")
-    .unique()
-    .short("State file")
-    .long(
-        "Location of the state file that records the resource as started. \
+pub const STATE: Param = Param::string("state").unique().short("State file").long(
+    "Location of the state file that records the resource as started. \
          Empty or unset: /run/ocfrs/Dummy/<instance>.state (OCFRS_RUN_DIR replaces /run/ocfrs).",
-    );
+);
 
 /// A value with no effect, changeable without restart (demonstrates reload-agent).
 pub const FAKE: Param = Param::string("fake")

@@ -47,7 +47,12 @@ impl State {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::generic(format!("read state file {}: {e}", path.display()))),
+            Err(e) => {
+                return Err(Error::generic(format!(
+                    "read state file {}: {e}",
+                    path.display()
+                )))
+            }
         };
         let mut st = State::default();
         for line in text.lines() {
@@ -56,7 +61,8 @@ impl State {
             } else if let Some(v) = line.strip_prefix("process=") {
                 let mut it = v.split_whitespace().map(str::parse::<u64>);
                 if let (Some(Ok(pid)), Some(Ok(start_ticks))) = (it.next(), it.next()) {
-                    let pid = i32::try_from(pid).map_err(|_| Error::generic("corrupt state file"))?;
+                    let pid =
+                        i32::try_from(pid).map_err(|_| Error::generic("corrupt state file"))?;
                     st.process = Some(ProcRef { pid, start_ticks });
                 }
             }
@@ -70,8 +76,14 @@ impl State {
             text.push_str(&format!("process={} {}\n", p.pid, p.start_ticks));
         }
         let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, text).or_rc(Rc::ErrGeneric, &format!("write state file {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).or_rc(Rc::ErrGeneric, &format!("write state file {}", path.display()))
+        std::fs::write(&tmp, text).or_rc(
+            Rc::ErrGeneric,
+            &format!("write state file {}", tmp.display()),
+        )?;
+        std::fs::rename(&tmp, path).or_rc(
+            Rc::ErrGeneric,
+            &format!("write state file {}", path.display()),
+        )
     }
 }
 
@@ -82,7 +94,11 @@ fn op_sleep(cfg: &Config, cx: &Context) -> Result<()> {
     }
     if cfg.op_sleep > cx.deadline.remaining() {
         cx.deadline.sleep(cfg.op_sleep);
-        return Err(Error::generic(format!("{}: op_sleep {}s exceeds the time budget", cx.action, cfg.op_sleep.as_secs())));
+        return Err(Error::generic(format!(
+            "{}: op_sleep {}s exceeds the time budget",
+            cx.action,
+            cfg.op_sleep.as_secs()
+        )));
     }
     std::thread::sleep(cfg.op_sleep);
     Ok(())
@@ -95,18 +111,27 @@ impl ResourceAgent for Dummy {
     fn configure(p: &Params<'_>, cx: &Context) -> Result<Config> {
         let state = p.string(&meta::STATE)?;
         let state = if state.trim().is_empty() {
-            let root = cx.env.get_nonempty("OCFRS_RUN_DIR").unwrap_or(cluster::RUN_DIR);
-            PathBuf::from(root).join("Dummy").join(format!("{}.state", cluster::file_safe(&cx.instance)))
+            let root = cx
+                .env
+                .get_nonempty("OCFRS_RUN_DIR")
+                .unwrap_or(cluster::RUN_DIR);
+            PathBuf::from(root)
+                .join("Dummy")
+                .join(format!("{}.state", cluster::file_safe(&cx.instance)))
         } else if state.starts_with('/') {
             PathBuf::from(state)
         } else {
-            return Err(Error::configured(format!("state must be an absolute path, not '{state}'")));
+            return Err(Error::configured(format!(
+                "state must be an absolute path, not '{state}'"
+            )));
         };
         Ok(Config {
             state,
             fake: p.string(&meta::FAKE)?,
             op_sleep: Duration::from_secs(p.int(&meta::OP_SLEEP)?.unsigned_abs()),
-            fail_start_on: p.opt_string(&meta::FAIL_START_ON)?.filter(|s| !s.trim().is_empty()),
+            fail_start_on: p
+                .opt_string(&meta::FAIL_START_ON)?
+                .filter(|s| !s.trim().is_empty()),
             daemon: p.bool(&meta::DAEMON)?,
         })
     }
@@ -118,12 +143,15 @@ impl ResourceAgent for Dummy {
         }
         if let Some(node) = &cfg.fail_start_on {
             if &cluster::local_node_name(cx) == node {
-                return Err(Error::generic(format!("start fails on {node} (fail_start_on)")));
+                return Err(Error::generic(format!(
+                    "start fails on {node} (fail_start_on)"
+                )));
             }
         }
         op_sleep(cfg, cx)?;
         if let Some(dir) = cfg.state.parent() {
-            std::fs::create_dir_all(dir).or_rc(Rc::ErrGeneric, &format!("create {}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .or_rc(Rc::ErrGeneric, &format!("create {}", dir.display()))?;
         }
         // A leftover process from a failed instance is stopped before starting afresh.
         if let Some(old) = State::read(&cfg.state)?.and_then(|s| s.process) {
@@ -136,7 +164,11 @@ impl ResourceAgent for Dummy {
         } else {
             None
         };
-        State { fake: cfg.fake.clone(), process }.write(&cfg.state)
+        State {
+            fake: cfg.fake.clone(),
+            process,
+        }
+        .write(&cfg.state)
     }
 
     fn stop(cfg: &Config, cx: &Context) -> Result<()> {
@@ -147,9 +179,10 @@ impl ResourceAgent for Dummy {
             }
         }
         match std::fs::remove_file(&cfg.state) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(Error::generic(format!("remove state file {}: {e}", cfg.state.display())))
-            }
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::generic(format!(
+                "remove state file {}: {e}",
+                cfg.state.display()
+            ))),
             _ => Ok(()),
         }
     }
@@ -158,7 +191,9 @@ impl ResourceAgent for Dummy {
         op_sleep(cfg, cx)?;
         match State::read(&cfg.state)? {
             None => Ok(Status::Stopped),
-            Some(State { process: Some(p), .. }) if !p.is_alive() => {
+            Some(State {
+                process: Some(p), ..
+            }) if !p.is_alive() => {
                 Err(Error::generic(format!("managed process {} is gone", p.pid)))
             }
             Some(_) => Ok(Status::Running),
@@ -184,18 +219,30 @@ impl ResourceAgent for Dummy {
     }
 
     fn migrate_to(cfg: &Config, cx: &Context) -> Result<()> {
-        ocf::info!("migrating to {}", cx.migrate_target.as_deref().unwrap_or("(unknown)"));
+        ocf::info!(
+            "migrating to {}",
+            cx.migrate_target.as_deref().unwrap_or("(unknown)")
+        );
         Self::stop(cfg, cx)
     }
 
     fn migrate_from(cfg: &Config, cx: &Context) -> Result<()> {
-        ocf::info!("migrating from {}", cx.migrate_source.as_deref().unwrap_or("(unknown)"));
+        ocf::info!(
+            "migrating from {}",
+            cx.migrate_source.as_deref().unwrap_or("(unknown)")
+        );
         Self::start(cfg, cx)
     }
 
     fn notify(_cfg: &Config, cx: &Context) -> Result<()> {
         if let Some(n) = &cx.notify {
-            ocf::debug!("notify {:?} {}: start={} stop={}", n.kind, n.operation, n.start.len(), n.stop.len());
+            ocf::debug!(
+                "notify {:?} {}: start={} stop={}",
+                n.kind,
+                n.operation,
+                n.start.len(),
+                n.stop.len()
+            );
         }
         Ok(())
     }
@@ -207,7 +254,9 @@ mod tests {
     use ocf::testing::{check_declaration, Run};
 
     fn run(dir: &Path) -> Run {
-        Run::agent::<Dummy>().param("state", dir.join("d.state")).env("OCFRS_RUN_DIR", dir)
+        Run::agent::<Dummy>()
+            .param("state", dir.join("d.state"))
+            .env("OCFRS_RUN_DIR", dir)
     }
 
     fn tmp(name: &str) -> PathBuf {
@@ -225,21 +274,40 @@ mod tests {
     #[test]
     fn lifecycle_is_idempotent() {
         let d = tmp("life");
-        run(&d).action("monitor").probe().run().assert_rc(Rc::NotRunning).assert_quiet_stdout();
+        run(&d)
+            .action("monitor")
+            .probe()
+            .run()
+            .assert_rc(Rc::NotRunning)
+            .assert_quiet_stdout();
         run(&d).action("stop").run().assert_rc(Rc::Success);
-        run(&d).action("start").run().assert_rc(Rc::Success).assert_quiet_stdout();
+        run(&d)
+            .action("start")
+            .run()
+            .assert_rc(Rc::Success)
+            .assert_quiet_stdout();
         run(&d).action("start").run().assert_rc(Rc::Success);
-        run(&d).action("monitor").recurring().run().assert_rc(Rc::Success);
+        run(&d)
+            .action("monitor")
+            .recurring()
+            .run()
+            .assert_rc(Rc::Success);
         run(&d).action("stop").run().assert_rc(Rc::Success);
         run(&d).action("stop").run().assert_rc(Rc::Success);
-        run(&d).action("monitor").recurring().run().assert_rc(Rc::NotRunning);
+        run(&d)
+            .action("monitor")
+            .recurring()
+            .run()
+            .assert_rc(Rc::NotRunning);
         std::fs::remove_dir_all(d).unwrap();
     }
 
     #[test]
     fn default_state_under_run_dir() {
         let d = tmp("default");
-        let r = Run::agent::<Dummy>().env("OCFRS_RUN_DIR", &d).env("OCF_RESOURCE_INSTANCE", "rsc:1");
+        let r = Run::agent::<Dummy>()
+            .env("OCFRS_RUN_DIR", &d)
+            .env("OCF_RESOURCE_INSTANCE", "rsc:1");
         r.clone().action("start").run().assert_rc(Rc::Success);
         assert!(d.join("Dummy/rsc_1.state").exists());
         r.action("stop").run().assert_rc(Rc::Success);
@@ -249,19 +317,37 @@ mod tests {
     #[test]
     fn relative_state_is_6_but_stop_and_probe_are_safe() {
         let r = Run::agent::<Dummy>().param("state", "relative/path");
-        r.clone().action("validate-all").run().assert_rc(Rc::ErrConfigured).assert_reason_contains("absolute");
+        r.clone()
+            .action("validate-all")
+            .run()
+            .assert_rc(Rc::ErrConfigured)
+            .assert_reason_contains("absolute");
         r.clone().action("start").run().assert_rc(Rc::ErrConfigured);
         r.clone().action("stop").run().assert_rc(Rc::Success);
-        r.clone().action("monitor").probe().run().assert_rc(Rc::NotRunning);
-        r.action("monitor").recurring().run().assert_rc(Rc::ErrGeneric).assert_reason_discipline();
+        r.clone()
+            .action("monitor")
+            .probe()
+            .run()
+            .assert_rc(Rc::NotRunning);
+        r.action("monitor")
+            .recurring()
+            .run()
+            .assert_rc(Rc::ErrGeneric)
+            .assert_reason_discipline();
     }
 
     #[test]
     fn reload_agent_rewrites_fake() {
         let d = tmp("reload");
         run(&d).action("start").run().assert_rc(Rc::Success);
-        run(&d).param("fake", "new value").action("reload-agent").run().assert_rc(Rc::Success);
-        assert!(std::fs::read_to_string(d.join("d.state")).unwrap().contains("fake=new value"));
+        run(&d)
+            .param("fake", "new value")
+            .action("reload-agent")
+            .run()
+            .assert_rc(Rc::Success);
+        assert!(std::fs::read_to_string(d.join("d.state"))
+            .unwrap()
+            .contains("fake=new value"));
         run(&d).action("stop").run().assert_rc(Rc::Success);
         std::fs::remove_dir_all(d).unwrap();
     }
@@ -274,13 +360,27 @@ mod tests {
         let st = State::read(&d.join("d.state")).unwrap().unwrap();
         let p = st.process.unwrap();
         assert!(p.is_alive());
-        r.clone().action("monitor").recurring().run().assert_rc(Rc::Success);
+        r.clone()
+            .action("monitor")
+            .recurring()
+            .run()
+            .assert_rc(Rc::Success);
         p.signal(nix::sys::signal::Signal::SIGKILL);
-        ocf::Deadline::after(Duration::from_secs(5)).wait_until(Duration::from_millis(10), || (!p.is_alive()).then_some(()));
-        r.clone().action("monitor").recurring().run().assert_rc(Rc::ErrGeneric).assert_reason_contains("is gone");
+        ocf::Deadline::after(Duration::from_secs(5))
+            .wait_until(Duration::from_millis(10), || (!p.is_alive()).then_some(()));
+        r.clone()
+            .action("monitor")
+            .recurring()
+            .run()
+            .assert_rc(Rc::ErrGeneric)
+            .assert_reason_contains("is gone");
         r.clone().action("stop").run().assert_rc(Rc::Success);
         r.clone().action("start").run().assert_rc(Rc::Success);
-        let p2 = State::read(&d.join("d.state")).unwrap().unwrap().process.unwrap();
+        let p2 = State::read(&d.join("d.state"))
+            .unwrap()
+            .unwrap()
+            .process
+            .unwrap();
         r.action("stop").run().assert_rc(Rc::Success);
         assert!(!p2.is_alive());
         std::fs::remove_dir_all(d).unwrap();
@@ -290,17 +390,38 @@ mod tests {
     fn op_sleep_is_bounded_by_the_budget() {
         let d = tmp("sleep");
         let t = std::time::Instant::now();
-        run(&d).param("op_sleep", "30").timeout(Duration::from_secs(2)).action("start").run().assert_rc(Rc::ErrGeneric).assert_reason_contains("time budget");
+        run(&d)
+            .param("op_sleep", "30")
+            .timeout(Duration::from_secs(2))
+            .action("start")
+            .run()
+            .assert_rc(Rc::ErrGeneric)
+            .assert_reason_contains("time budget");
         assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
-        run(&d).param("op_sleep", "-1").action("start").run().assert_rc(Rc::ErrConfigured);
+        run(&d)
+            .param("op_sleep", "-1")
+            .action("start")
+            .run()
+            .assert_rc(Rc::ErrConfigured);
         std::fs::remove_dir_all(d).unwrap();
     }
 
     #[test]
     fn fail_start_on_this_node() {
         let d = tmp("failon");
-        run(&d).param("fail_start_on", "n1").env("OCF_RESKEY_CRM_meta_on_node", "n1").action("start").run().assert_rc(Rc::ErrGeneric).assert_reason_contains("n1");
-        run(&d).param("fail_start_on", "n1").env("OCF_RESKEY_CRM_meta_on_node", "n2").action("start").run().assert_rc(Rc::Success);
+        run(&d)
+            .param("fail_start_on", "n1")
+            .env("OCF_RESKEY_CRM_meta_on_node", "n1")
+            .action("start")
+            .run()
+            .assert_rc(Rc::ErrGeneric)
+            .assert_reason_contains("n1");
+        run(&d)
+            .param("fail_start_on", "n1")
+            .env("OCF_RESKEY_CRM_meta_on_node", "n2")
+            .action("start")
+            .run()
+            .assert_rc(Rc::Success);
         run(&d).action("stop").run().assert_rc(Rc::Success);
         std::fs::remove_dir_all(d).unwrap();
     }

@@ -1,0 +1,110 @@
+//! Shared fixtures for the integration suite.
+//!
+//! * [`agent`]: the path of an installed-looking agent (`.../resource.d/ocfrs/<Type>`, a hard
+//!   link to the freshly built multicall binary), so `argv[0]` is the type as under Pacemaker;
+//! * [`TempDir`]: a directory removed on drop (also after a failed assertion);
+//! * [`run`]: `ocf::testing::Run` for a binary agent;
+//! * root-only tests are marked `#[cfg_attr(not(feature = "root-tests"), ignore = "...")]`; the
+//!   README test command enables the feature, so CI never skips them silently.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The multicall binary Cargo built for this test run.
+pub fn agents_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ocfrs-agents"))
+}
+
+/// A temporary directory, removed when dropped.
+#[derive(Debug)]
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A new, empty, world-traversable directory under /tmp named after `tag`.
+    pub fn new(tag: &str) -> TempDir {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let p = std::env::temp_dir().join(format!("ocfrs-it-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("create temp dir");
+        set_mode(&p, 0o755);
+        TempDir(p)
+    }
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+    /// A path inside it.
+    pub fn join(&self, p: impl AsRef<Path>) -> PathBuf {
+        self.0.join(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// chmod.
+pub fn set_mode(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode));
+}
+
+/// A provider directory holding every agent of the multicall binary under its type name,
+/// created once per test process (hard links to the binary; copies if linking fails).
+pub fn provider_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = std::env::temp_dir().join(format!("ocfrs-it-agents-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let dir = root.join("resource.d/ocfrs");
+        std::fs::create_dir_all(&dir).expect("create provider dir");
+        for d in [root.as_path(), &root.join("resource.d"), &dir] {
+            set_mode(d, 0o755);
+        }
+        let bin = root.join("ocfrs-agents");
+        std::fs::copy(agents_bin(), &bin).expect("copy binary");
+        set_mode(&bin, 0o755);
+        let out = std::process::Command::new(&bin)
+            .arg("--list")
+            .output()
+            .expect("--list");
+        for name in String::from_utf8_lossy(&out.stdout).lines() {
+            let dst = dir.join(name);
+            if std::fs::hard_link(&bin, &dst).is_err() {
+                std::fs::copy(&bin, &dst).expect("copy agent");
+            }
+        }
+        dir
+    })
+}
+
+/// The path of agent `type_name` as an installed agent.
+pub fn agent(type_name: &str) -> PathBuf {
+    provider_dir().join(type_name)
+}
+
+/// An invocation of the binary agent `type_name` with an empty environment.
+pub fn run(type_name: &str) -> ocf::testing::Run {
+    ocf::testing::Run::binary(agent(type_name))
+}
+
+/// Whether this process runs as root.
+pub fn is_root() -> bool {
+    nix::unistd::Uid::effective().is_root()
+}
+
+/// Run a command to completion, returning (code, stdout, stderr). Panics if it cannot start.
+pub fn sh(cmd: &mut std::process::Command) -> (i32, String, String) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -1,0 +1,159 @@
+//! Malformed values for every parameter of every agent, through the installed binary: the
+//! result is always a defined OCF exit code with an exit reason, never a panic (101), and
+//! nothing in a value is ever executed.
+use crate::common::{run, TempDir};
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+
+const DEFINED: &[i32] = &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 190, 191];
+
+fn malformed(canary: &str) -> Vec<(&'static str, OsString)> {
+    vec![
+        ("empty", OsString::new()),
+        ("whitespace", OsString::from(" \t ")),
+        ("very long", OsString::from("x".repeat(100_000))),
+        (
+            "non-UTF-8",
+            OsString::from_vec(vec![b'a', 0xff, 0xfe, b'z']),
+        ),
+        (
+            "command substitution",
+            OsString::from(format!("$(touch {canary})")),
+        ),
+        ("backticks", OsString::from(format!("`touch {canary}`"))),
+        ("separator", OsString::from(format!("x; touch {canary}; #"))),
+        ("newline", OsString::from(format!("x\ntouch {canary}"))),
+        ("quotes", OsString::from("'\"\\")),
+        ("glob", OsString::from("/*")),
+        ("negative", OsString::from("-1")),
+        ("huge number", OsString::from("99999999999999999999999999")),
+    ]
+}
+
+#[test]
+fn malformed_values_give_defined_codes_and_reasons() {
+    let dir = TempDir::new("bad-input");
+    let canary = dir.join("canary");
+    let canary_s = canary.display().to_string();
+    for e in ocfrs_agents::AGENTS {
+        for p in e.meta.params {
+            for (what, value) in malformed(&canary_s) {
+                for (action, interval) in [
+                    ("validate-all", None),
+                    ("monitor", Some(0)),
+                    ("monitor", Some(10_000)),
+                    ("start", None),
+                    ("stop", None),
+                ] {
+                    let mut r = run(e.meta.name)
+                        .action(action)
+                        .param(p.name, &value)
+                        .env("OCFRS_RUN_DIR", dir.path())
+                        .env("OCF_RESOURCE_INSTANCE", "bad");
+                    if let Some(i) = interval {
+                        r = r.interval_ms(i);
+                    }
+                    let o = r.run();
+                    let ctx = format!(
+                        "{} {}={what} {action} {interval:?}: rc {}\n{}",
+                        e.meta.name, p.name, o.rc, o.stderr
+                    );
+                    assert!(DEFINED.contains(&o.rc), "undefined exit code: {ctx}");
+                    assert!(o.stdout.is_empty(), "stdout not empty: {ctx}");
+                    let reasons = o
+                        .stderr
+                        .lines()
+                        .filter(|l| l.starts_with("ocf-exit-reason:"))
+                        .count();
+                    if o.rc != 0 && o.rc != 7 {
+                        assert_eq!(reasons, 1, "{ctx}");
+                    }
+                    for l in o
+                        .stderr
+                        .lines()
+                        .filter(|l| l.starts_with("ocf-exit-reason:"))
+                    {
+                        assert!(
+                            l.chars().count() <= 128 + "ocf-exit-reason:".len(),
+                            "reason too long: {ctx}"
+                        );
+                    }
+                    if action == "stop" {
+                        assert_eq!(
+                            o.rc, 0,
+                            "stop must succeed when nothing can be running: {ctx}"
+                        );
+                    }
+                    if action == "monitor" && interval == Some(0) {
+                        assert!(matches!(o.rc, 0 | 7), "probe: {ctx}");
+                    }
+                    if o.rc == 0 && action == "start" {
+                        let s = run(e.meta.name)
+                            .action("stop")
+                            .param(p.name, &value)
+                            .env("OCFRS_RUN_DIR", dir.path())
+                            .env("OCF_RESOURCE_INSTANCE", "bad")
+                            .run();
+                        assert_eq!(s.rc, 0, "{ctx}");
+                    }
+                    assert!(!canary.exists(), "a value was executed: {ctx}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn malformed_actions_and_framework_variables() {
+    let dir = TempDir::new("bad-env");
+    for e in ocfrs_agents::AGENTS {
+        for action in [
+            "",
+            "bogus",
+            "START",
+            "start\nstop",
+            "$(reboot)",
+            "../../bin/sh",
+        ] {
+            let o = run(e.meta.name).action(action).run();
+            assert_eq!(o.rc, 3, "{} action {action:?}: {}", e.meta.name, o.stderr);
+            assert_eq!(
+                o.stderr
+                    .lines()
+                    .filter(|l| l.starts_with("ocf-exit-reason:"))
+                    .count(),
+                1,
+                "{}",
+                o.stderr
+            );
+        }
+        for (k, v) in [
+            ("OCF_RESKEY_CRM_meta_timeout", "soon"),
+            ("OCF_RESKEY_CRM_meta_interval", "-5"),
+            ("OCF_CHECK_LEVEL", "deep"),
+            ("OCF_RA_VERSION_MAJOR", "x"),
+            ("OCF_RESOURCE_INSTANCE", "../../etc/passwd"),
+            ("OCF_RESKEY_CRM_meta_notify_type", "\u{1}"),
+            ("HA_LOGFILE", "/nonexistent/dir/log"),
+            ("HA_LOGFACILITY", "bogus"),
+        ] {
+            for action in ["monitor", "stop", "validate-all"] {
+                let o = run(e.meta.name)
+                    .action(action)
+                    .env(k, v)
+                    .env("OCFRS_RUN_DIR", dir.path())
+                    .run();
+                assert!(
+                    DEFINED.contains(&o.rc),
+                    "{} {k}={v:?} {action}: rc {} {}",
+                    e.meta.name,
+                    o.rc,
+                    o.stderr
+                );
+                if action == "stop" {
+                    assert_eq!(o.rc, 0, "{} {k}={v:?} stop: {}", e.meta.name, o.stderr);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The foundation, seen from outside (installed binaries, real validators, real tools).
+mod bad_input;
+mod install;
+mod metadata;
+mod shell_tester;
