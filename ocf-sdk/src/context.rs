@@ -284,7 +284,8 @@ impl Context {
             }
         });
         let mut migrate_target = meta("migrate_target");
-        if migrate_target.is_none() && action == "migrate" {
+        if migrate_target.is_none() && matches!(action, "migrate" | "migrate_to") {
+            // rgmanager passes the target node as the argument after the action.
             migrate_target = args.first().cloned();
         }
         Context {

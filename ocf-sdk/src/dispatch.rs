@@ -492,20 +492,8 @@ pub fn execute<A: ResourceAgent>(inv: Invocation) -> u8 {
         a => a,
     };
     let extra: Vec<String> = args.iter().skip(1).cloned().collect();
-    let cx = Context::new(
-        agent,
-        if requested == "migrate" {
-            "migrate"
-        } else {
-            action
-        },
-        &extra,
-        env,
-        &argv0,
-        start,
-    );
-    let mut cx = cx;
-    cx.action = action.to_string();
+    // rgmanager's `migrate <target-node>` arrives as migrate_to with the target as argument.
+    let cx = Context::new(agent, action, &extra, env, &argv0, start);
     let logger = Logger::from_env(
         &cx.env,
         cx.caller,

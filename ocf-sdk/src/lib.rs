@@ -70,6 +70,8 @@
 //! }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod cluster;
 pub mod context;
 pub mod deadline;

@@ -224,9 +224,8 @@ impl Cmd {
             let _ = killpg(pgid, Signal::SIGKILL);
             let _ = child.kill();
             let _ = child.wait();
-            let secs = deadline_secs(deadline);
             return Err(Error::generic(format!(
-                "{} did not finish in time{secs}; killed",
+                "{} did not finish in time; killed",
                 self.program()
             )));
         };
@@ -273,10 +272,6 @@ impl Cmd {
             )))
         }
     }
-}
-
-fn deadline_secs(_d: Deadline) -> String {
-    String::new()
 }
 
 fn spawn_error(program: &str, e: &std::io::Error) -> Error {
