@@ -53,9 +53,11 @@ demo() {
   ls -l "$root/usr/lib/ocf/resource.d/ocfrs/"
   echo "== meta-data against ra-api-1.dtd, metadata.rng, OCF 1.1 RelaxNG, rgmanager DTD"
   (cd /usr/share/resource-agents && "$agent" meta-data | xmllint --noout --valid - && echo "ra-api-1.dtd: valid")
-  (cd /usr/share/resource-agents && "$agent" meta-data | xmllint --noout --relaxng metadata.rng - 2>/dev/null && echo "metadata.rng: valid")
-  "$agent" meta-data | xmllint --noout --relaxng tests/schemas/ocf-1.1.rng - 2>/dev/null && echo "OCF 1.1 RelaxNG (1.0 flavour): valid"
-  OCFRS_METADATA_FLAVOUR=ocf-1.1 "$agent" meta-data | xmllint --noout --relaxng tests/schemas/ocf-1.1.rng - 2>/dev/null && echo "OCF 1.1 RelaxNG (1.1 flavour): valid"
+  local rng="$PWD/tests/schemas/ocf-1.1.rng"
+  # Run next to ra-api-1.dtd so the DOCTYPE resolves (no "failed to load external entity").
+  (cd /usr/share/resource-agents && "$agent" meta-data | xmllint --noout --relaxng metadata.rng - && echo "metadata.rng: valid")
+  (cd /usr/share/resource-agents && "$agent" meta-data | xmllint --noout --relaxng "$rng" - && echo "OCF 1.1 RelaxNG (1.0 flavour): valid")
+  OCFRS_METADATA_FLAVOUR=ocf-1.1 "$agent" meta-data | xmllint --noout --relaxng "$rng" - && echo "OCF 1.1 RelaxNG (1.1 flavour): valid"
   OCFRS_METADATA_FLAVOUR=rgmanager "$agent" meta-data | xmllint --noout --dtdvalid tests/schemas/rgmanager.dtd - && echo "rgmanager DTD: valid"
   local state="$root/dummy.state"
   echo "== Debian's shell ocf-tester"
