@@ -607,8 +607,9 @@ fn execute_action<A: ResourceAgent>(cx: &Context, requested: &str) -> u8 {
             Rc::NotRunning.code()
         }
         Err(e) => {
-            let e = if e.rc() == Rc::NotRunning && !is_monitor {
-                // 7 means something only for monitor; elsewhere it is a failure.
+            let e = if e.rc() == Rc::NotRunning && !is_monitor && cx.action != "demote" {
+                // 7 means "stopped" only from monitor (and from demote, which Pacemaker then
+                // records as stopped); elsewhere it is a failure.
                 e.with_rc(Rc::ErrGeneric)
             } else if matches!(e.rc(), Rc::Degraded | Rc::DegradedPromoted)
                 && !cx.degraded_allowed()

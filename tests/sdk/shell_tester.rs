@@ -13,7 +13,7 @@ fn shell_tester(args: &[String]) -> (i32, String, String) {
     not(feature = "root-tests"),
     ignore = "needs root and resource-agents (tests/run.sh setup)"
 )]
-fn dummy_passes_the_shell_ocf_tester() {
+fn examples_pass_the_shell_ocf_tester() {
     let dir = TempDir::new("shell-tester");
     let state = format!("state={}", dir.join("d.state").display());
     let path = agent("Dummy").display().to_string();
@@ -38,6 +38,21 @@ fn dummy_passes_the_shell_ocf_tester() {
         path.clone(),
     ]);
     assert_eq!(rc, 0, "stdout:\n{out}\nstderr:\n{err}");
+
+    // The promotable example, through the promote/demote steps.
+    let st = format!("state={}", dir.join("st.state").display());
+    let (rc, out, err) = shell_tester(&[
+        "-n".into(),
+        "st".into(),
+        "-o".into(),
+        st,
+        agent("Stateful").display().to_string(),
+    ]);
+    assert_eq!(rc, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        !out.contains("promotable clones"),
+        "promote/demote were not exercised:\n{out}"
+    );
 
     // The same tester fails the agent when the configuration is wrong (this test can fail).
     let (rc, out, err) = shell_tester(&[
