@@ -39,6 +39,13 @@ setup() {
     apt-get -o DPkg::Lock::Timeout=600 update -qq
     apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
+  # pcs validates agent meta-data with its own schemas before `pcs resource create`; the tests
+  # use them without installing pcs (and its Python stack): unpack the package's data only.
+  local pcs=/var/cache/ocfrs-tests/pcs
+  if [ ! -f "$pcs/usr/share/pcs/data/ocf-1.1.rng" ] && [ ! -f /usr/share/pcs/data/ocf-1.1.rng ]; then
+    mkdir -p "$pcs"
+    (cd "$pcs" && apt-get -o DPkg::Lock::Timeout=600 -o APT::Sandbox::User=root download pcs >/dev/null 2>&1 && dpkg -x pcs_*.deb . && rm -f pcs_*.deb)
+  fi
 }
 
 demo() {

@@ -106,6 +106,44 @@ fn every_flavour_validates_against_its_schemas() {
     }
 }
 
+/// pcs's acceptance schemas (from an installed pcs, or unpacked by `tests/run.sh setup`).
+fn pcs_data() -> Option<std::path::PathBuf> {
+    [
+        "/usr/share/pcs/data",
+        "/var/cache/ocfrs-tests/pcs/usr/share/pcs/data",
+    ]
+    .iter()
+    .map(std::path::PathBuf::from)
+    .find(|p| p.join("ocf-1.1.rng").exists())
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs xmllint and pcs's schemas (tests/run.sh setup)"
+)]
+fn pcs_accepts_every_flavour_it_knows() {
+    let pcs = pcs_data().expect("pcs schemas missing: run `bash tests/run.sh setup`");
+    let ra = Path::new("/usr/share/resource-agents");
+    for e in ocfrs_agents::AGENTS {
+        for (flavour, rng) in [("ocf-1.0", "ocf-1.0.rng"), ("ocf-1.1", "ocf-1.1.rng")] {
+            let rng = pcs.join(rng);
+            let (ok, err) = xmllint(
+                e.meta.name,
+                Some(flavour),
+                &["--noout", "--relaxng", rng.to_str().expect("utf8")],
+                ra,
+            );
+            assert!(
+                ok,
+                "{} {flavour} rejected by pcs's {}:\n{err}",
+                e.meta.name,
+                rng.display()
+            );
+        }
+    }
+}
+
 #[test]
 #[cfg_attr(
     not(feature = "root-tests"),
