@@ -13,46 +13,28 @@
 use crate::context::Context;
 use crate::deadline::Deadline;
 use crate::exit::{Error, OrRc, Rc, Result};
+pub use crate::files::file_safe;
+use crate::files::run_dir;
 use crate::process::Cmd;
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Default root for state directories.
-pub const RUN_DIR: &str = "/run/ocfrs";
+/// Default root for state directories (see [`crate::files::RUN_DIR`]).
+pub use crate::files::RUN_DIR;
 
 /// The state directory for `type_name`, created (mode 0755) if needed.
 ///
 /// # Errors
 /// 1 when it cannot be created.
 pub fn state_dir(cx: &Context) -> Result<PathBuf> {
-    let root = cx.env.get_nonempty("OCFRS_RUN_DIR").unwrap_or(RUN_DIR);
-    let dir = PathBuf::from(root).join(&cx.resource_type);
+    let dir = run_dir(cx).join(&cx.resource_type);
     std::fs::create_dir_all(&dir).or_rc(
         Rc::ErrGeneric,
         &format!("create state directory {}", dir.display()),
     )?;
     Ok(dir)
-}
-
-/// A name safe as a single path component, derived from an instance name (`rsc:1` → `rsc_1`).
-pub fn file_safe(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if s.is_empty() || s.starts_with('.') {
-        format!("_{s}")
-    } else {
-        s
-    }
 }
 
 /// An exclusive lock held until dropped.
@@ -168,8 +150,6 @@ mod tests {
         assert!(t.elapsed() < Duration::from_secs(2));
         drop(l1);
         lock(&cx, "shared", Deadline::after(Duration::from_secs(1))).unwrap();
-        assert_eq!(file_safe("rsc:1/x"), "rsc_1_x");
-        assert_eq!(file_safe(".."), "_..");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

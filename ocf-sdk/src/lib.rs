@@ -19,6 +19,7 @@
 //! | [`process`] | argv-only commands with deadlines, daemons, `/proc` lookups, pid files, stop escalation |
 //! | [`log`] | `HA_LOG*` conventions, syslog, the exit-reason line |
 //! | [`cluster`] | promotion scores, node name, locks, state directories |
+//! | [`files`] | per-instance file names, atomic writes, idempotent removal |
 //! | [`man`] | man pages and the `metadata/` tree |
 //! | [`testing`] | run actions in-process or as binaries and assert on the outcome |
 //!
@@ -78,6 +79,7 @@ pub mod deadline;
 pub mod dispatch;
 pub mod env;
 pub mod exit;
+pub mod files;
 pub mod log;
 pub mod man;
 pub mod meta;

@@ -535,10 +535,8 @@ impl Pidfile {
     /// # Errors
     /// 1 when unreadable or not a pid.
     pub fn read(&self) -> Result<Option<i32>> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::generic(format!("read {}: {e}", self.path.display()))),
+        let Some(text) = crate::files::read_if_exists(&self.path)? else {
+            return Ok(None);
         };
         let first = text.split_whitespace().next();
         match first {
@@ -557,13 +555,7 @@ impl Pidfile {
     /// # Errors
     /// 1 on I/O errors.
     pub fn write(&self, pid: i32) -> Result<()> {
-        let tmp = self
-            .path
-            .with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, format!("{pid}\n"))
-            .map_err(|e| Error::generic(format!("write {}: {e}", tmp.display())))?;
-        std::fs::rename(&tmp, &self.path)
-            .map_err(|e| Error::generic(format!("rename to {}: {e}", self.path.display())))
+        crate::files::write_atomic(&self.path, format!("{pid}\n").as_bytes())
     }
 
     /// Remove it (missing is fine).
@@ -571,13 +563,7 @@ impl Pidfile {
     /// # Errors
     /// 1 on I/O errors.
     pub fn remove(&self) -> Result<()> {
-        match std::fs::remove_file(&self.path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::generic(format!(
-                "remove {}: {e}",
-                self.path.display()
-            ))),
-            _ => Ok(()),
-        }
+        crate::files::remove_if_exists(&self.path)
     }
 
     /// Whether the process it names runs. When `exe` is given, a process running another

@@ -13,7 +13,7 @@
 pub mod meta;
 
 use ocf::process::{self, Cmd, DaemonOutput, ProcRef};
-use ocf::{cluster, Context, Error, OrRc, Params, Rc, ResourceAgent, Result, Status};
+use ocf::{cluster, files, Context, Error, Params, ResourceAgent, Result, Status};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -44,15 +44,8 @@ struct State {
 
 impl State {
     fn read(path: &Path) -> Result<Option<State>> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => {
-                return Err(Error::generic(format!(
-                    "read state file {}: {e}",
-                    path.display()
-                )))
-            }
+        let Some(text) = files::read_if_exists(path)? else {
+            return Ok(None);
         };
         let mut st = State::default();
         for line in text.lines() {
@@ -75,15 +68,7 @@ impl State {
         if let Some(p) = self.process {
             text.push_str(&format!("process={} {}\n", p.pid, p.start_ticks));
         }
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, text).or_rc(
-            Rc::ErrGeneric,
-            &format!("write state file {}", tmp.display()),
-        )?;
-        std::fs::rename(&tmp, path).or_rc(
-            Rc::ErrGeneric,
-            &format!("write state file {}", path.display()),
-        )
+        files::write_atomic(path, text.as_bytes())
     }
 }
 
@@ -109,22 +94,8 @@ impl ResourceAgent for Dummy {
     type Config = Config;
 
     fn configure(p: &Params<'_>, cx: &Context) -> Result<Config> {
-        let state = p.string(&meta::STATE)?;
-        let state = if state.trim().is_empty() {
-            let root = cx
-                .env
-                .get_nonempty("OCFRS_RUN_DIR")
-                .unwrap_or(cluster::RUN_DIR);
-            PathBuf::from(root)
-                .join("Dummy")
-                .join(format!("{}.state", cluster::file_safe(&cx.instance)))
-        } else if state.starts_with('/') {
-            PathBuf::from(state)
-        } else {
-            return Err(Error::configured(format!(
-                "state must be an absolute path, not '{state}'"
-            )));
-        };
+        let state =
+            files::absolute_or_instance_file(cx, "state", &p.string(&meta::STATE)?, "state")?;
         Ok(Config {
             state,
             fake: p.string(&meta::FAKE)?,
@@ -149,10 +120,6 @@ impl ResourceAgent for Dummy {
             }
         }
         op_sleep(cfg, cx)?;
-        if let Some(dir) = cfg.state.parent() {
-            std::fs::create_dir_all(dir)
-                .or_rc(Rc::ErrGeneric, &format!("create {}", dir.display()))?;
-        }
         // A leftover process from a failed instance is stopped before starting afresh.
         if let Some(old) = State::read(&cfg.state)?.and_then(|s| s.process) {
             process::stop_tree(old, Duration::from_secs(2), cx.deadline)?;
@@ -178,13 +145,7 @@ impl ResourceAgent for Dummy {
                 process::stop_tree(p, Duration::from_secs(5), cx.deadline)?;
             }
         }
-        match std::fs::remove_file(&cfg.state) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::generic(format!(
-                "remove state file {}: {e}",
-                cfg.state.display()
-            ))),
-            _ => Ok(()),
-        }
+        files::remove_if_exists(&cfg.state)
     }
 
     fn monitor(cfg: &Config, cx: &Context) -> Result<Status> {
@@ -252,6 +213,7 @@ impl ResourceAgent for Dummy {
 mod tests {
     use super::*;
     use ocf::testing::{check_declaration, Run};
+    use ocf::Rc;
 
     fn run(dir: &Path) -> Run {
         Run::agent::<Dummy>()

@@ -8,7 +8,7 @@
 
 pub mod meta;
 
-use ocf::{cluster, Caller, Context, Error, OrRc, Params, Rc, ResourceAgent, Result, Status};
+use ocf::{cluster, files, Caller, Context, Error, Params, ResourceAgent, Result, Status};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -31,29 +31,23 @@ enum Role {
 }
 
 fn read_role(cfg: &Config) -> Result<Option<Role>> {
-    match std::fs::read_to_string(&cfg.state) {
-        Ok(t) if t.trim() == "promoted" => Ok(Some(Role::Promoted)),
-        Ok(t) if t.trim() == "unpromoted" => Ok(Some(Role::Unpromoted)),
-        Ok(t) => Err(Error::generic(format!(
-            "state file {} holds '{}'",
-            cfg.state.display(),
-            t.trim()
+    match files::read_if_exists(&cfg.state)?.as_deref().map(str::trim) {
+        None => Ok(None),
+        Some("promoted") => Ok(Some(Role::Promoted)),
+        Some("unpromoted") => Ok(Some(Role::Unpromoted)),
+        Some(other) => Err(Error::generic(format!(
+            "state file {} holds '{other}'",
+            cfg.state.display()
         ))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::generic(format!("read {}: {e}", cfg.state.display()))),
     }
 }
 
 fn write_role(cfg: &Config, role: Role) -> Result<()> {
-    if let Some(d) = cfg.state.parent() {
-        std::fs::create_dir_all(d).or_rc(Rc::ErrGeneric, &format!("create {}", d.display()))?;
-    }
     let text = match role {
         Role::Promoted => "promoted\n",
         Role::Unpromoted => "unpromoted\n",
     };
-    std::fs::write(&cfg.state, text)
-        .or_rc(Rc::ErrGeneric, &format!("write {}", cfg.state.display()))
+    files::write_atomic(&cfg.state, text.as_bytes())
 }
 
 /// Keep the promotion score when a cluster runs us as a promotable clone.
@@ -71,22 +65,8 @@ impl ResourceAgent for Stateful {
     type Config = Config;
 
     fn configure(p: &Params<'_>, cx: &Context) -> Result<Config> {
-        let state = p.string(&meta::STATE)?;
-        let state = if state.trim().is_empty() {
-            let root = cx
-                .env
-                .get_nonempty("OCFRS_RUN_DIR")
-                .unwrap_or(cluster::RUN_DIR);
-            PathBuf::from(root)
-                .join("Stateful")
-                .join(format!("{}.state", cluster::file_safe(&cx.instance)))
-        } else if state.starts_with('/') {
-            PathBuf::from(state)
-        } else {
-            return Err(Error::configured(format!(
-                "state must be an absolute path, not '{state}'"
-            )));
-        };
+        let state =
+            files::absolute_or_instance_file(cx, "state", &p.string(&meta::STATE)?, "state")?;
         Ok(Config {
             state,
             notify_delay: Duration::from_secs(p.int(&meta::NOTIFY_DELAY)?.unsigned_abs()),
@@ -102,15 +82,7 @@ impl ResourceAgent for Stateful {
     }
 
     fn stop(cfg: &Config, cx: &Context) -> Result<()> {
-        match std::fs::remove_file(&cfg.state) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(Error::generic(format!(
-                    "remove {}: {e}",
-                    cfg.state.display()
-                )));
-            }
-            _ => {}
-        }
+        files::remove_if_exists(&cfg.state)?;
         score(cx, None);
         Ok(())
     }
@@ -176,6 +148,7 @@ impl ResourceAgent for Stateful {
 mod tests {
     use super::*;
     use ocf::testing::{check_declaration, Run};
+    use ocf::Rc;
 
     #[test]
     fn declaration_is_sound() {

@@ -1,0 +1,156 @@
+//! Small file operations every agent needs, done once: per-instance file names under the
+//! run directory, atomic writes, removal that treats "already gone" as success.
+
+use crate::context::Context;
+use crate::exit::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// Default root for agents' runtime state (tmpfs, emptied at boot).
+pub const RUN_DIR: &str = "/run/ocfrs";
+
+/// The run directory: `OCFRS_RUN_DIR` when set (tests), else [`RUN_DIR`].
+pub fn run_dir(cx: &Context) -> PathBuf {
+    PathBuf::from(cx.env.get_nonempty("OCFRS_RUN_DIR").unwrap_or(RUN_DIR))
+}
+
+/// A name safe as a single path component, derived from an instance name (`rsc:1` → `rsc_1`).
+pub fn file_safe(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.starts_with('.') {
+        format!("_{s}")
+    } else {
+        s
+    }
+}
+
+/// This instance's file `<run dir>/<type>/<instance>.<ext>` (the directory is not created).
+pub fn instance_file(cx: &Context, ext: &str) -> PathBuf {
+    run_dir(cx)
+        .join(&cx.resource_type)
+        .join(format!("{}.{ext}", file_safe(&cx.instance)))
+}
+
+/// A path parameter's value: absolute as given, or [`instance_file`] when empty.
+///
+/// # Errors
+/// 6 when the value is a relative path.
+pub fn absolute_or_instance_file(
+    cx: &Context,
+    param: &str,
+    value: &str,
+    ext: &str,
+) -> Result<PathBuf> {
+    if value.trim().is_empty() {
+        Ok(instance_file(cx, ext))
+    } else if value.starts_with('/') {
+        Ok(PathBuf::from(value))
+    } else {
+        Err(Error::configured(format!(
+            "{param} must be an absolute path, not '{value}'"
+        )))
+    }
+}
+
+/// Write `contents` to `path` atomically (a temporary file in the same directory, then
+/// rename), creating the directory if needed.
+///
+/// # Errors
+/// 1 on I/O errors, naming the path.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::generic(format!("create {}: {e}", dir.display())))?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, contents)
+        .map_err(|e| Error::generic(format!("write {}: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::generic(format!("write {}: {e}", path.display()))
+    })
+}
+
+/// Remove a file; a file that is already gone is success.
+///
+/// # Errors
+/// 1 on other I/O errors, naming the path.
+pub fn remove_if_exists(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(Error::generic(format!("remove {}: {e}", path.display())))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Read a file as text; `Ok(None)` when it does not exist.
+///
+/// # Errors
+/// 1 on other I/O errors, naming the path.
+pub fn read_if_exists(path: &Path) -> Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::generic(format!("read {}: {e}", path.display()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::Env;
+    use crate::meta::Agent;
+    use std::time::Instant;
+
+    const A: Agent = Agent::new("FilesTest", "1.0");
+
+    #[test]
+    fn instance_paths_and_atomic_writes() {
+        let dir = std::env::temp_dir().join(format!("ocf-files-{}", std::process::id()));
+        let env = Env::new()
+            .with("OCFRS_RUN_DIR", &dir)
+            .with("OCF_RESOURCE_INSTANCE", "r:1");
+        let cx = Context::new(&A, "start", &[], env, "x", Instant::now());
+        let f = instance_file(&cx, "state");
+        assert_eq!(f, dir.join("FilesTest/r_1.state"));
+        assert_eq!(
+            absolute_or_instance_file(&cx, "state", " ", "state").unwrap(),
+            f
+        );
+        assert_eq!(
+            absolute_or_instance_file(&cx, "state", "/x/y", "state").unwrap(),
+            PathBuf::from("/x/y")
+        );
+        assert_eq!(
+            absolute_or_instance_file(&cx, "state", "x/y", "state")
+                .unwrap_err()
+                .rc(),
+            crate::Rc::ErrConfigured
+        );
+        assert_eq!(read_if_exists(&f).unwrap(), None);
+        write_atomic(&f, b"one").unwrap();
+        write_atomic(&f, b"two").unwrap();
+        assert_eq!(read_if_exists(&f).unwrap().as_deref(), Some("two"));
+        assert_eq!(
+            std::fs::read_dir(f.parent().unwrap()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+        remove_if_exists(&f).unwrap();
+        remove_if_exists(&f).unwrap();
+        assert_eq!(file_safe(".."), "_..");
+        assert_eq!(file_safe("rsc:1/x"), "rsc_1_x");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
