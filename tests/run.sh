@@ -77,6 +77,8 @@ demo() {
 
 run_tests() {
   setup
+  # Every binary first: the install tests put ocf-tester next to the agents.
+  cargo build --workspace --bins --features ocfrs-agents/root-tests
   cargo test --workspace --features ocfrs-agents/root-tests "$@"
 }
 

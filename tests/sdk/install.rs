@@ -14,7 +14,9 @@ fn repo() -> PathBuf {
 }
 
 fn tester_bin() -> PathBuf {
-    agents_bin().with_file_name("ocf-tester")
+    let p = agents_bin().with_file_name("ocf-tester");
+    assert!(p.exists(), "{} missing: build every binary first (`cargo build --workspace --bins`, as tests/run.sh does)", p.display());
+    p
 }
 
 fn make(args: &[String]) -> (i32, String, String) {
