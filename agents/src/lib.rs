@@ -4,6 +4,7 @@
 //! | type | module |
 //! |---|---|
 //! | `Dummy` | [`dummy`]: the example agent and tutorial |
+//! | `Filesystem` | [`filesystem`]: mounts (block devices, NFS/CIFS, bind, tmpfs) |
 //!
 //! # One multicall binary
 //! All agents are compiled into one executable, `ocfrs-agents`, installed once under
@@ -26,6 +27,10 @@
 //! dynamic dependencies.
 
 pub mod dummy;
+pub mod filesystem;
 
 /// Every agent in the multicall binary.
-pub const AGENTS: &[ocf::Entry] = &[ocf::entry::<dummy::Dummy>()];
+pub const AGENTS: &[ocf::Entry] = &[
+    ocf::entry::<dummy::Dummy>(),
+    ocf::entry::<filesystem::Filesystem>(),
+];

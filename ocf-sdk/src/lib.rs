@@ -20,6 +20,7 @@
 //! | [`log`] | `HA_LOG*` conventions, syslog, the exit-reason line |
 //! | [`cluster`] | promotion scores, node name, locks, state directories |
 //! | [`man`] | man pages and the `metadata/` tree |
+//! | [`mount`] | `/proc/self/mountinfo`, mount options, UUID/LABEL lookup, processes using a mount |
 //! | [`testing`] | run actions in-process or as binaries and assert on the outcome |
 //!
 //! ## A complete agent
@@ -80,6 +81,7 @@ pub mod log;
 pub mod man;
 pub mod meta;
 pub mod metadata;
+pub mod mount;
 pub mod params;
 pub mod process;
 pub mod testing;
