@@ -265,13 +265,17 @@ pub fn block_dev_of(path: &Path) -> Option<(u32, u32)> {
         return None;
     }
     let rdev = md.rdev();
-    Some((nix::sys::stat::major(rdev) as u32, nix::sys::stat::minor(rdev) as u32))
+    Some((
+        nix::sys::stat::major(rdev) as u32,
+        nix::sys::stat::minor(rdev) as u32,
+    ))
 }
 
 /// The device node for a block device number, from sysfs (`DEVNAME` in
 /// `/sys/dev/block/M:m/uevent`), checked against the node's own number.
 pub fn block_dev_path(dev: (u32, u32)) -> Option<PathBuf> {
-    let uevent = std::fs::read_to_string(format!("/sys/dev/block/{}:{}/uevent", dev.0, dev.1)).ok()?;
+    let uevent =
+        std::fs::read_to_string(format!("/sys/dev/block/{}:{}/uevent", dev.0, dev.1)).ok()?;
     let name = uevent.lines().find_map(|l| l.strip_prefix("DEVNAME="))?;
     let p = Path::new("/dev").join(name);
     (block_dev_of(&p) == Some(dev)).then_some(p)
@@ -617,7 +621,9 @@ fn uses_mount(pid: i32, mount: &Mount) -> Option<Use> {
     let want = format!("{:02x}:{:02x}", mount.major, mount.minor);
     for line in maps.lines() {
         let mut f = line.split_whitespace();
-        let (Some(range), _, _, Some(dev), Some(inode)) = (f.next(), f.next(), f.next(), f.next(), f.next()) else {
+        let (Some(range), _, _, Some(dev), Some(inode)) =
+            (f.next(), f.next(), f.next(), f.next(), f.next())
+        else {
             continue;
         };
         if inode == "0" || !dev_matches(dev, &want, mount) {
@@ -748,7 +754,9 @@ bogus line
     #[test]
     fn options_split_like_mount8() {
         let o = parse_options("ro,noatime,bind,data=ordered,x-systemd.automount,_netdev,nodev");
-        assert!(o.flags.contains(MsFlags::MS_RDONLY | MsFlags::MS_NOATIME | MsFlags::MS_BIND | MsFlags::MS_NODEV));
+        assert!(o.flags.contains(
+            MsFlags::MS_RDONLY | MsFlags::MS_NOATIME | MsFlags::MS_BIND | MsFlags::MS_NODEV
+        ));
         assert!(o.bind && o.read_only && !o.needs_mount_binary);
         assert_eq!(o.data, "data=ordered");
         let o = parse_options("rw,loop,offset=1024");

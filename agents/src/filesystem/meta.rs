@@ -28,13 +28,11 @@ pub const DIRECTORY: Param = Param::string("directory")
     );
 
 /// Filesystem type.
-pub const FSTYPE: Param = Param::string("fstype")
-    .short("filesystem type")
-    .long(
-        "The filesystem type (ext4, xfs, nfs, nfs4, cifs, gfs2, ocfs2, tmpfs, ...; \"none\" for a \
+pub const FSTYPE: Param = Param::string("fstype").short("filesystem type").long(
+    "The filesystem type (ext4, xfs, nfs, nfs4, cifs, gfs2, ocfs2, tmpfs, ...; \"none\" for a \
          bind mount). Empty lets mount(8) detect it. The resource agent API marks it required; \
          like the shell agent, an empty value is accepted.",
-    );
+);
 
 /// Mount options.
 pub const OPTIONS: Param = Param::string("options").short("options").long(

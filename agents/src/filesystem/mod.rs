@@ -35,6 +35,8 @@
 //!   no longer kills every user of the *filesystem* (which, through bind mounts and nested
 //!   mounts, killed unrelated processes: RA#1304, RA#1944), and the scan never stats a file,
 //!   so it cannot hang on a dead NFS server; `true` and `safe` therefore behave the same.
+//! * Other mounts of the same block device are not unmounted for gfs2/ocfs2, which start
+//!   allows to be mounted several times on one node (the shell agent unmounted them all).
 //! * Missing `mount`, `umount`, `fsck`, `fuser` or `modprobe` no longer makes *every* action
 //!   (stop and probe included) exit 5: binaries are needed only by the start that uses them.
 //! * A missing device makes start and validate-all exit 5, but never turns a stop into a
@@ -71,25 +73,85 @@ pub struct Filesystem;
 
 /// Types that have no block device (the shell agent's list).
 const NON_BLOCK: &[&str] = &[
-    "nfs4", "nfs", "aznfs", "efs", "smbfs", "cifs", "none", "glusterfs", "ceph", "tmpfs",
-    "overlay", "overlayfs", "rozofs", "zfs", "cvfs", "lustre",
+    "nfs4",
+    "nfs",
+    "aznfs",
+    "efs",
+    "smbfs",
+    "cifs",
+    "none",
+    "glusterfs",
+    "ceph",
+    "tmpfs",
+    "overlay",
+    "overlayfs",
+    "rozofs",
+    "zfs",
+    "cvfs",
+    "lustre",
 ];
 /// Types that may run as a clone (network, cluster or virtual filesystems).
 const CLONE_SAFE: &[&str] = &[
-    "nfs4", "nfs", "aznfs", "efs", "smbfs", "cifs", "none", "gfs2", "glusterfs", "ceph", "ocfs2",
-    "overlay", "overlayfs", "tmpfs", "cvfs", "lustre",
+    "nfs4",
+    "nfs",
+    "aznfs",
+    "efs",
+    "smbfs",
+    "cifs",
+    "none",
+    "gfs2",
+    "glusterfs",
+    "ceph",
+    "ocfs2",
+    "overlay",
+    "overlayfs",
+    "tmpfs",
+    "cvfs",
+    "lustre",
 ];
 /// Block filesystems designed to be mounted by several nodes (and so several times).
 const CLUSTER_FS: &[&str] = &["gfs2", "ocfs2"];
 /// Types `run_fsck=auto` never checks (the shell agent's list).
 const NO_FSCK: &[&str] = &[
-    "ext4", "ext4dev", "ext3", "reiserfs", "reiser4", "nss", "xfs", "jfs", "vfat", "fat", "nfs4",
-    "nfs", "aznfs", "efs", "cifs", "smbfs", "ocfs2", "gfs2", "none", "lustre", "glusterfs", "ceph",
-    "tmpfs", "overlay", "overlayfs", "rozofs", "zfs", "cvfs",
+    "ext4",
+    "ext4dev",
+    "ext3",
+    "reiserfs",
+    "reiser4",
+    "nss",
+    "xfs",
+    "jfs",
+    "vfat",
+    "fat",
+    "nfs4",
+    "nfs",
+    "aznfs",
+    "efs",
+    "cifs",
+    "smbfs",
+    "ocfs2",
+    "gfs2",
+    "none",
+    "lustre",
+    "glusterfs",
+    "ceph",
+    "tmpfs",
+    "overlay",
+    "overlayfs",
+    "rozofs",
+    "zfs",
+    "cvfs",
 ];
 /// Network filesystems (mounted through their helper, unmounted with MNT_FORCE when killing).
 const NETWORK: &[&str] = &[
-    "nfs", "nfs4", "aznfs", "efs", "cifs", "smbfs", "glusterfs", "ceph",
+    "nfs",
+    "nfs4",
+    "aznfs",
+    "efs",
+    "cifs",
+    "smbfs",
+    "glusterfs",
+    "ceph",
 ];
 
 /// What `device` names.
@@ -195,7 +257,9 @@ pub fn parse_source(device: &str, fstype: &str, bind: bool) -> Result<Source> {
     let id = |kind: &str, v: &str| -> Result<Source> {
         let v = unquote(v);
         if v.is_empty() {
-            return Err(Error::configured(format!("device '{device}' names no {kind}")));
+            return Err(Error::configured(format!(
+                "device '{device}' names no {kind}"
+            )));
         }
         Ok(Source::Id(match kind {
             "UUID" => FsId::Uuid(v),
@@ -371,7 +435,10 @@ impl ResourceAgent for Filesystem {
         clone_guard(cfg, cx)?;
         let table = MountTable::read()?;
         let mp = mount_point(cfg, &table);
-        if !matches!(state(cfg, &table, &mp, false), State::Unmounted | State::Other(_)) {
+        if !matches!(
+            state(cfg, &table, &mp, false),
+            State::Unmounted | State::Other(_)
+        ) {
             return Ok(());
         }
         device_for_start(cfg).map(|_| ())
@@ -405,7 +472,11 @@ impl ResourceAgent for Filesystem {
                             "{} is already mounted on {}; refusing to mount a {} filesystem twice",
                             node.display(),
                             m.mount_point.display(),
-                            if m.fstype.is_empty() { "local" } else { &m.fstype }
+                            if m.fstype.is_empty() {
+                                "local"
+                            } else {
+                                &m.fstype
+                            }
                         )));
                     }
                 }
@@ -514,7 +585,10 @@ impl ResourceAgent for Filesystem {
         if cx.depth >= 10 && cfg.is_block() {
             read_device(&m)?;
         } else if cx.depth == 10 {
-            ocf::debug!("{} is not a block device: nothing to read at depth 10", cfg.device);
+            ocf::debug!(
+                "{} is not a block device: nothing to read at depth 10",
+                cfg.device
+            );
         }
         if cx.depth >= 20 {
             status_file_check(cfg, cx, &mp)?;
@@ -653,7 +727,11 @@ fn state(cfg: &Config, table: &MountTable, mp: &Path, scan: bool) -> State {
     if let Some(v) = visible {
         return State::Other(v.clone());
     }
-    match stack.iter().rev().find(|m| is_ours(cfg, m, dev) != Some(false)) {
+    match stack
+        .iter()
+        .rev()
+        .find(|m| is_ours(cfg, m, dev) != Some(false))
+    {
         Some(h) => State::Hidden((*h).clone()),
         None => State::Unmounted,
     }
@@ -709,9 +787,9 @@ fn device_for_start(cfg: &Config) -> Result<Option<PathBuf>> {
             }
             Ok(Some(p.clone()))
         }
-        Source::Id(id) => mount::find_block_device(id).map(Some).ok_or_else(|| {
-            Error::installed(format!("no block device holds the filesystem {id}"))
-        }),
+        Source::Id(id) => mount::find_block_device(id)
+            .map(Some)
+            .ok_or_else(|| Error::installed(format!("no block device holds the filesystem {id}"))),
         Source::Bind(p) => {
             if p.exists() {
                 Ok(Some(p.clone()))
@@ -751,7 +829,8 @@ fn run_fsck(cfg: &Config, dev: &Path, cx: &Context) -> Result<()> {
         _ => Err(Error::generic(format!(
             "fsck of {} failed ({}): {}",
             dev.display(),
-            out.code.map_or("killed".to_string(), |c| format!("exit code {c}")),
+            out.code
+                .map_or("killed".to_string(), |c| format!("exit code {c}")),
             out.one_line()
         ))),
     }
@@ -875,14 +954,15 @@ fn do_mount(cfg: &Config, dev: Option<&Path>, mp: &Path, cx: &Context) -> Result
 }
 
 /// What stop unmounts, top-most first: mounts below the mount point, other mounts of the same
-/// block device (unless this is a bind resource), and the stack at the mount point down to
-/// ours.
+/// block device (unless this is a bind resource or a cluster filesystem), and the stack at the
+/// mount point down to ours.
 fn unmount_targets(cfg: &Config, table: &MountTable, mp: &Path, ours: &Mount) -> Vec<Mount> {
     let stack = table.at(mp);
     let pos = stack.iter().position(|m| m.id == ours.id).unwrap_or(0);
     let mut ids: Vec<u32> = stack[pos..].iter().map(|m| m.id).collect();
     ids.extend(table.below(mp).iter().map(|m| m.id));
-    if cfg.is_block() {
+    // A cluster filesystem may be mounted here by several resources on purpose.
+    if cfg.is_block() && !CLUSTER_FS.contains(&cfg.fstype.as_str()) {
         ids.extend(table.of_device(ours.dev()).iter().map(|m| m.id));
     }
     table
@@ -923,19 +1003,34 @@ fn unmount_one(cfg: &Config, m: &Mount, deadline: Deadline) -> Result<()> {
         return Ok(());
     }
     let force = cfg.is_network();
+    // Keep a little time for naming the blocking processes after the last attempt.
+    let reserve = (deadline.remaining() / 20).min(Duration::from_millis(300));
+    let end = Deadline::at(
+        deadline
+            .instant()
+            .checked_sub(reserve)
+            .unwrap_or(deadline.instant()),
+    );
     let mut phases: Vec<(Deadline, &[Signal], bool)> = Vec::new();
-    if cfg.force_unmount != ForceUnmount::No {
-        phases.push((deadline.fraction(0.5), &cfg.term_signals, false));
-        phases.push((deadline, &cfg.kill_signals, force));
+    if cfg.force_unmount == ForceUnmount::No {
+        phases.push((end, &[], force));
     } else {
-        phases.push((deadline, &[], force));
+        phases.push((end.fraction(0.5), &cfg.term_signals, false));
+        phases.push((end, &cfg.kill_signals, force));
     }
     let mut last_users = Vec::new();
     for (phase, signals, force) in phases {
         while !phase.expired() {
-            let users = mount::users(m);
-            if users.is_empty() || signals.is_empty() {
-                phase.sleep(cfg.signal_delay.min(Duration::from_millis(200)).max(Duration::from_millis(50)));
+            let users = if signals.is_empty() {
+                Vec::new()
+            } else {
+                mount::users(m)
+            };
+            if users.is_empty() {
+                phase.sleep(
+                    cfg.signal_delay
+                        .clamp(Duration::from_millis(50), Duration::from_millis(200)),
+                );
             } else {
                 for u in &users {
                     for s in signals {
@@ -944,11 +1039,13 @@ fn unmount_one(cfg: &Config, m: &Mount, deadline: Deadline) -> Result<()> {
                     }
                 }
                 let procs: Vec<_> = users.iter().map(|u| u.proc).collect();
-                phase.within(cfg.signal_delay).wait_until(Duration::from_millis(50), || {
-                    (!procs.iter().any(ocf::process::ProcRef::is_alive)).then_some(())
-                });
+                phase
+                    .within(cfg.signal_delay)
+                    .wait_until(Duration::from_millis(50), || {
+                        (!procs.iter().any(ocf::process::ProcRef::is_alive)).then_some(())
+                    });
+                last_users = users;
             }
-            last_users = users;
             if try_umount(m, force)? {
                 ocf::info!("unmounted {path}");
                 return Ok(());
@@ -1070,7 +1167,8 @@ fn status_file_check(cfg: &Config, cx: &Context, mp: &Path) -> Result<()> {
         .and_then(|()| file.sync_all())
         .or_rc(Rc::ErrGeneric, &format!("cannot write status file {shown}"))?;
     drop(file);
-    let md = std::fs::metadata(&f).or_rc(Rc::ErrGeneric, &format!("cannot stat status file {shown}"))?;
+    let md =
+        std::fs::metadata(&f).or_rc(Rc::ErrGeneric, &format!("cannot stat status file {shown}"))?;
     if !md.is_file() {
         return Err(Error::generic(format!("status file {shown} is not a file")));
     }
@@ -1099,7 +1197,10 @@ mod tests {
     #[test]
     fn device_forms() {
         let s = |d: &str| parse_source(d, "", false).unwrap();
-        assert_eq!(s("-U 1234-abcd"), Source::Id(FsId::Uuid("1234-abcd".into())));
+        assert_eq!(
+            s("-U 1234-abcd"),
+            Source::Id(FsId::Uuid("1234-abcd".into()))
+        );
         assert_eq!(s("-U1234"), Source::Id(FsId::Uuid("1234".into())));
         assert_eq!(s("--uuid=ab"), Source::Id(FsId::Uuid("ab".into())));
         assert_eq!(s("UUID=\"ab\""), Source::Id(FsId::Uuid("ab".into())));
@@ -1164,8 +1265,16 @@ mod tests {
             .action("validate-all")
             .run()
             .assert_rc(Rc::ErrInstalled);
-        base().action("monitor").probe().run().assert_rc(Rc::NotRunning);
-        base().action("monitor").recurring().run().assert_rc(Rc::NotRunning);
+        base()
+            .action("monitor")
+            .probe()
+            .run()
+            .assert_rc(Rc::NotRunning);
+        base()
+            .action("monitor")
+            .recurring()
+            .run()
+            .assert_rc(Rc::NotRunning);
         base().action("stop").run().assert_rc(Rc::Success);
         base()
             .param("device", "UUID=00000000-dead-beef-0000-000000000000")
@@ -1186,7 +1295,10 @@ mod tests {
             .run()
             .assert_rc(Rc::ErrConfigured)
             .assert_reason_contains("not cluster-aware");
-        clone(base()).action("start").run().assert_rc(Rc::ErrConfigured);
+        clone(base())
+            .action("start")
+            .run()
+            .assert_rc(Rc::ErrConfigured);
         clone(base()).action("stop").run().assert_rc(Rc::Success);
         // force_clones: past the guard, to the missing device.
         clone(base().param("force_clones", "true"))
