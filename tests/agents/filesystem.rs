@@ -389,6 +389,92 @@ fn safe_mode_and_bind_mounts_touch_only_the_mount_being_stopped() {
 #[test]
 #[cfg_attr(
     not(feature = "root-tests"),
+    ignore = "needs root (tests/run.sh setup)"
+)]
+fn nested_mounts_are_unmounted_and_prefix_siblings_spared() {
+    let tmp = TempDir::new("ocffs-nested");
+    let dir = tmp.join("m");
+    let sibling = tmp.join("m2");
+    let r = fs("ocffs-top", &dir, "tmpfs").param("options", "size=1m");
+    r.clone().action("start").run().assert_rc(Rc::Success);
+    // Another tmpfs mounted below ours, and one on a path that only shares a string prefix.
+    let sub = dir.join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::create_dir_all(&sibling).unwrap();
+    for (src, at) in [("ocffs-sub", &sub), ("ocffs-sibling", &sibling)] {
+        let (rc, _, err) = sh(Command::new("mount").args(["-t", "tmpfs", src]).arg(at));
+        assert_eq!(rc, 0, "{err}");
+    }
+    r.clone()
+        .action("monitor")
+        .recurring()
+        .run()
+        .assert_rc(Rc::Success);
+    let mut in_sub = sleeper(&sub, false);
+    let mut in_sibling = sleeper(&sibling, false);
+    // A start while submounts exist but ours is mounted is a no-op success.
+    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.clone()
+        .timeout(Duration::from_secs(6))
+        .action("stop")
+        .run()
+        .assert_rc(Rc::Success);
+    let t = MountTable::read().unwrap();
+    assert!(t.at(&dir).is_empty() && t.at(&sub).is_empty());
+    assert!(in_sub.exited());
+    assert!(
+        !in_sibling.exited(),
+        "a process on a sibling mount was signalled"
+    );
+    assert!(t.visible(&sibling).is_some());
+    drop(in_sibling);
+    nix::mount::umount(&sibling).unwrap();
+    // Something mounted below the (unmounted) mount point: start refuses with 2.
+    std::fs::create_dir_all(&sub).unwrap();
+    let (rc, _, err) = sh(Command::new("mount")
+        .args(["-t", "tmpfs", "ocffs-below"])
+        .arg(&sub));
+    assert_eq!(rc, 0, "{err}");
+    r.clone()
+        .action("start")
+        .run()
+        .assert_rc(Rc::ErrArgs)
+        .assert_reason_contains("below");
+    nix::mount::umount(&sub).unwrap();
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root (tests/run.sh setup)"
+)]
+fn fast_stop_bounds_a_hopeless_stop_to_six_seconds() {
+    let tmp = TempDir::new("ocffs-fast");
+    let dir = tmp.join("m");
+    let r = fs("ocffs-fast", &dir, "tmpfs")
+        .param("fast_stop", "true")
+        .param("force_unmount", "false");
+    r.clone().action("start").run().assert_rc(Rc::Success);
+    let user = sleeper(&dir, false);
+    let t = Instant::now();
+    r.clone()
+        .timeout(Duration::from_secs(60))
+        .action("stop")
+        .run()
+        .assert_rc(Rc::ErrGeneric)
+        .assert_reason_contains("(sleep)");
+    let took = t.elapsed();
+    assert!(
+        took > Duration::from_secs(5) && took < Duration::from_secs(9),
+        "{took:?}"
+    );
+    drop(user);
+    r.clone().action("stop").run().assert_rc(Rc::Success);
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "root-tests"),
     ignore = "needs root, loop devices, mkfs.ext4/mkfs.xfs (tests/run.sh setup)"
 )]
 fn busy_mount_without_force_unmount_fails_naming_the_process() {

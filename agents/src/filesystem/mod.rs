@@ -700,6 +700,9 @@ fn is_ours(cfg: &Config, m: &Mount, dev: Option<(u32, u32)>) -> Option<bool> {
             let rel = canon.strip_prefix(&under.mount_point).ok()?;
             Some(under.root.join(rel) == m.root)
         }
+        Source::Name(n) => {
+            Some(m.source == *n && (cfg.fstype.is_empty() || m.fstype == cfg.fstype))
+        }
         _ if !cfg.fstype.is_empty() && cfg.fstype != "none" => Some(m.fstype == cfg.fstype),
         _ => None,
     }
