@@ -113,6 +113,34 @@ impl Drop for Loop {
     }
 }
 
+/// A test directory whose mounts (everything mounted below it, by this test only: the name is
+/// unique) are lazily unmounted on drop, before the directory is removed, so a failed test
+/// leaves nothing mounted.
+struct Scratch(TempDir);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        Scratch(TempDir::new(tag))
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = TempDir;
+    fn deref(&self) -> &TempDir {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Ok(t) = MountTable::read() {
+            for m in t.below(self.0.path()).iter().rev() {
+                let _ = nix::mount::umount2(&m.mount_point, nix::mount::MntFlags::MNT_DETACH);
+            }
+        }
+    }
+}
+
 /// A child process killed and reaped on drop.
 struct Proc(Child);
 
@@ -184,8 +212,8 @@ fn raw_mountinfo_has(escaped: &str) -> bool {
 )]
 fn ext4_by_uuid_on_a_path_with_a_space() {
     let _scan = device_scan_lock();
+    let tmp = Scratch::new("ocffs-uuid");
     let lo = Loop::ext4("uuid", "ocffs-u");
-    let tmp = TempDir::new("ocffs-uuid");
     let dir = tmp.join("mount point/data");
     let r = fs(&format!("UUID={}", lo.uuid()), &dir, "ext4");
     r.clone()
@@ -253,8 +281,8 @@ fn ext4_by_uuid_on_a_path_with_a_space() {
 )]
 fn xfs_by_label() {
     let _scan = device_scan_lock();
+    let tmp = Scratch::new("ocffs-xfs");
     let lo = Loop::xfs("xfs", "ocffsx");
-    let tmp = TempDir::new("ocffs-xfs");
     let dir = tmp.join("x");
     for device in ["-L ocffsx", "LABEL=ocffsx"] {
         let r = fs(device, &dir, "xfs");
@@ -287,8 +315,8 @@ fn xfs_by_label() {
     ignore = "needs root, loop devices, mkfs.ext4/mkfs.xfs (tests/run.sh setup)"
 )]
 fn stop_kills_users_within_budget_and_spares_others() {
+    let tmp = Scratch::new("ocffs-busy");
     let lo = Loop::ext4("busy", "ocffs-b");
-    let tmp = TempDir::new("ocffs-busy");
     let dir = tmp.join("m");
     let outside = tmp.join("outside");
     std::fs::create_dir_all(&outside).unwrap();
@@ -337,8 +365,8 @@ fn stop_kills_users_within_budget_and_spares_others() {
     ignore = "needs root, loop devices, mkfs.ext4/mkfs.xfs (tests/run.sh setup)"
 )]
 fn safe_mode_and_bind_mounts_touch_only_the_mount_being_stopped() {
+    let tmp = Scratch::new("ocffs-bind");
     let lo = Loop::ext4("bind", "ocffs-bd");
-    let tmp = TempDir::new("ocffs-bind");
     let data = tmp.join("data");
     let view = tmp.join("view");
     let base = fs(lo.dev(), &data, "ext4");
@@ -392,7 +420,7 @@ fn safe_mode_and_bind_mounts_touch_only_the_mount_being_stopped() {
     ignore = "needs root (tests/run.sh setup)"
 )]
 fn nested_mounts_are_unmounted_and_prefix_siblings_spared() {
-    let tmp = TempDir::new("ocffs-nested");
+    let tmp = Scratch::new("ocffs-nested");
     let dir = tmp.join("m");
     let sibling = tmp.join("m2");
     let r = fs("ocffs-top", &dir, "tmpfs").param("options", "size=1m");
@@ -449,7 +477,7 @@ fn nested_mounts_are_unmounted_and_prefix_siblings_spared() {
     ignore = "needs root (tests/run.sh setup)"
 )]
 fn fast_stop_bounds_a_hopeless_stop_to_six_seconds() {
-    let tmp = TempDir::new("ocffs-fast");
+    let tmp = Scratch::new("ocffs-fast");
     let dir = tmp.join("m");
     let r = fs("ocffs-fast", &dir, "tmpfs")
         .param("fast_stop", "true")
@@ -478,8 +506,8 @@ fn fast_stop_bounds_a_hopeless_stop_to_six_seconds() {
     ignore = "needs root, loop devices, mkfs.ext4/mkfs.xfs (tests/run.sh setup)"
 )]
 fn busy_mount_without_force_unmount_fails_naming_the_process() {
+    let tmp = Scratch::new("ocffs-nokill");
     let lo = Loop::ext4("nokill", "ocffs-n");
-    let tmp = TempDir::new("ocffs-nokill");
     let dir = tmp.join("m");
     let r = fs(lo.dev(), &dir, "ext4").param("force_unmount", "false");
     r.clone().action("start").run().assert_rc(Rc::Success);
@@ -506,8 +534,8 @@ fn busy_mount_without_force_unmount_fails_naming_the_process() {
     ignore = "needs root, loop devices, mkfs.ext4/mkfs.xfs (tests/run.sh setup)"
 )]
 fn depth_20_fails_on_a_read_only_remount() {
+    let tmp = Scratch::new("ocffs-ro");
     let lo = Loop::ext4("ro", "ocffs-r");
-    let tmp = TempDir::new("ocffs-ro");
     let dir = tmp.join("m");
     let r = fs(lo.dev(), &dir, "ext4");
     r.clone().action("start").run().assert_rc(Rc::Success);
@@ -539,7 +567,7 @@ fn depth_20_fails_on_a_read_only_remount() {
     ignore = "needs root, loop devices, mkfs.ext4/mkfs.xfs (tests/run.sh setup)"
 )]
 fn tmpfs_resource_and_a_foreign_mount_on_the_mount_point() {
-    let tmp = TempDir::new("ocffs-tmpfs");
+    let tmp = Scratch::new("ocffs-tmpfs");
     let dir = tmp.join("t");
     let r = fs("tmpfs", &dir, "tmpfs").param("options", "size=1m,mode=0700");
     r.clone().action("start").run().assert_rc(Rc::Success);
@@ -584,8 +612,8 @@ fn tmpfs_resource_and_a_foreign_mount_on_the_mount_point() {
     ignore = "needs root, loop devices, mkfs.ext4/mkfs.xfs (tests/run.sh setup)"
 )]
 fn hidden_mount_is_not_stopped_and_stop_unmounts_the_stack() {
+    let tmp = Scratch::new("ocffs-hidden");
     let lo = Loop::ext4("hidden", "ocffs-h");
-    let tmp = TempDir::new("ocffs-hidden");
     let dir = tmp.join("m");
     let r = fs(lo.dev(), &dir, "ext4");
     r.clone().action("start").run().assert_rc(Rc::Success);
@@ -612,8 +640,8 @@ fn hidden_mount_is_not_stopped_and_stop_unmounts_the_stack() {
     ignore = "needs root, loop devices, mkfs.ext4/mkfs.xfs (tests/run.sh setup)"
 )]
 fn device_mounted_elsewhere_is_refused_and_vanished_device_still_unmounts() {
+    let tmp = Scratch::new("ocffs-twice");
     let lo = Loop::ext4("twice", "ocffs-t");
-    let tmp = TempDir::new("ocffs-twice");
     let a = tmp.join("a");
     let b = tmp.join("b");
     std::fs::create_dir_all(&a).unwrap();
@@ -658,8 +686,8 @@ fn device_mounted_elsewhere_is_refused_and_vanished_device_still_unmounts() {
     ignore = "needs root, loop devices, strace (tests/run.sh setup)"
 )]
 fn depth_0_monitor_forks_nothing() {
+    let tmp = Scratch::new("ocffs-fork");
     let lo = Loop::ext4("fork", "ocffs-k");
-    let tmp = TempDir::new("ocffs-fork");
     let dir = tmp.join("m");
     let r = fs(lo.dev(), &dir, "ext4");
     r.clone().action("start").run().assert_rc(Rc::Success);
@@ -693,8 +721,8 @@ fn depth_0_monitor_forks_nothing() {
     ignore = "needs root, loop devices and resource-agents (tests/run.sh setup)"
 )]
 fn passes_the_shell_ocf_tester() {
+    let tmp = Scratch::new("ocffs-tester");
     let lo = Loop::ext4("tester", "ocffs-o");
-    let tmp = TempDir::new("ocffs-tester");
     let dir = tmp.join("m");
     let (rc, out, err) = sh(Command::new("/usr/sbin/ocf-tester")
         .env("OCF_ROOT", "/usr/lib/ocf")
@@ -967,7 +995,7 @@ fn debian_ocft_cases_give_the_same_results_as_the_shell_agent() {
     .into_iter()
     .zip(&loops)
     {
-        let tmp = TempDir::new("ocffs-ocft");
+        let tmp = Scratch::new("ocffs-ocft");
         let bound = Bound {
             vars: vec![
                 ("OCFT_rundir".into(), tmp.path().display().to_string()),
