@@ -752,6 +752,47 @@ bogus line
     }
 
     #[test]
+    fn users_are_matched_by_mount_id() {
+        // /proc is a mount of its own everywhere: a child with its cwd there, and one with an
+        // open file there, use it; a child in / does not.
+        let t = MountTable::read().unwrap();
+        let proc_mount = t.visible(Path::new("/proc")).unwrap().clone();
+        let spawn = |cwd: &str, stdin: std::process::Stdio| {
+            std::process::Command::new("sleep")
+                .arg("30")
+                .current_dir(cwd)
+                .stdin(stdin)
+                .spawn()
+                .unwrap()
+        };
+        let mut in_proc = spawn("/proc", std::process::Stdio::null());
+        let mut holds = spawn(
+            "/",
+            std::process::Stdio::from(std::fs::File::open("/proc/self/stat").unwrap()),
+        );
+        let mut outside = spawn("/", std::process::Stdio::null());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let found = users(&proc_mount);
+        let how = |pid: u32| {
+            found
+                .iter()
+                .find(|u| u.proc.pid == pid as i32)
+                .map(|u| u.how)
+        };
+        assert_eq!(how(in_proc.id()), Some(Use::Cwd), "{found:?}");
+        assert_eq!(how(holds.id()), Some(Use::Fd), "{found:?}");
+        assert_eq!(how(outside.id()), None);
+        assert!(
+            how(std::process::id()).is_none(),
+            "the scanner never lists itself"
+        );
+        for c in [&mut in_proc, &mut holds, &mut outside] {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    #[test]
     fn options_split_like_mount8() {
         let o = parse_options("ro,noatime,bind,data=ordered,x-systemd.automount,_netdev,nodev");
         assert!(o.flags.contains(
