@@ -500,6 +500,57 @@ fn fast_stop_bounds_a_hopeless_stop_to_six_seconds() {
     r.clone().action("stop").run().assert_rc(Rc::Success);
 }
 
+/// The ext2 "state" field says whether the filesystem has errors; only fsck clears it.
+fn fs_state(dev: &str) -> String {
+    let (rc, out, err) = sh(Command::new("dumpe2fs").args(["-h", dev]));
+    assert_eq!(rc, 0, "{err}");
+    out.lines()
+        .find_map(|l| l.strip_prefix("Filesystem state:"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+fn mark_errors(dev: &str) {
+    let (rc, _, err) = sh(Command::new("debugfs").args(["-w", "-R", "ssv state 2", dev]));
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(fs_state(dev), "not clean with errors");
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root, loop devices, e2fsprogs (tests/run.sh setup)"
+)]
+fn fsck_runs_only_where_the_shell_agent_runs_it() {
+    let tmp = Scratch::new("ocffs-fsck");
+    let dir = tmp.join("m");
+    let lo = Loop::new("fsck", 32);
+    let (rc, _, err) = sh(Command::new("mkfs.ext2").args(["-q", "-F"]).arg(&lo.dev));
+    assert_eq!(rc, 0, "{err}");
+    // ext2 with run_fsck=auto: checked (and repaired) before mounting.
+    mark_errors(lo.dev());
+    let r = fs(lo.dev(), &dir, "ext2");
+    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.clone().action("stop").run().assert_rc(Rc::Success);
+    assert_eq!(fs_state(lo.dev()), "clean");
+    // run_fsck=no: left alone.
+    mark_errors(lo.dev());
+    let r = r.param("run_fsck", "no");
+    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.clone().action("stop").run().assert_rc(Rc::Success);
+    assert_eq!(fs_state(lo.dev()), "not clean with errors");
+    // A journaled type (ext4 driver, fstype ext4) with auto: not checked; with force: checked.
+    let r4 = fs(lo.dev(), &dir, "ext4");
+    r4.clone().action("start").run().assert_rc(Rc::Success);
+    r4.clone().action("stop").run().assert_rc(Rc::Success);
+    assert_eq!(fs_state(lo.dev()), "not clean with errors");
+    let r4 = r4.param("run_fsck", "force");
+    r4.clone().action("start").run().assert_rc(Rc::Success);
+    r4.clone().action("stop").run().assert_rc(Rc::Success);
+    assert_eq!(fs_state(lo.dev()), "clean");
+}
+
 #[test]
 #[cfg_attr(
     not(feature = "root-tests"),
