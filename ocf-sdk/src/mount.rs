@@ -26,7 +26,7 @@ use std::ffi::OsStr;
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 
 /// One line of `/proc/self/mountinfo`.
@@ -151,9 +151,18 @@ impl MountTable {
     /// # Errors
     /// 1 when it cannot be read.
     pub fn read() -> Result<MountTable> {
+        MountTable::read_from(Path::new("/proc/self/mountinfo"))
+    }
+
+    /// Read a mountinfo file, e.g. `/proc/thread-self/mountinfo` for a thread that entered a
+    /// mount namespace of its own (`/proc/self` is the process's main thread).
+    ///
+    /// # Errors
+    /// 1 when it cannot be read.
+    pub fn read_from(path: &Path) -> Result<MountTable> {
         let read = || {
-            std::fs::read_to_string("/proc/self/mountinfo")
-                .map_err(|e| Error::generic(format!("read /proc/self/mountinfo: {e}")))
+            std::fs::read_to_string(path)
+                .map_err(|e| Error::generic(format!("read {}: {e}", path.display())))
         };
         let mut text = read()?;
         for _ in 0..3 {
@@ -296,6 +305,18 @@ pub fn flush_buffers(dev: &Path) -> std::io::Result<()> {
     } else {
         Ok(())
     }
+}
+
+/// Whether a block device is claimed exclusively by someone (a mounted filesystem, in any
+/// mount namespace, or a device-mapper/md holder): an `O_EXCL` open fails with `EBUSY`.
+/// After unmounting a filesystem here, this tells whether it is still mounted somewhere else
+/// on this host, for instance in a private copy of the mount table made by `unshare -m`.
+pub fn block_device_claimed(dev: &Path) -> bool {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_EXCL)
+        .open(dev)
+        .is_err_and(|e| e.raw_os_error() == Some(libc::EBUSY))
 }
 
 /// Mount options split the way mount(8) splits them before calling `mount(2)`.

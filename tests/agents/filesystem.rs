@@ -13,6 +13,30 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Move this test's thread (and so every process it starts: agents, shell tools) into a mount
+/// namespace of its own with private propagation. Loop devices stay global, but the mounts
+/// the test makes are invisible to mount namespaces that other programs on the machine
+/// create meanwhile: such a copy would keep our filesystems mounted (and the devices claimed)
+/// after the agent unmounted them here, which the agent's stop rightly reports as a failure.
+fn isolate() {
+    use nix::mount::{mount, MsFlags};
+    use nix::sched::{unshare, CloneFlags};
+    unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_FS).expect("unshare mount namespace");
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .expect("make / private");
+}
+
+/// This thread's mount table (`/proc/self` would show the main thread's namespace).
+fn table() -> MountTable {
+    MountTable::read_from(Path::new("/proc/thread-self/mountinfo")).unwrap()
+}
+
 /// Held by tests that make the agent read every block device's superblock (UUID/LABEL
 /// lookups) and by the ocft test, whose "remove device" case detaches a loop device: a
 /// detach while another process has the device open is deferred by the kernel, and the
@@ -102,7 +126,7 @@ impl Loop {
 impl Drop for Loop {
     fn drop(&mut self) {
         if self.is_ours() {
-            if let (Ok(t), Some(n)) = (MountTable::read(), ocf::mount::block_dev_of(&self.dev)) {
+            if let (t, Some(n)) = (table(), ocf::mount::block_dev_of(&self.dev)) {
                 for m in t.of_device(n).iter().rev() {
                     let _ = nix::mount::umount2(&m.mount_point, nix::mount::MntFlags::MNT_DETACH);
                 }
@@ -133,10 +157,8 @@ impl std::ops::Deref for Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        if let Ok(t) = MountTable::read() {
-            for m in t.below(self.0.path()).iter().rev() {
-                let _ = nix::mount::umount2(&m.mount_point, nix::mount::MntFlags::MNT_DETACH);
-            }
+        for m in table().below(self.0.path()).iter().rev() {
+            let _ = nix::mount::umount2(&m.mount_point, nix::mount::MntFlags::MNT_DETACH);
         }
     }
 }
@@ -195,11 +217,11 @@ fn fs(device: &str, dir: &Path, fstype: &str) -> Run {
 }
 
 fn mounted_at(dir: &Path) -> Option<ocf::mount::Mount> {
-    MountTable::read().unwrap().visible(dir).cloned()
+    table().visible(dir).cloned()
 }
 
 fn raw_mountinfo_has(escaped: &str) -> bool {
-    std::fs::read_to_string("/proc/self/mountinfo")
+    std::fs::read_to_string("/proc/thread-self/mountinfo")
         .unwrap()
         .lines()
         .any(|l| l.split(' ').nth(4) == Some(escaped))
@@ -211,6 +233,7 @@ fn raw_mountinfo_has(escaped: &str) -> bool {
     ignore = "needs root, loop devices, mkfs.ext4/mkfs.xfs (tests/run.sh setup)"
 )]
 fn ext4_by_uuid_on_a_path_with_a_space() {
+    isolate();
     let _scan = device_scan_lock();
     let tmp = Scratch::new("ocffs-uuid");
     let lo = Loop::ext4("uuid", "ocffs-u");
@@ -280,6 +303,7 @@ fn ext4_by_uuid_on_a_path_with_a_space() {
     ignore = "needs root, loop devices, mkfs.ext4/mkfs.xfs (tests/run.sh setup)"
 )]
 fn xfs_by_label() {
+    isolate();
     let _scan = device_scan_lock();
     let tmp = Scratch::new("ocffs-xfs");
     let lo = Loop::xfs("xfs", "ocffsx");
@@ -315,6 +339,7 @@ fn xfs_by_label() {
     ignore = "needs root, loop devices, mkfs.ext4/mkfs.xfs (tests/run.sh setup)"
 )]
 fn stop_kills_users_within_budget_and_spares_others() {
+    isolate();
     let tmp = Scratch::new("ocffs-busy");
     let lo = Loop::ext4("busy", "ocffs-b");
     let dir = tmp.join("m");
@@ -365,6 +390,7 @@ fn stop_kills_users_within_budget_and_spares_others() {
     ignore = "needs root, loop devices, mkfs.ext4/mkfs.xfs (tests/run.sh setup)"
 )]
 fn safe_mode_and_bind_mounts_touch_only_the_mount_being_stopped() {
+    isolate();
     let tmp = Scratch::new("ocffs-bind");
     let lo = Loop::ext4("bind", "ocffs-bd");
     let data = tmp.join("data");
@@ -420,6 +446,7 @@ fn safe_mode_and_bind_mounts_touch_only_the_mount_being_stopped() {
     ignore = "needs root (tests/run.sh setup)"
 )]
 fn nested_mounts_are_unmounted_and_prefix_siblings_spared() {
+    isolate();
     let tmp = Scratch::new("ocffs-nested");
     let dir = tmp.join("m");
     let sibling = tmp.join("m2");
@@ -447,7 +474,7 @@ fn nested_mounts_are_unmounted_and_prefix_siblings_spared() {
         .action("stop")
         .run()
         .assert_rc(Rc::Success);
-    let t = MountTable::read().unwrap();
+    let t = table();
     assert!(t.at(&dir).is_empty() && t.at(&sub).is_empty());
     assert!(in_sub.exited());
     assert!(
@@ -477,6 +504,7 @@ fn nested_mounts_are_unmounted_and_prefix_siblings_spared() {
     ignore = "needs root (tests/run.sh setup)"
 )]
 fn fast_stop_bounds_a_hopeless_stop_to_six_seconds() {
+    isolate();
     let tmp = Scratch::new("ocffs-fast");
     let dir = tmp.join("m");
     let r = fs("ocffs-fast", &dir, "tmpfs")
@@ -497,6 +525,50 @@ fn fast_stop_bounds_a_hopeless_stop_to_six_seconds() {
         "{took:?}"
     );
     drop(user);
+    r.clone().action("stop").run().assert_rc(Rc::Success);
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root, loop devices, unshare (tests/run.sh setup)"
+)]
+fn stop_fails_while_another_mount_namespace_still_has_the_filesystem() {
+    isolate();
+    let tmp = Scratch::new("ocffs-ns");
+    let dir = tmp.join("m");
+    let lo = Loop::ext4("ns", "ocffs-ns");
+    let r = fs(lo.dev(), &dir, "ext4");
+    r.clone().action("start").run().assert_rc(Rc::Success);
+    // A private copy of the mount table, made while the filesystem is mounted.
+    let holder = Proc::spawn(Command::new("unshare").args([
+        "--mount",
+        "--propagation",
+        "private",
+        "sleep",
+        "300",
+    ]));
+    ocf::Deadline::after(Duration::from_secs(5)).wait_until(Duration::from_millis(10), || {
+        std::fs::read_to_string(format!("/proc/{}/comm", holder.pid()))
+            .is_ok_and(|c| c.trim() == "sleep")
+            .then_some(())
+    });
+    let t = Instant::now();
+    r.clone()
+        .timeout(Duration::from_secs(3))
+        .action("stop")
+        .run()
+        .assert_rc(Rc::ErrGeneric)
+        .assert_reason_contains("still in use");
+    assert!(t.elapsed() < Duration::from_secs(3));
+    assert!(mounted_at(&dir).is_none(), "unmounted in our namespace");
+    assert!(ocf::mount::block_device_claimed(&lo.dev));
+    drop(holder);
+    assert!(ocf::Deadline::after(Duration::from_secs(5))
+        .wait_until(Duration::from_millis(20), || {
+            (!ocf::mount::block_device_claimed(&lo.dev)).then_some(())
+        })
+        .is_some());
     r.clone().action("stop").run().assert_rc(Rc::Success);
 }
 
@@ -523,6 +595,7 @@ fn mark_errors(dev: &str) {
     ignore = "needs root, loop devices, e2fsprogs (tests/run.sh setup)"
 )]
 fn fsck_runs_only_where_the_shell_agent_runs_it() {
+    isolate();
     let tmp = Scratch::new("ocffs-fsck");
     let dir = tmp.join("m");
     let lo = Loop::new("fsck", 32);
@@ -557,6 +630,7 @@ fn fsck_runs_only_where_the_shell_agent_runs_it() {
     ignore = "needs root, loop devices, mkfs.ext4/mkfs.xfs (tests/run.sh setup)"
 )]
 fn busy_mount_without_force_unmount_fails_naming_the_process() {
+    isolate();
     let tmp = Scratch::new("ocffs-nokill");
     let lo = Loop::ext4("nokill", "ocffs-n");
     let dir = tmp.join("m");
@@ -585,6 +659,7 @@ fn busy_mount_without_force_unmount_fails_naming_the_process() {
     ignore = "needs root, loop devices, mkfs.ext4/mkfs.xfs (tests/run.sh setup)"
 )]
 fn depth_20_fails_on_a_read_only_remount() {
+    isolate();
     let tmp = Scratch::new("ocffs-ro");
     let lo = Loop::ext4("ro", "ocffs-r");
     let dir = tmp.join("m");
@@ -618,6 +693,7 @@ fn depth_20_fails_on_a_read_only_remount() {
     ignore = "needs root, loop devices, mkfs.ext4/mkfs.xfs (tests/run.sh setup)"
 )]
 fn tmpfs_resource_and_a_foreign_mount_on_the_mount_point() {
+    isolate();
     let tmp = Scratch::new("ocffs-tmpfs");
     let dir = tmp.join("t");
     let r = fs("tmpfs", &dir, "tmpfs").param("options", "size=1m,mode=0700");
@@ -663,6 +739,7 @@ fn tmpfs_resource_and_a_foreign_mount_on_the_mount_point() {
     ignore = "needs root, loop devices, mkfs.ext4/mkfs.xfs (tests/run.sh setup)"
 )]
 fn hidden_mount_is_not_stopped_and_stop_unmounts_the_stack() {
+    isolate();
     let tmp = Scratch::new("ocffs-hidden");
     let lo = Loop::ext4("hidden", "ocffs-h");
     let dir = tmp.join("m");
@@ -680,7 +757,7 @@ fn hidden_mount_is_not_stopped_and_stop_unmounts_the_stack() {
         .assert_rc(Rc::ErrGeneric)
         .assert_reason_contains("hidden");
     r.clone().action("stop").run().assert_rc(Rc::Success);
-    let t = MountTable::read().unwrap();
+    let t = table();
     assert!(t.at(&dir).is_empty(), "{:?}", t.at(&dir));
     assert!(t.of_device(lo.number()).is_empty());
 }
@@ -691,6 +768,7 @@ fn hidden_mount_is_not_stopped_and_stop_unmounts_the_stack() {
     ignore = "needs root, loop devices, mkfs.ext4/mkfs.xfs (tests/run.sh setup)"
 )]
 fn device_mounted_elsewhere_is_refused_and_vanished_device_still_unmounts() {
+    isolate();
     let tmp = Scratch::new("ocffs-twice");
     let lo = Loop::ext4("twice", "ocffs-t");
     let a = tmp.join("a");
@@ -719,10 +797,7 @@ fn device_mounted_elsewhere_is_refused_and_vanished_device_still_unmounts() {
         .run()
         .assert_rc(Rc::Success);
     r.clone().action("stop").run().assert_rc(Rc::Success);
-    assert!(MountTable::read()
-        .unwrap()
-        .of_device(lo.number())
-        .is_empty());
+    assert!(table().of_device(lo.number()).is_empty());
     r.clone()
         .action("monitor")
         .probe()
@@ -737,6 +812,7 @@ fn device_mounted_elsewhere_is_refused_and_vanished_device_still_unmounts() {
     ignore = "needs root, loop devices, strace (tests/run.sh setup)"
 )]
 fn depth_0_monitor_forks_nothing() {
+    isolate();
     let tmp = Scratch::new("ocffs-fork");
     let lo = Loop::ext4("fork", "ocffs-k");
     let dir = tmp.join("m");
@@ -772,6 +848,7 @@ fn depth_0_monitor_forks_nothing() {
     ignore = "needs root, loop devices and resource-agents (tests/run.sh setup)"
 )]
 fn passes_the_shell_ocf_tester() {
+    isolate();
     let tmp = Scratch::new("ocffs-tester");
     let lo = Loop::ext4("tester", "ocffs-o");
     let dir = tmp.join("m");
@@ -925,6 +1002,24 @@ impl Bound {
         }
         s
     }
+    /// When nothing is mounted from the loop device here, wait (up to 5 s) until no other
+    /// mount namespace holds it either: other tests (or other users of this machine) creating
+    /// mount namespaces copy the mount table, and a copy made while the filesystem was
+    /// mounted keeps the device busy after the agent unmounted it, so a later `losetup -d`
+    /// would only be deferred. Applied after every run of either agent.
+    fn settle(&self) {
+        let dev = self.subst("$OCFT_loop");
+        let Some(n) = ocf::mount::block_dev_of(Path::new(&dev)) else {
+            return;
+        };
+        if !table().of_device(n).is_empty() {
+            return;
+        }
+        ocf::Deadline::after(Duration::from_secs(5)).wait_until(Duration::from_millis(20), || {
+            (!ocf::mount::block_device_claimed(Path::new(&dev))).then_some(())
+        });
+    }
+
     fn bash(&self, code: &str) -> i32 {
         let mut c = Command::new("bash");
         c.args(["-c", code]);
@@ -954,11 +1049,13 @@ fn run_ocft(cfg: &Ocft, bound: &Bound, agent_path: &Path) -> Vec<(String, Vec<St
         let mut codes = Vec::new();
         let mut ok = true;
         let agent_run = |env: &ocf::Env, action: &str| -> i32 {
-            Run::binary(agent_path)
+            let rc = Run::binary(agent_path)
                 .with_env(env.clone())
                 .action(action)
                 .run()
-                .rc
+                .rc;
+            bound.settle();
+            rc
         };
         for op in expand(ops, &cfg.blocks) {
             if !ok {
@@ -1023,6 +1120,7 @@ fn run_ocft(cfg: &Ocft, bound: &Bound, agent_path: &Path) -> Vec<(String, Vec<St
     ignore = "needs root, loop devices, resource-agents and kmod (tests/run.sh setup)"
 )]
 fn debian_ocft_cases_give_the_same_results_as_the_shell_agent() {
+    isolate();
     let _scan = device_scan_lock();
     let text = std::fs::read_to_string(OCFT_CONFIG).unwrap();
     let cfg = parse_ocft(&text);

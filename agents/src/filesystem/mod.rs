@@ -25,7 +25,8 @@
 //!   resources), and the stack at the mount point down to ours. A busy mount is retried for
 //!   half of the budget while its users get `term_signals`, then for the rest with
 //!   `kill_signals` (and `MNT_FORCE` for NFS/CIFS), `signal_delay` apart. The budget is the stop
-//!   timeout (6 s per mount with `fast_stop`). Failure → 1 naming the blocking processes.
+//!   timeout (6 s per mount with `fast_stop`). Failure → 1 naming the blocking processes. A
+//!   block device must then be released by the kernel (see below).
 //! * **Clones** of a filesystem type that is not cluster-aware are refused with 6 at start and
 //!   validate-all unless `force_clones`.
 //!
@@ -35,6 +36,11 @@
 //!   no longer kills every user of the *filesystem* (which, through bind mounts and nested
 //!   mounts, killed unrelated processes: RA#1304, RA#1944), and the scan never stats a file,
 //!   so it cannot hang on a dead NFS server; `true` and `safe` therefore behave the same.
+//! * After unmounting a block device, stop waits (within its budget) until the kernel no
+//!   longer has it claimed (`O_EXCL` open) and fails with 1 if it stays claimed: the
+//!   filesystem is then still mounted on this node, typically in another mount namespace
+//!   created (`unshare -m`) while it was mounted, and the shell agent's 0 would let another
+//!   node mount it too.
 //! * Other mounts of the same block device are not unmounted for gfs2/ocfs2, which start
 //!   allows to be mounted several times on one node (the shell agent unmounted them all).
 //! * Missing `mount`, `umount`, `fsck`, `fuser` or `modprobe` no longer makes *every* action
@@ -549,6 +555,9 @@ impl ResourceAgent for Filesystem {
             unmount_one(cfg, &target, deadline)?;
         }
         if let Some(node) = block_dev {
+            if !CLUSTER_FS.contains(&cfg.fstype.as_str()) {
+                released(&node, &mp, cx)?;
+            }
             if let Err(e) = mount::flush_buffers(&node) {
                 ocf::debug!("flush buffers of {}: {e}", node.display());
             }
@@ -1075,6 +1084,29 @@ fn unmount_one(cfg: &Config, m: &Mount, deadline: Deadline) -> Result<()> {
     };
     Err(Error::generic(format!(
         "cannot unmount {path} within the stop timeout{how}: {who}"
+    )))
+}
+
+/// After the last unmount here, wait (within the stop budget) until no one claims the block
+/// device any more. A claim that stays means the filesystem is still mounted on this host,
+/// typically in another mount namespace that copied the mount table while it was mounted;
+/// reporting success would let another node mount a device this one still writes to.
+fn released(node: &Path, mp: &Path, cx: &Context) -> Result<()> {
+    let released = cx
+        .deadline
+        .wait_until(Duration::from_millis(100), || {
+            (!mount::block_device_claimed(node)).then_some(())
+        })
+        .is_some();
+    if released {
+        return Ok(());
+    }
+    Err(Error::generic(format!(
+        "{} is unmounted from {}, but {} is still in use on this host (mounted in another \
+         mount namespace?)",
+        node.display(),
+        mp.display(),
+        node.display()
     )))
 }
 
