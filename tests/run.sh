@@ -17,6 +17,7 @@ PACKAGES=(
   libxml2-utils               # xmllint
   pacemaker pacemaker-cli-utils corosync crmsh   # crm_resource, the real-cluster harness
   iproute2 e2fsprogs xfsprogs psmisc procps util-linux tcpdump strace
+  kmod                        # modprobe: the shell Filesystem agent exits 5 on every action without it
 )
 
 need_root() {

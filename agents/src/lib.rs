@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `Dummy` | [`dummy`]: the example agent and tutorial |
 //! | `Stateful` | [`stateful`]: the promotable example agent |
+//! | `Filesystem` | [`filesystem`]: mounts (block devices, NFS/CIFS, bind, tmpfs) |
 //!
 //! # One multicall binary
 //! All agents are compiled into one executable, `ocfrs-agents`, installed once under
@@ -27,10 +28,12 @@
 //! dynamic dependencies.
 
 pub mod dummy;
+pub mod filesystem;
 pub mod stateful;
 
 /// Every agent in the multicall binary.
 pub const AGENTS: &[ocf::Entry] = &[
     ocf::entry::<dummy::Dummy>(),
     ocf::entry::<stateful::Stateful>(),
+    ocf::entry::<filesystem::Filesystem>(),
 ];

@@ -21,6 +21,7 @@
 //! | [`cluster`] | promotion scores, node name, locks, state directories |
 //! | [`files`] | per-instance file names, atomic writes, idempotent removal |
 //! | [`man`] | man pages and the `metadata/` tree |
+//! | [`mount`] | `/proc/self/mountinfo`, mount options, UUID/LABEL lookup, processes using a mount |
 //! | [`testing`] | run actions in-process or as binaries and assert on the outcome |
 //!
 //! ## A complete agent
@@ -84,6 +85,7 @@ pub mod log;
 pub mod man;
 pub mod meta;
 pub mod metadata;
+pub mod mount;
 pub mod params;
 pub mod process;
 pub mod testing;

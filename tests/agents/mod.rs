@@ -1,0 +1,2 @@
+//! One module per agent, against real parts.
+mod filesystem;
