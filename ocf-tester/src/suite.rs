@@ -202,7 +202,9 @@ impl Tester {
         let mut c = self.step_check(Group::Compat, "3 meta-data schema", Some(&run));
         if !problems.is_empty() {
             c.verdict = Verdict::Fail;
-            c.rc = Some(if parsed.is_err() { "1" } else { "3" }.into());
+            // xmllint's codes: 1 not well-formed, 4 no DTD found, 3 invalid.
+            let no_dtd = parsed.as_ref().is_ok_and(|d| d.doctype.is_none()) && schema == "ra-api-1.dtd";
+            c.rc = Some(if parsed.is_err() { "1" } else if no_dtd { "4" } else { "3" }.into());
             c.message = format!("Your agent produces meta-data which does not conform to {schema}");
             c.details = problems;
         } else {
@@ -248,7 +250,7 @@ impl Tester {
             c.details = p;
         }
         self.push(c);
-        if !MetaData::from_document(&doc).claims_11() && self.r.profile != Profile::Legacy {
+        if !MetaData::from_document(&doc).claims_11() && self.r.profile == Profile::Pacemaker {
             // Legacy step 3 already applied the DTD.
             let p = inspect::check_dtd(&doc);
             let mut c = self.step_check(g, "ra-api-1.dtd (claims 1.0)", None);

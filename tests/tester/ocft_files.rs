@@ -1,0 +1,106 @@
+//! Debian's ocft configs run by our tester give the results `ocft` itself gives.
+use crate::common::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+const CONFIGS: &str = "/usr/share/resource-agents/ocft/configs";
+
+/// Per-case verdicts from ocft's output (`AGENT: CASE - OK.` or a failure text).
+fn ocft_results(agent: &str, out: &str) -> BTreeMap<String, bool> {
+    let mut res = BTreeMap::new();
+    let mut current: Option<String> = None;
+    let mut ok = true;
+    let prefix = format!("{agent}: ");
+    for line in out.lines() {
+        let line = line.replace("\x1b[32m", "").replace("\x1b[31m", "").replace("\x1b[34m", "").replace("\x1b[0m", "");
+        if let Some(rest) = line.strip_prefix(&prefix) {
+            if let Some((case, tail)) = rest.split_once(" - ") {
+                if let Some(c) = current.take() {
+                    res.insert(c, ok);
+                }
+                current = Some(case.to_string());
+                ok = !(tail.contains("FAILED") || tail.contains("ERROR"));
+                continue;
+            }
+        }
+        if line.contains("FAILED") || line.contains("ERROR") {
+            ok = false;
+        }
+    }
+    if let Some(c) = current {
+        res.insert(c, ok);
+    }
+    res
+}
+
+/// Per-case verdicts from our JSON report.
+fn our_results(agent: &str, json: &str) -> BTreeMap<String, Option<bool>> {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    let prefix = format!("{agent}: ");
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let name = c["name"].as_str().unwrap().strip_prefix(&prefix).unwrap().to_string();
+            let verdict = match c["verdict"].as_str().unwrap() {
+                "pass" => Some(true),
+                "fail" => Some(false),
+                _ => None,
+            };
+            (name, verdict)
+        })
+        .collect()
+}
+
+fn run_ocft(ns: Option<&str>, agent: &str) -> String {
+    let ocft = Path::new("/usr/sbin/ocft");
+    let (rc, out, err) = sh(cmd_in(ns, ocft).args(["make", agent]));
+    assert_eq!(rc, 0, "ocft make {agent}: {out}{err}");
+    let (_, out, err) = sh(cmd_in(ns, ocft).args(["test", agent]));
+    format!("{out}{err}")
+}
+
+fn compare(ns: Option<&str>, agent: &str) {
+    let cfg = format!("{CONFIGS}/{agent}");
+    let (_, json, err) = ours(ns, &["--format", "json", "--ocft", &cfg]);
+    let mine = our_results(agent, &json);
+    let reference = run_ocft(ns, agent);
+    let theirs = ocft_results(agent, &reference);
+    assert!(!theirs.is_empty(), "no ocft results:\n{reference}");
+    let ctx = format!("ocft:\n{reference}\n---- ours:\n{json}\n{err}");
+    for (case, ok) in &theirs {
+        assert_eq!(mine.get(case), Some(&Some(*ok)), "case {case:?}\n{ctx}");
+    }
+    assert_eq!(mine.len(), theirs.len(), "{ctx}");
+}
+
+#[test]
+#[cfg_attr(not(feature = "root-tests"), ignore = "needs root: ocft, loop devices")]
+fn filesystem_config_gives_ocfts_results() {
+    compare(None, "Filesystem");
+}
+
+#[test]
+#[cfg_attr(not(feature = "root-tests"), ignore = "needs root: ocft, network namespace")]
+fn ipaddr2_config_gives_ocfts_results() {
+    let ns = NetNs::new("ocftip");
+    compare(Some(&ns.name), "IPaddr2");
+}
+
+#[test]
+fn apache_config_runs_or_says_why_not() {
+    let cfg = format!("{CONFIGS}/apache");
+    let installed = sh(Command::new("dpkg-query").args(["-W", "-f=${Status}", "apache2"])).1.contains("install ok installed");
+    if installed && is_root() {
+        compare(None, "apache");
+        return;
+    }
+    // Prerequisite missing: every case is reported as skipped, with the reason, and the
+    // reference ocft is not run (it would install the package itself).
+    let (rc, out, _) = ours(None, &["--ocft", &cfg]);
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.contains("prerequisite missing: package apache2 not installed"), "{out}");
+    eprintln!("apache ocft comparison skipped: apache2 is not installed");
+}
