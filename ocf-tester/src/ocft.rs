@@ -487,6 +487,9 @@ impl ScenarioRun<'_> {
                 Op::Include(_) => {}
                 Op::Bash(code) => {
                     let (ok, out) = self.bash(&st.env, code, st.limit);
+                    if self.verbose && self.text {
+                        println!("    Setting system environment:   {code} -> {}", if ok { "ok" } else { "failed" });
+                    }
                     if !ok {
                         return Err(format!("ERROR: '{code}' failed{}", if out.is_empty() { String::new() } else { format!(": {out}") }));
                     }
@@ -662,7 +665,10 @@ impl ScenarioRun<'_> {
                 .expand(&case.ops, 0)
                 .and_then(|ops| self.run_ops(&mut st, &ops));
             for code in st.atexit.iter().rev() {
-                let _ = self.bash(&st.env, code, limit);
+                let (ok, out) = self.bash(&st.env, code, limit);
+                if self.verbose && self.text {
+                    println!("    At exit: {code} -> {}{}", if ok { "ok" } else { "failed" }, if out.is_empty() { String::new() } else { format!(": {out}") });
+                }
             }
             let mut c = mk(&case.name);
             c.seconds = Some(secs(t0.elapsed()));
