@@ -181,3 +181,56 @@ fn apache_config_gives_ocfts_results() {
     }
     assert_eq!(mine.len(), theirs.len(), "{ctx}");
 }
+
+fn scenario(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/tester/scenarios")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn own_scenario_format_runs_with_extensions() {
+    let d = Tmp::new("scn");
+    let agent = fixture(&d, "good");
+    let state = d.join("s.state").display().to_string();
+    let (rc, out, err) = sh(Command::new(tester())
+        .env("OCFT_STATE", &state)
+        .args(["--scenario", &scenario("fixture.scn"), agent.to_str().unwrap()]));
+    assert_eq!(rc, 0, "{out}{err}");
+    // One "OK." per AgentRun with an expected code, as ocft prints them.
+    assert_eq!(out.matches("OK.").count(), 6, "{out}");
+    // The extensions are rejected in ocft mode, as ocft would.
+    let (rc, _, err) = sh(Command::new(tester()).args(["--ocft", &scenario("fixture.scn"), agent.to_str().unwrap()]));
+    assert_eq!(rc, 1);
+    assert!(err.contains("scenario-format extension"), "{err}");
+    // A case that fails is reported with ocft's wording and the agent's output.
+    let bad = fixture(&d, "monitor-stopped");
+    let (rc, out, _) = sh(Command::new(tester())
+        .env("OCFT_STATE", &state)
+        .args(["--scenario", &scenario("fixture.scn"), bad.to_str().unwrap()]));
+    assert_eq!(rc, 1, "{out}");
+    assert!(
+        out.contains("monitor-stopped: probe of a stopped resource is quiet - ERROR: './monitor-stopped monitor' failed, the return code is 1."),
+        "{out}"
+    );
+}
+
+#[test]
+fn scenario_hangs_are_expected_or_fail_the_case() {
+    let d = Tmp::new("scn-hang");
+    let agent = fixture(&d, "hang-on-stop");
+    let state = d.join("h.state").display().to_string();
+    let t = std::time::Instant::now();
+    let (rc, out, _) = sh(Command::new(tester())
+        .env("OCFT_STATE", &state)
+        .args(["--format", "json", "--scenario", &scenario("hang.scn"), agent.to_str().unwrap()]));
+    assert!(t.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(rc, 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let checks = v["checks"].as_array().unwrap();
+    assert_eq!(checks[0]["verdict"], "pass", "{out}");
+    assert_eq!(checks[1]["verdict"], "fail", "{out}");
+    assert!(checks[1]["message"].as_str().unwrap().contains("The agent was hanging, killed it after 2s"), "{out}");
+}
