@@ -434,7 +434,10 @@ pub fn check_ocf11(doc: &Document) -> Vec<String> {
     let mut out = Vec::new();
     let r = &doc.root;
     if r.name != "resource-agent" {
-        return vec![format!("root element is <{}>, not <resource-agent>", r.name)];
+        return vec![format!(
+            "root element is <{}>, not <resource-agent>",
+            r.name
+        )];
     }
     attr_problems(r, &["name", "version"], &["name"], &mut out);
     sequence_problems(
@@ -507,7 +510,14 @@ pub fn check_ocf11(doc: &Document) -> Vec<String> {
         for a in acts.children_named("action") {
             attr_problems(
                 a,
-                &["name", "timeout", "interval", "start-delay", "depth", "role"],
+                &[
+                    "name",
+                    "timeout",
+                    "interval",
+                    "start-delay",
+                    "depth",
+                    "role",
+                ],
                 &["name", "timeout"],
                 &mut out,
             );
@@ -557,7 +567,10 @@ pub fn check_dtd(doc: &Document) -> Vec<String> {
     }
     let r = &doc.root;
     if r.name != "resource-agent" {
-        out.push(format!("root element is <{}>, not <resource-agent>", r.name));
+        out.push(format!(
+            "root element is <{}>, not <resource-agent>",
+            r.name
+        ));
         return out;
     }
     attr_problems(r, &["name", "version"], &["name"], &mut out);
@@ -637,7 +650,14 @@ pub fn check_dtd(doc: &Document) -> Vec<String> {
         for a in acts.children_named("action") {
             attr_problems(
                 a,
-                &["name", "timeout", "interval", "start-delay", "role", "depth"],
+                &[
+                    "name",
+                    "timeout",
+                    "interval",
+                    "start-delay",
+                    "role",
+                    "depth",
+                ],
                 &["name", "timeout"],
                 &mut out,
             );
@@ -705,14 +725,17 @@ pub fn check_rgmanager(doc: &Document) -> Vec<String> {
     let mut out = Vec::new();
     let r = &doc.root;
     if r.name != "resource-agent" {
-        return vec![format!("root element is <{}>, not <resource-agent>", r.name)];
+        return vec![format!(
+            "root element is <{}>, not <resource-agent>",
+            r.name
+        )];
     }
     match r.attr("name") {
         None => out.push("resource-agent has no name (rgmanager's cluster.conf tag)".into()),
         Some("action") => out.push("name \"action\" is reserved by rgmanager".into()),
-        Some(n) if n.is_empty() || n.contains(char::is_whitespace) => {
-            out.push(format!("name {n:?} is not usable as a cluster.conf element"))
-        }
+        Some(n) if n.is_empty() || n.contains(char::is_whitespace) => out.push(format!(
+            "name {n:?} is not usable as a cluster.conf element"
+        )),
         Some(_) => {}
     }
     let mut primaries = 0;
@@ -720,7 +743,9 @@ pub fn check_rgmanager(doc: &Document) -> Vec<String> {
         for p in ps.children_named("parameter") {
             attr_problems(
                 p,
-                &["name", "primary", "required", "inherit", "unique", "reconfig"],
+                &[
+                    "name", "primary", "required", "inherit", "unique", "reconfig",
+                ],
                 &["name"],
                 &mut out,
             );
@@ -841,11 +866,7 @@ mod tests {
         let bad_ver = GOOD10.replace("<version>1.0</version>", "<version>2.3.4</version>");
         let d = Document::parse(bad_ver.as_bytes()).unwrap();
         assert!(!check_version(&d).is_empty());
-        let no_params = GOOD10
-            .split("<parameters>")
-            .next()
-            .unwrap()
-            .to_string()
+        let no_params = GOOD10.split("<parameters>").next().unwrap().to_string()
             + "<actions><action name=\"start\"/></actions></resource-agent>";
         let d = Document::parse(no_params.as_bytes()).unwrap();
         let p = check_ocf11(&d);

@@ -289,7 +289,9 @@ impl Cmd {
             None => {
                 let _ = killpg(pgid, Signal::SIGKILL);
                 let _ = child.kill();
-                child.wait().map_err(|e| Error::generic(format!("wait: {e}")))?
+                child
+                    .wait()
+                    .map_err(|e| Error::generic(format!("wait: {e}")))?
             }
         };
         let elapsed = started.elapsed();
@@ -893,7 +895,10 @@ mod tests {
             .arg("-c")
             .arg("echo out; echo err >&2; exit 3")
             .close_stdin_stderr()
-            .run_bounded(Deadline::after(Duration::from_secs(5)), Duration::from_secs(1))
+            .run_bounded(
+                Deadline::after(Duration::from_secs(5)),
+                Duration::from_secs(1),
+            )
             .unwrap();
         assert!(!f.timed_out);
         assert_eq!(f.output.code, Some(3));

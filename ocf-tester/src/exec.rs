@@ -277,10 +277,7 @@ impl Runner {
                 }
                 if spec.action != "meta-data" {
                     e.set("OCF_RESKEY_crm_feature_set", FEATURE_SET);
-                    e.set(
-                        "OCF_RESKEY_CRM_meta_timeout",
-                        limit.as_millis().to_string(),
-                    );
+                    e.set("OCF_RESKEY_CRM_meta_timeout", limit.as_millis().to_string());
                     let interval = spec.interval_ms.unwrap_or(0);
                     e.set("OCF_RESKEY_CRM_meta_interval", interval.to_string());
                     for (k, v) in &params {
@@ -318,7 +315,10 @@ impl Runner {
                     .map(|m| m.name.clone())
                     .filter(|n| !n.is_empty())
                     .unwrap_or_else(|| self.type_name());
-                e.set("OCF_RESOURCE_INSTANCE", format!("{tname}:{}", self.instance));
+                e.set(
+                    "OCF_RESOURCE_INSTANCE",
+                    format!("{tname}:{}", self.instance),
+                );
                 e.set("OCF_RESOURCE_TYPE", &tname);
                 e.set("OCF_CHECK_LEVEL", spec.depth.unwrap_or(0).to_string());
                 e.set("OCF_RESKEY_RGMANAGER_meta_refcnt", "0");

@@ -37,7 +37,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-const USAGE: &str = "Usage: ocf-tester [-hvqdX] -n resource_name [-o name=value]* /full/path/to/resource/agent";
+const USAGE: &str =
+    "Usage: ocf-tester [-hvqdX] -n resource_name [-o name=value]* /full/path/to/resource/agent";
 
 fn usage_error(msg: &str) -> ExitCode {
     eprintln!("{msg}");
@@ -93,7 +94,10 @@ fn generate(what: &[String]) -> ExitCode {
             ExitCode::SUCCESS
         }
         Some("completions") => {
-            let Some(shell) = what.get(1).and_then(|s| s.parse::<clap_complete::Shell>().ok()) else {
+            let Some(shell) = what
+                .get(1)
+                .and_then(|s| s.parse::<clap_complete::Shell>().ok())
+            else {
                 eprintln!("ocf-tester: --generate completions SHELL [NAME] (bash, zsh, fish, elvish, powershell)");
                 return ExitCode::from(1);
             };
@@ -132,13 +136,18 @@ fn run(cli: Cli) -> ExitCode {
     };
     let base = ocf::Env::from_process();
     if base.get_nonempty("OCF_ROOT").is_none() && !std::path::Path::new("/usr/lib/ocf").is_dir() {
-        return usage_error("You must supply the location of OCF_ROOT (common location is /usr/lib/ocf)");
+        return usage_error(
+            "You must supply the location of OCF_ROOT (common location is /usr/lib/ocf)",
+        );
     }
     let scenarios = !cli.ocft.is_empty() || !cli.scenario.is_empty();
     if scenarios {
         return run_scenarios(&cli, params, verbose, text);
     }
-    let instance = match cli.name.clone().or_else(|| base.get_nonempty("OCF_RESOURCE_INSTANCE").map(str::to_string)) {
+    let instance = match cli.name.clone().or_else(|| {
+        base.get_nonempty("OCF_RESOURCE_INSTANCE")
+            .map(str::to_string)
+    }) {
         Some(n) if !n.is_empty() => n,
         _ => return usage_error("You must give your resource a name, set OCF_RESOURCE_INSTANCE"),
     };
@@ -179,7 +188,14 @@ fn run(cli: Cli) -> ExitCode {
         // Leave nothing running behind (the shell tool does).
         let _ = t.r.run(&exec::Spec::new("stop"));
     }
-    finish(&agent_display, cli.profile, t.checks, aborted, cli.format, cli.quiet)
+    finish(
+        &agent_display,
+        cli.profile,
+        t.checks,
+        aborted,
+        cli.format,
+        cli.quiet,
+    )
 }
 
 fn profile_name(p: Profile) -> &'static str {
@@ -190,7 +206,14 @@ fn profile_name(p: Profile) -> &'static str {
     }
 }
 
-fn finish(agent: &str, profile: Profile, checks: Vec<Check>, aborted: bool, format: Format, quiet: bool) -> ExitCode {
+fn finish(
+    agent: &str,
+    profile: Profile,
+    checks: Vec<Check>,
+    aborted: bool,
+    format: Format,
+    quiet: bool,
+) -> ExitCode {
     let failures = checks.iter().filter(|c| c.counted_failure()).count();
     let passed = failures == 0 && !aborted;
     let report = Report {
@@ -206,9 +229,16 @@ fn finish(agent: &str, profile: Profile, checks: Vec<Check>, aborted: bool, form
             if !quiet {
                 println!();
                 print!("{}", report::table(&report.checks));
-                let uncounted = report.checks.iter().filter(|c| c.verdict == Verdict::Fail && !c.counted).count();
+                let uncounted = report
+                    .checks
+                    .iter()
+                    .filter(|c| c.verdict == Verdict::Fail && !c.counted)
+                    .count();
                 if uncounted > 0 {
-                    println!("{uncounted} extra check(s) failed; not counted in the {} profile", report.profile);
+                    println!(
+                        "{uncounted} extra check(s) failed; not counted in the {} profile",
+                        report.profile
+                    );
                 }
             }
             if aborted {
@@ -238,8 +268,16 @@ fn finish(agent: &str, profile: Profile, checks: Vec<Check>, aborted: bool, form
 
 fn run_scenarios(cli: &Cli, params: Vec<(String, String)>, verbose: bool, text: bool) -> ExitCode {
     let mut checks = Vec::new();
-    let mut files: Vec<(PathBuf, ocft::Dialect)> = cli.ocft.iter().map(|f| (f.clone(), ocft::Dialect::Ocft)).collect();
-    files.extend(cli.scenario.iter().map(|f| (f.clone(), ocft::Dialect::Scenario)));
+    let mut files: Vec<(PathBuf, ocft::Dialect)> = cli
+        .ocft
+        .iter()
+        .map(|f| (f.clone(), ocft::Dialect::Ocft))
+        .collect();
+    files.extend(
+        cli.scenario
+            .iter()
+            .map(|f| (f.clone(), ocft::Dialect::Scenario)),
+    );
     let mut label = String::new();
     for (file, dialect) in files {
         let text_in = match std::fs::read_to_string(&file) {
@@ -254,14 +292,26 @@ fn run_scenarios(cli: &Cli, params: Vec<(String, String)>, verbose: bool, text: 
             (Some(a), _) => a.clone(),
             (None, Some(name)) => {
                 let root = cfg.agent_root.clone().unwrap_or_else(|| {
-                    format!("{}/resource.d/heartbeat", std::env::var("OCF_ROOT").unwrap_or_else(|_| "/usr/lib/ocf".into()))
+                    format!(
+                        "{}/resource.d/heartbeat",
+                        std::env::var("OCF_ROOT").unwrap_or_else(|_| "/usr/lib/ocf".into())
+                    )
                 });
                 PathBuf::from(root).join(name)
             }
-            (None, None) => return usage_error(&format!("{}: no Agent in CONFIG and no agent path given", file.display())),
+            (None, None) => {
+                return usage_error(&format!(
+                    "{}: no Agent in CONFIG and no agent path given",
+                    file.display()
+                ))
+            }
         };
         if !agent.exists() {
-            return usage_error(&format!("{}: agent {} not found", file.display(), agent.display()));
+            return usage_error(&format!(
+                "{}: agent {} not found",
+                file.display(),
+                agent.display()
+            ));
         }
         label = agent.display().to_string();
         let run = ocft::ScenarioRun {

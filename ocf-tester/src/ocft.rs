@@ -138,7 +138,9 @@ fn parse_expect(word: &str, dialect: Dialect) -> Result<Expect, String> {
             return Err(format!("unknown return code {part:?}"));
         }
         if dialect == Dialect::Ocft && word.contains('|') {
-            return Err(format!("{word:?}: alternatives are a scenario-format extension"));
+            return Err(format!(
+                "{word:?}: alternatives are a scenario-format extension"
+            ));
         }
     }
     Ok(Expect::Codes(codes))
@@ -211,9 +213,13 @@ pub fn parse(text: &str, dialect: Dialect) -> Result<Config, String> {
                 match k {
                     "Agent" => cfg.agent = Some(v.to_string()),
                     "AgentRoot" => cfg.agent_root = Some(v.to_string()),
-                    "InstallPackage" => cfg.packages.extend(v.split_whitespace().map(str::to_string)),
+                    "InstallPackage" => cfg
+                        .packages
+                        .extend(v.split_whitespace().map(str::to_string)),
                     "HangTimeout" => {
-                        cfg.hang_timeout = v.parse().map_err(|_| err(format!("HangTimeout {v:?} is not a number")))?
+                        cfg.hang_timeout = v
+                            .parse()
+                            .map_err(|_| err(format!("HangTimeout {v:?} is not a number")))?
                     }
                     other => return Err(err(format!("unknown CONFIG option {other:?}"))),
                 }
@@ -226,7 +232,9 @@ pub fn parse(text: &str, dialect: Dialect) -> Result<Config, String> {
                 }
                 let ext = |name: &str| -> Result<(), String> {
                     if dialect == Dialect::Ocft {
-                        Err(err(format!("unimplemented statement: {name} (a scenario-format extension)")))
+                        Err(err(format!(
+                            "unimplemented statement: {name} (a scenario-format extension)"
+                        )))
                     } else {
                         Ok(())
                     }
@@ -239,7 +247,9 @@ pub fn parse(text: &str, dialect: Dialect) -> Result<Config, String> {
                     "BashAtExit" => Op::BashAtExit(v.to_string()),
                     "AgentRun" => {
                         let mut w = v.split_whitespace();
-                        let action = w.next().ok_or_else(|| err("AgentRun needs an action".into()))?;
+                        let action = w
+                            .next()
+                            .ok_or_else(|| err("AgentRun needs an action".into()))?;
                         let expect = match w.next() {
                             Some(e) => Some(parse_expect(e, dialect).map_err(err)?),
                             None => None,
@@ -256,11 +266,17 @@ pub fn parse(text: &str, dialect: Dialect) -> Result<Config, String> {
                     }
                     "Timeout" => {
                         ext(k)?;
-                        Op::Timeout(v.parse().map_err(|_| err(format!("Timeout {v:?} is not a number")))?)
+                        Op::Timeout(
+                            v.parse()
+                                .map_err(|_| err(format!("Timeout {v:?} is not a number")))?,
+                        )
                     }
                     "Sleep" => {
                         ext(k)?;
-                        Op::Sleep(v.parse().map_err(|_| err(format!("Sleep {v:?} is not a number")))?)
+                        Op::Sleep(
+                            v.parse()
+                                .map_err(|_| err(format!("Sleep {v:?} is not a number")))?,
+                        )
                     }
                     other => return Err(err(format!("unimplemented statement: {other}"))),
                 };
@@ -288,7 +304,10 @@ impl Config {
         for op in ops {
             match op {
                 Op::Include(n) => {
-                    let b = self.blocks.get(n).ok_or_else(|| format!("Include {n}: no such CASE-BLOCK"))?;
+                    let b = self
+                        .blocks
+                        .get(n)
+                        .ok_or_else(|| format!("Include {n}: no such CASE-BLOCK"))?;
                     out.extend(self.expand(b, depth + 1)?);
                 }
                 o => out.push(o.clone()),
@@ -344,7 +363,10 @@ impl ScenarioRun<'_> {
     fn base_env(&self, fakebin: &Path) -> Env {
         let mut e = Env::from_process();
         e.remove("__OCF_ACTION");
-        let root = e.get_nonempty("OCF_ROOT").unwrap_or("/usr/lib/ocf").to_string();
+        let root = e
+            .get_nonempty("OCF_ROOT")
+            .unwrap_or("/usr/lib/ocf")
+            .to_string();
         e.set("OCF_LIB", format!("{root}/lib/heartbeat"));
         e.set("OCF_ROOT", root);
         e.set("HA_SBIN_DIR", fakebin);
@@ -368,7 +390,9 @@ impl ScenarioRun<'_> {
             "[ -r \"$OCF_LIB/ocf-returncodes\" ] && . \"$OCF_LIB/ocf-returncodes\"\n\
              [ -r \"$OCF_LIB/ocf-directories\" ] && . \"$OCF_LIB/ocf-directories\"\n",
         );
-        s.push_str(&format!("[ -r {OCFT_DIR}/helpers.sh ] && . {OCFT_DIR}/helpers.sh\n"));
+        s.push_str(&format!(
+            "[ -r {OCFT_DIR}/helpers.sh ] && . {OCFT_DIR}/helpers.sh\n"
+        ));
         for v in &self.cfg.variables {
             s.push_str(v);
             s.push('\n');
@@ -383,14 +407,22 @@ impl ScenarioRun<'_> {
             cmd = cmd.env(k, v);
         }
         match cmd.run_bounded(Deadline::after(limit), Duration::from_millis(500)) {
-            Ok(f) if f.timed_out => (false, format!("shell code hung; killed after {}s", limit.as_secs())),
+            Ok(f) if f.timed_out => (
+                false,
+                format!("shell code hung; killed after {}s", limit.as_secs()),
+            ),
             Ok(f) => (f.output.success(), f.output.one_line()),
             Err(e) => (false, e.reason().to_string()),
         }
     }
 
     fn expand_env(&self, env: &Env, assignment: &str) -> Result<(String, String), String> {
-        let name = assignment.split('=').next().unwrap_or("").trim().to_string();
+        let name = assignment
+            .split('=')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
         if name.is_empty() || !assignment.contains('=') {
             return Err(format!("Env {assignment:?}: expected VAR=value"));
         }
@@ -401,7 +433,10 @@ impl ScenarioRun<'_> {
             cmd = cmd.env(k, v);
         }
         let out = cmd
-            .run_bounded(Deadline::after(Duration::from_secs(20)), Duration::from_millis(200))
+            .run_bounded(
+                Deadline::after(Duration::from_secs(20)),
+                Duration::from_millis(200),
+            )
             .map_err(|e| e.reason().to_string())?;
         if !out.output.success() || out.timed_out {
             return Err(format!("'export {assignment}' failed"));
@@ -412,7 +447,10 @@ impl ScenarioRun<'_> {
     fn agent_run(&self, st: &mut CaseState, action: &str) -> RunResult {
         let mut env = st.env.clone();
         if env.get("OCF_RESKEY_CRM_meta_timeout").is_none() {
-            env.set("OCF_RESKEY_CRM_meta_timeout", (st.limit.as_millis()).to_string());
+            env.set(
+                "OCF_RESKEY_CRM_meta_timeout",
+                (st.limit.as_millis()).to_string(),
+            );
         }
         let mut cmd = Cmd::new(&self.agent).arg(action).env_clear();
         for (k, v) in env.iter() {
@@ -446,7 +484,12 @@ impl ScenarioRun<'_> {
             },
         };
         if self.verbose && self.text {
-            println!("    Running agent: {} {action} -> rc={}{}", self.agent_name(), r.rc_text(), r.hang_note());
+            println!(
+                "    Running agent: {} {action} -> rc={}{}",
+                self.agent_name(),
+                r.rc_text(),
+                r.hang_note()
+            );
             for l in r.output_text().lines() {
                 println!("      | {l}");
             }
@@ -488,26 +531,49 @@ impl ScenarioRun<'_> {
                 Op::Bash(code) => {
                     let (ok, out) = self.bash(&st.env, code, st.limit);
                     if self.verbose && self.text {
-                        println!("    Setting system environment:   {code} -> {}", if ok { "ok" } else { "failed" });
+                        println!(
+                            "    Setting system environment:   {code} -> {}",
+                            if ok { "ok" } else { "failed" }
+                        );
                     }
                     if !ok {
-                        return Err(format!("ERROR: '{code}' failed{}", if out.is_empty() { String::new() } else { format!(": {out}") }));
+                        return Err(format!(
+                            "ERROR: '{code}' failed{}",
+                            if out.is_empty() {
+                                String::new()
+                            } else {
+                                format!(": {out}")
+                            }
+                        ));
                     }
                 }
                 Op::BashAtExit(code) => st.atexit.push(code.clone()),
                 Op::Timeout(s) => st.limit = Duration::from_secs((*s).max(1)),
                 Op::Sleep(s) => std::thread::sleep(Duration::from_secs_f64(s.max(0.0))),
                 Op::ExpectReason(text) => {
-                    let Some(r) = &st.last else { return Err("ExpectReason before any AgentRun".into()) };
+                    let Some(r) = &st.last else {
+                        return Err("ExpectReason before any AgentRun".into());
+                    };
                     let reasons = r.reasons();
                     if !reasons.iter().any(|x| x.contains(text.as_str())) {
-                        return Err(format!("FAILED. Exit reason {reasons:?} does not contain {text:?}"));
+                        return Err(format!(
+                            "FAILED. Exit reason {reasons:?} does not contain {text:?}"
+                        ));
                     }
                 }
                 Op::ExpectQuietStdout => {
-                    let Some(r) = &st.last else { return Err("ExpectQuietStdout before any AgentRun".into()) };
+                    let Some(r) = &st.last else {
+                        return Err("ExpectQuietStdout before any AgentRun".into());
+                    };
                     if !r.stdout.is_empty() {
-                        return Err(format!("FAILED. {} wrote to stdout: {:?}", r.action, String::from_utf8_lossy(&r.stdout).lines().next().unwrap_or("")));
+                        return Err(format!(
+                            "FAILED. {} wrote to stdout: {:?}",
+                            r.action,
+                            String::from_utf8_lossy(&r.stdout)
+                                .lines()
+                                .next()
+                                .unwrap_or("")
+                        ));
                     }
                 }
                 Op::AgentRun(action, expect) => self.agent_step(st, action, expect.as_ref())?,
@@ -516,13 +582,21 @@ impl ScenarioRun<'_> {
         Ok(())
     }
 
-    fn agent_step(&self, st: &mut CaseState, action: &str, expect: Option<&Expect>) -> Result<(), String> {
+    fn agent_step(
+        &self,
+        st: &mut CaseState,
+        action: &str,
+        expect: Option<&Expect>,
+    ) -> Result<(), String> {
         let name = self.agent_name();
         match expect {
             Some(Expect::Hang) => {
                 let r = self.agent_run(st, action);
                 if !r.timed_out {
-                    return Err(format!("FAILED. {action} was expected to hang but returned {}", r.rc_text()));
+                    return Err(format!(
+                        "FAILED. {action} was expected to hang but returned {}",
+                        r.rc_text()
+                    ));
                 }
                 Ok(())
             }
@@ -535,12 +609,11 @@ impl ScenarioRun<'_> {
                     st.log.push("OK.".into());
                     return Ok(());
                 }
-                let shown = r
-                    .rc
-                    .and_then(Rc::from_code)
-                    .filter(|rc| rc.code() <= 9)
-                    .map(|rc| rc.name().to_string())
-                    .unwrap_or_else(|| r.rc_text());
+                let shown =
+                    r.rc.and_then(Rc::from_code)
+                        .filter(|rc| rc.code() <= 9)
+                        .map(|rc| rc.name().to_string())
+                        .unwrap_or_else(|| r.rc_text());
                 let mut msg = format!("FAILED. Agent returns unexpected value: '{shown}'.");
                 let out = r.output_text();
                 if !out.trim().is_empty() {
@@ -554,13 +627,20 @@ impl ScenarioRun<'_> {
                 if m.timed_out {
                     return Self::fail(st, &m, String::new());
                 }
-                let (done, todo) = if action == "start" { (&[0, 8][..], 7) } else { (&[7][..], 0) };
+                let (done, todo) = if action == "start" {
+                    (&[0, 8][..], 7)
+                } else {
+                    (&[7][..], 0)
+                };
                 let run_it = if m.is(done) {
                     false
                 } else if m.rc == Some(todo) || (action == "stop" && m.is(&[0, 8])) {
                     true
                 } else {
-                    return Err(format!("ERROR: './{name} monitor' failed, the return code is {}.", m.rc_text()));
+                    return Err(format!(
+                        "ERROR: './{name} monitor' failed, the return code is {}.",
+                        m.rc_text()
+                    ));
                 };
                 if run_it {
                     let r = self.agent_run(st, action);
@@ -568,7 +648,10 @@ impl ScenarioRun<'_> {
                         return Self::fail(st, &r, String::new());
                     }
                     if !r.is(&[0]) {
-                        return Err(format!("ERROR: './{name} {action}' failed, the return code is {}.", r.rc_text()));
+                        return Err(format!(
+                            "ERROR: './{name} {action}' failed, the return code is {}.",
+                            r.rc_text()
+                        ));
                     }
                 }
                 Ok(())
@@ -579,7 +662,10 @@ impl ScenarioRun<'_> {
                     return Self::fail(st, &r, String::new());
                 }
                 if action != "monitor" && !r.is(&[0]) {
-                    return Err(format!("ERROR: './{name} {action}' failed, the return code is {}.", r.rc_text()));
+                    return Err(format!(
+                        "ERROR: './{name} {action}' failed, the return code is {}.",
+                        r.rc_text()
+                    ));
                 }
                 Ok(())
             }
@@ -597,7 +683,12 @@ impl ScenarioRun<'_> {
             c
         };
         // Prerequisites: packages we will not install.
-        let missing: Vec<&String> = self.cfg.packages.iter().filter(|p| !package_installed(p)).collect();
+        let missing: Vec<&String> = self
+            .cfg
+            .packages
+            .iter()
+            .filter(|p| !package_installed(p))
+            .collect();
         if !missing.is_empty() {
             let why = format!(
                 "prerequisite missing: package {} not installed (ocf-tester never installs packages)",
@@ -667,7 +758,15 @@ impl ScenarioRun<'_> {
             for code in st.atexit.iter().rev() {
                 let (ok, out) = self.bash(&st.env, code, limit);
                 if self.verbose && self.text {
-                    println!("    At exit: {code} -> {}{}", if ok { "ok" } else { "failed" }, if out.is_empty() { String::new() } else { format!(": {out}") });
+                    println!(
+                        "    At exit: {code} -> {}{}",
+                        if ok { "ok" } else { "failed" },
+                        if out.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {out}")
+                        }
+                    );
                 }
             }
             let mut c = mk(&case.name);
@@ -676,7 +775,14 @@ impl ScenarioRun<'_> {
             match result {
                 Ok(()) => {
                     if self.text {
-                        println!("{}", if st.log.is_empty() { "OK.".to_string() } else { st.log.join("") });
+                        println!(
+                            "{}",
+                            if st.log.is_empty() {
+                                "OK.".to_string()
+                            } else {
+                                st.log.join("")
+                            }
+                        );
                     }
                 }
                 Err(m) => {
@@ -691,7 +797,11 @@ impl ScenarioRun<'_> {
             checks.push(c);
         }
         if !self.cfg.cleanup.is_empty() {
-            let (ok, out) = self.bash(&base, &self.cfg.cleanup.join("\n"), Duration::from_secs(120));
+            let (ok, out) = self.bash(
+                &base,
+                &self.cfg.cleanup.join("\n"),
+                Duration::from_secs(120),
+            );
             if !ok && self.text {
                 println!("{name}: CLEANUP-AGENT failed: {out}");
             }
@@ -722,11 +832,17 @@ mod tests {
         assert_eq!(c.cases[0].name, "start twice");
         let ops = c.expand(&c.cases[0].ops, 0).unwrap();
         assert_eq!(ops[0], Op::Env("OCF_RESKEY_a=$X".into()));
-        assert_eq!(ops[2], Op::AgentRun("start".into(), Some(Expect::Codes(vec![0]))));
+        assert_eq!(
+            ops[2],
+            Op::AgentRun("start".into(), Some(Expect::Codes(vec![0])))
+        );
         let ext = "CASE \"x\"\n\tAgentRun monitor 7|0\n";
         assert!(parse(ext, Dialect::Ocft).is_err());
         let c = parse(ext, Dialect::Scenario).unwrap();
-        assert_eq!(c.cases[0].ops[0], Op::AgentRun("monitor".into(), Some(Expect::Codes(vec![7, 0]))));
+        assert_eq!(
+            c.cases[0].ops[0],
+            Op::AgentRun("monitor".into(), Some(Expect::Codes(vec![7, 0])))
+        );
         assert!(parse("CASE \"x\"\n\tExpectReason foo\n", Dialect::Ocft).is_err());
         assert!(parse("CASE \"x\"\n\tAgentRun stop hang\n", Dialect::Scenario).is_ok());
         assert!(parse("BOGUS\n", Dialect::Ocft).is_err());

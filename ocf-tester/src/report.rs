@@ -149,7 +149,12 @@ pub fn table(checks: &[Check]) -> String {
         let name: String = c.name.chars().take(60).collect();
         s.push_str(&format!(
             "{group:<8} {name:<w$} {:<14} {rc:>9} {time:>8}  {result}\n",
-            c.action.clone().unwrap_or_default().chars().take(14).collect::<String>()
+            c.action
+                .clone()
+                .unwrap_or_default()
+                .chars()
+                .take(14)
+                .collect::<String>()
         ));
     }
     s

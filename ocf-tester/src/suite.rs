@@ -44,7 +44,10 @@ impl Tester {
             let rc = c.rc.clone().unwrap_or_else(|| "-".into());
             match (c.group, c.counted) {
                 (Group::Compat, _) | (_, true) => println!("* rc={rc}: {}", c.message),
-                (_, false) => println!("- extra (not counted in the legacy profile): rc={rc}: {}", c.message),
+                (_, false) => println!(
+                    "- extra (not counted in the legacy profile): rc={rc}: {}",
+                    c.message
+                ),
             }
             for d in &c.details {
                 println!("    {d}");
@@ -92,7 +95,14 @@ impl Tester {
         Ok(false)
     }
 
-    fn fail_plain(&mut self, group: Group, name: &str, rc: &str, msg: String, details: Vec<String>) {
+    fn fail_plain(
+        &mut self,
+        group: Group,
+        name: &str,
+        rc: &str,
+        msg: String,
+        details: Vec<String>,
+    ) {
         let mut c = Check::pass(group, name);
         c.verdict = Verdict::Fail;
         c.rc = Some(rc.to_string());
@@ -159,7 +169,8 @@ impl Tester {
                 Vec::new(),
             );
         } else {
-            self.checks.push(Check::pass(Group::Compat, "1 file exists"));
+            self.checks
+                .push(Check::pass(Group::Compat, "1 file exists"));
         }
         let nobody = nobody();
         if nix::unistd::Uid::effective().is_root() {
@@ -175,8 +186,15 @@ impl Tester {
                 false,
             );
         } else {
-            self.info("WARN: Can't check agent's permissions because we're not root; they should be 755");
-            self.note(Group::Compat, "2 meta-data as nobody", Verdict::Skip, "not root");
+            self.info(
+                "WARN: Can't check agent's permissions because we're not root; they should be 755",
+            );
+            self.note(
+                Group::Compat,
+                "2 meta-data as nobody",
+                Verdict::Skip,
+                "not root",
+            );
         }
         let mut s = Spec::new("meta-data");
         s.no_instance = true;
@@ -195,7 +213,9 @@ impl Tester {
             Ok(doc) => match self.r.profile {
                 Profile::Legacy => (inspect::check_dtd(doc), "ra-api-1.dtd"),
                 Profile::Rgmanager => (inspect::check_rgmanager(doc), "rgmanager's rules"),
-                Profile::Pacemaker if claims_11 => (inspect::check_ocf11(doc), "the OCF 1.1 schema"),
+                Profile::Pacemaker if claims_11 => {
+                    (inspect::check_ocf11(doc), "the OCF 1.1 schema")
+                }
                 Profile::Pacemaker => (inspect::check_dtd(doc), "ra-api-1.dtd"),
             },
         };
@@ -203,8 +223,18 @@ impl Tester {
         if !problems.is_empty() {
             c.verdict = Verdict::Fail;
             // xmllint's codes: 1 not well-formed, 4 no DTD found, 3 invalid.
-            let no_dtd = parsed.as_ref().is_ok_and(|d| d.doctype.is_none()) && schema == "ra-api-1.dtd";
-            c.rc = Some(if parsed.is_err() { "1" } else if no_dtd { "4" } else { "3" }.into());
+            let no_dtd =
+                parsed.as_ref().is_ok_and(|d| d.doctype.is_none()) && schema == "ra-api-1.dtd";
+            c.rc = Some(
+                if parsed.is_err() {
+                    "1"
+                } else if no_dtd {
+                    "4"
+                } else {
+                    "3"
+                }
+                .into(),
+            );
             c.message = format!("Your agent produces meta-data which does not conform to {schema}");
             c.details = problems;
         } else {
@@ -233,13 +263,34 @@ impl Tester {
         let doc = match doc {
             Ok(d) => d,
             Err(e) => {
-                self.extra(g, "meta-data is pure XML", Some(&run), &[0], false, format!("meta-data output is not one XML document: {e}"));
+                self.extra(
+                    g,
+                    "meta-data is pure XML",
+                    Some(&run),
+                    &[0],
+                    false,
+                    format!("meta-data output is not one XML document: {e}"),
+                );
                 return;
             }
         };
-        self.extra(g, "meta-data is pure XML", Some(&run), &[0], true, String::new());
+        self.extra(
+            g,
+            "meta-data is pure XML",
+            Some(&run),
+            &[0],
+            true,
+            String::new(),
+        );
         let v = inspect::check_version(&doc);
-        self.extra(g, "<version> is 1.0 or 1.1", None, &[], v.is_empty(), v.join("; "));
+        self.extra(
+            g,
+            "<version> is 1.0 or 1.1",
+            None,
+            &[],
+            v.is_empty(),
+            v.join("; "),
+        );
         let p = inspect::check_ocf11(&doc);
         let n = p.len();
         let mut c = self.step_check(g, "OCF 1.1 structure", None);
@@ -274,10 +325,21 @@ impl Tester {
             .set("PATH", "");
         s.no_instance = true;
         let run = self.r.run(&s);
-        let parsed = Document::parse(&run.stdout).err().map(|e| format!(" ({e})")).unwrap_or_default();
+        let parsed = Document::parse(&run.stdout)
+            .err()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
         let ok = run.rc == Some(0) && parsed.is_empty();
-        self.extra(g, "meta-data with an empty PATH", Some(&run), &[0], ok,
-            format!("meta-data must print valid XML and exit 0 when no binary can be found{parsed}"));
+        self.extra(
+            g,
+            "meta-data with an empty PATH",
+            Some(&run),
+            &[0],
+            ok,
+            format!(
+                "meta-data must print valid XML and exit 0 when no binary can be found{parsed}"
+            ),
+        );
         // Unprivileged.
         if nix::unistd::Uid::effective().is_root() {
             let mut s = Spec::new("meta-data");
@@ -285,8 +347,14 @@ impl Tester {
             s.user = nobody();
             let run = self.r.run(&s);
             let ok = run.rc == Some(0) && Document::parse(&run.stdout).is_ok();
-            self.extra(g, "meta-data as nobody prints XML", Some(&run), &[0], ok,
-                "meta-data must print valid XML as an unprivileged user".into());
+            self.extra(
+                g,
+                "meta-data as nobody prints XML",
+                Some(&run),
+                &[0],
+                ok,
+                "meta-data must print valid XML as an unprivileged user".into(),
+            );
         }
         if self.r.profile == Profile::Rgmanager {
             let p = inspect::check_rgmanager(&doc);
@@ -314,12 +382,30 @@ impl Tester {
 
     /// Steps 5-27.
     fn compat_behaviour(&mut self) -> Result<(), Abort> {
-        let interval0 = if self.legacy() { 10_000 } else { self.recurring().interval_ms.unwrap_or(10_000) };
-        let run = self.r.run(&Spec::new("validate-all").interval(if self.legacy() { interval0 } else { 0 }));
+        let interval0 = if self.legacy() {
+            10_000
+        } else {
+            self.recurring().interval_ms.unwrap_or(10_000)
+        };
+        let run = self
+            .r
+            .run(&Spec::new("validate-all").interval(if self.legacy() { interval0 } else { 0 }));
         if run.rc == Some(3) {
-            self.assert("5 validate-all", &run, &[0], "Your agent does not support the validate-all action", false)?;
+            self.assert(
+                "5 validate-all",
+                &run,
+                &[0],
+                "Your agent does not support the validate-all action",
+                false,
+            )?;
         } else if run.rc != Some(0) {
-            self.assert("5 validate-all", &run, &[0], "Validation failed.  Did you supply enough options with -o ?", true)?;
+            self.assert(
+                "5 validate-all",
+                &run,
+                &[0],
+                "Validation failed.  Did you supply enough options with -o ?",
+                true,
+            )?;
         } else {
             self.assert("5 validate-all", &run, &[0], "", false)?;
         }
@@ -329,83 +415,193 @@ impl Tester {
         }
         let run = self.r.run(&mon);
         if run.rc == Some(3) {
-            self.assert("6 current state", &run, &[7], "Your agent does not support the monitor action", true)?;
+            self.assert(
+                "6 current state",
+                &run,
+                &[7],
+                "Your agent does not support the monitor action",
+                true,
+            )?;
         } else if run.rc == Some(8) {
             let d = self.r.run(&Spec::new("demote"));
-            self.assert("6 cleanup demote", &d, &[0], "Your agent was promoted and could not be demoted", true)?;
+            self.assert(
+                "6 cleanup demote",
+                &d,
+                &[0],
+                "Your agent was promoted and could not be demoted",
+                true,
+            )?;
             let s = self.r.run(&Spec::new("stop"));
-            self.assert("6 cleanup stop", &s, &[0], "Your agent was promoted and could not be stopped", true)?;
+            self.assert(
+                "6 cleanup stop",
+                &s,
+                &[0],
+                "Your agent was promoted and could not be stopped",
+                true,
+            )?;
         } else if run.rc != Some(7) {
             let s = self.r.run(&Spec::new("stop"));
-            self.assert("6 cleanup stop", &s, &[0], "Your agent was active and could not be stopped", true)?;
+            self.assert(
+                "6 cleanup stop",
+                &s,
+                &[0],
+                "Your agent was active and could not be stopped",
+                true,
+            )?;
         }
         let run = self.r.run(&mon);
-        self.assert("7 monitor stopped", &run, &[7], "Monitoring a stopped resource should return 7", false)?;
+        self.assert(
+            "7 monitor stopped",
+            &run,
+            &[7],
+            "Monitoring a stopped resource should return 7",
+            false,
+        )?;
         let p = self.probe().set("OCF_TESTER_FAIL_HAVE_BINARY", "1");
         let run = self.r.run(&p);
         self.assert("8 probe without binaries", &run, &[7, 5],
             "The initial probe for a stopped resource should return 7 or 5 even if all binaries are missing", false)?;
         let rec = self.recurring();
-        let run = self.r.run(&Spec::new("start").interval(if self.legacy() { 20_000 } else { 0 }));
-        self.assert("9 start", &run, &[0], "Start failed.  Did you supply enough options with -o ?", true)?;
+        let run = self
+            .r
+            .run(&Spec::new("start").interval(if self.legacy() { 20_000 } else { 0 }));
+        self.assert(
+            "9 start",
+            &run,
+            &[0],
+            "Start failed.  Did you supply enough options with -o ?",
+            true,
+        )?;
         let run = self.r.run(&rec);
-        self.assert("10 monitor running", &run, &[0], "Monitoring an active resource should return 0", false)?;
+        self.assert(
+            "10 monitor running",
+            &run,
+            &[0],
+            "Monitoring an active resource should return 0",
+            false,
+        )?;
         let p = self.probe();
         let run = self.r.run(&p);
-        self.assert("11 probe running", &run, &[0], "Probing an active resource should return 0", false)?;
+        self.assert(
+            "11 probe running",
+            &run,
+            &[0],
+            "Probing an active resource should return 0",
+            false,
+        )?;
         let l = self.legacy_interval();
         let run = self.r.run(&Spec::new("notify").interval(l));
         if run.rc == Some(3) {
-            self.info_check("12 notify", &run, "* Your agent does not support the notify action (optional)");
+            self.info_check(
+                "12 notify",
+                &run,
+                "* Your agent does not support the notify action (optional)",
+            );
         } else {
-            self.assert("12 notify", &run, &[0], "The notify action cannot fail and must return 0", false)?;
+            self.assert(
+                "12 notify",
+                &run,
+                &[0],
+                "The notify action cannot fail and must return 0",
+                false,
+            )?;
         }
         // 13/14: detection. The results other than 3 are checked too (the shell tool
         // ignores them): demoting an unpromoted and promoting a started resource succeed.
         let d = self.r.run(&Spec::new("demote").interval(l));
         let has_demote = d.rc != Some(3);
         if !has_demote {
-            self.info_check("13 demote supported", &d, "* Your agent does not support the demote action (optional)");
+            self.info_check(
+                "13 demote supported",
+                &d,
+                "* Your agent does not support the demote action (optional)",
+            );
         } else {
             let ok = d.is(&[0]);
-            self.extra(Group::Extra, "13 demote of an unpromoted resource", Some(&d), &[0], ok,
-                "Demoting a started (unpromoted) resource should succeed".into());
+            self.extra(
+                Group::Extra,
+                "13 demote of an unpromoted resource",
+                Some(&d),
+                &[0],
+                ok,
+                "Demoting a started (unpromoted) resource should succeed".into(),
+            );
         }
         let p = self.r.run(&Spec::new("promote").interval(l));
         let has_promote = p.rc != Some(3);
         if !has_promote {
-            self.info_check("14 promote supported", &p, "* Your agent does not support the promote action (optional)");
+            self.info_check(
+                "14 promote supported",
+                &p,
+                "* Your agent does not support the promote action (optional)",
+            );
         } else {
             let ok = p.is(&[0]);
-            self.extra(Group::Extra, "14 promote of a started resource", Some(&p), &[0], ok,
-                "Promoting a started resource should succeed".into());
+            self.extra(
+                Group::Extra,
+                "14 promote of a started resource",
+                Some(&p),
+                &[0],
+                ok,
+                "Promoting a started resource should succeed".into(),
+            );
         }
         if has_promote && has_demote {
             let s = |a: &str| Spec::new(a).interval(l);
             let run = self.r.run(&s("demote"));
-            self.assert("15 demote started", &run, &[0], "Demoting a start resource should not fail", false)?;
+            self.assert(
+                "15 demote started",
+                &run,
+                &[0],
+                "Demoting a start resource should not fail",
+                false,
+            )?;
             let run = self.r.run(&s("promote"));
             self.assert("15 promote", &run, &[0], "Promote failed", false)?;
             let run = self.r.run(&s("demote"));
             self.assert("15 demote", &run, &[0], "Demote failed", true)?;
             let run = self.r.run(&s("demote"));
-            self.assert("15 demote demoted", &run, &[0], "Demoting a demoted resource should not fail", false)?;
+            self.assert(
+                "15 demote demoted",
+                &run,
+                &[0],
+                "Demoting a demoted resource should not fail",
+                false,
+            )?;
             let run = self.r.run(&s("promote"));
             self.assert("15 promote again", &run, &[0], "Promote failed", true)?;
             let run = self.r.run(&s("promote"));
-            self.assert("15 promote promoted", &run, &[0], "Promoting a promoted resource should not fail", false)?;
+            self.assert(
+                "15 promote promoted",
+                &run,
+                &[0],
+                "Promoting a promoted resource should not fail",
+                false,
+            )?;
             let run = self.r.run(&s("demote"));
             self.assert("15 demote again", &run, &[0], "Demote failed", true)?;
         } else if !has_promote && !has_demote {
             self.info("* Your agent does not support promotable clones (optional)");
-            self.note(Group::Compat, "15 promotable clones", Verdict::Info, "not supported (optional)");
+            self.note(
+                Group::Compat,
+                "15 promotable clones",
+                Verdict::Info,
+                "not supported (optional)",
+            );
         } else {
             if self.text {
                 println!("* Your agent partially supports promotable clones");
             }
             let mut c = Check::pass(Group::Compat, "15 promotable clones");
             c.verdict = Verdict::Fail;
-            c.rc = Some(if has_promote { "promote only" } else { "demote only" }.into());
+            c.rc = Some(
+                if has_promote {
+                    "promote only"
+                } else {
+                    "demote only"
+                }
+                .into(),
+            );
             c.message = "Your agent partially supports promotable clones".into();
             self.checks.push(c);
         }
@@ -413,24 +609,72 @@ impl Tester {
         let run = self.r.run(&stop);
         self.assert("16 stop", &run, &[0], "Stop failed", true)?;
         let run = self.r.run(&rec);
-        self.assert("17 monitor stopped", &run, &[7], "Monitoring a stopped resource should return 7", false)?;
+        self.assert(
+            "17 monitor stopped",
+            &run,
+            &[7],
+            "Monitoring a stopped resource should return 7",
+            false,
+        )?;
         let start = Spec::new("start").interval(l);
         let run = self.r.run(&start);
         self.assert("18 restart", &run, &[0], "Start failed", true)?;
         let run = self.r.run(&rec);
-        self.assert("19 monitor running", &run, &[0], "Monitoring an active resource should return 0", false)?;
+        self.assert(
+            "19 monitor running",
+            &run,
+            &[0],
+            "Monitoring an active resource should return 0",
+            false,
+        )?;
         let run = self.r.run(&start);
-        self.assert("20 start started", &run, &[0], "Starting a running resource is required to succeed", false)?;
+        self.assert(
+            "20 start started",
+            &run,
+            &[0],
+            "Starting a running resource is required to succeed",
+            false,
+        )?;
         let run = self.r.run(&rec);
-        self.assert("21 monitor running", &run, &[0], "Monitoring an active resource should return 0", false)?;
+        self.assert(
+            "21 monitor running",
+            &run,
+            &[0],
+            "Monitoring an active resource should return 0",
+            false,
+        )?;
         let run = self.r.run(&stop);
-        self.assert("22 stop", &run, &[0], "Stop could not clean up after multiple starts", true)?;
+        self.assert(
+            "22 stop",
+            &run,
+            &[0],
+            "Stop could not clean up after multiple starts",
+            true,
+        )?;
         let run = self.r.run(&rec);
-        self.assert("23 monitor stopped", &run, &[7], "Monitoring a stopped resource should return 7", false)?;
+        self.assert(
+            "23 monitor stopped",
+            &run,
+            &[7],
+            "Monitoring a stopped resource should return 7",
+            false,
+        )?;
         let run = self.r.run(&stop);
-        self.assert("24 stop stopped", &run, &[0], "Stopping a stopped resource is required to succeed", false)?;
+        self.assert(
+            "24 stop stopped",
+            &run,
+            &[0],
+            "Stopping a stopped resource is required to succeed",
+            false,
+        )?;
         let run = self.r.run(&rec);
-        self.assert("25 monitor stopped", &run, &[7], "Monitoring a stopped resource should return 7", false)?;
+        self.assert(
+            "25 monitor stopped",
+            &run,
+            &[7],
+            "Monitoring a stopped resource should return 7",
+            false,
+        )?;
         // 26: migrate detection; the note is printed when either half is missing.
         let mt = self.r.run(&Spec::new("migrate_to").interval(l));
         let unsupported = if mt.rc == Some(3) {
@@ -440,13 +684,26 @@ impl Tester {
             mf.rc == Some(3)
         };
         if unsupported {
-            self.info_check("26 migrate", &mt, "* Your agent does not support the migrate action (optional)");
+            self.info_check(
+                "26 migrate",
+                &mt,
+                "* Your agent does not support the migrate action (optional)",
+            );
         } else {
-            self.note(Group::Compat, "26 migrate", Verdict::Info, "migrate_to/migrate_from answered");
+            self.note(
+                Group::Compat,
+                "26 migrate",
+                Verdict::Info,
+                "migrate_to/migrate_from answered",
+            );
         }
         let rl = self.r.run(&Spec::new("reload").interval(l));
         if rl.rc == Some(3) {
-            self.info_check("27 reload", &rl, "* Your agent does not support the reload action (optional)");
+            self.info_check(
+                "27 reload",
+                &rl,
+                "* Your agent does not support the reload action (optional)",
+            );
         } else {
             self.note(Group::Compat, "27 reload", Verdict::Info, "reload answered");
         }
@@ -476,16 +733,29 @@ impl Tester {
         // Unknown action.
         let run = self.r.run(&Spec::new(UNKNOWN_ACTION).interval(l));
         let ok = run.is(&[3]);
-        self.extra(g, "unknown action returns 3", Some(&run), &[3], ok,
-            "An unknown action must return 3 (OCF_ERR_UNIMPLEMENTED)".into());
+        self.extra(
+            g,
+            "unknown action returns 3",
+            Some(&run),
+            &[3],
+            ok,
+            "An unknown action must return 3 (OCF_ERR_UNIMPLEMENTED)".into(),
+        );
         // Probe and stop of a never-started resource with bad configuration.
         let none: Vec<(String, String)> = Vec::new();
         let mut s = Spec::new("stop").interval(l);
         s.params = Some(none.clone());
         let run = self.r.run(&s);
         let ok = run.is(&[0]);
-        self.extra(g, "stop without parameters (never started)", Some(&run), &[0], ok,
-            "Stopping a resource that cannot be running must succeed even with a bad configuration".into());
+        self.extra(
+            g,
+            "stop without parameters (never started)",
+            Some(&run),
+            &[0],
+            ok,
+            "Stopping a resource that cannot be running must succeed even with a bad configuration"
+                .into(),
+        );
         let mut s = self.probe();
         s.params = Some(none);
         let run = self.r.run(&s);
@@ -501,10 +771,22 @@ impl Tester {
             .r
             .md
             .as_ref()
-            .map(|m| m.params.iter().filter(|p| p.required).map(|p| p.name.clone()).collect())
+            .map(|m| {
+                m.params
+                    .iter()
+                    .filter(|p| p.required)
+                    .map(|p| p.name.clone())
+                    .collect()
+            })
             .unwrap_or_default();
         for name in required {
-            let params: Vec<(String, String)> = self.r.params.iter().filter(|(k, _)| *k != name).cloned().collect();
+            let params: Vec<(String, String)> = self
+                .r
+                .params
+                .iter()
+                .filter(|(k, _)| *k != name)
+                .cloned()
+                .collect();
             for action in ["validate-all", "start"] {
                 if action == "validate-all" && !self.advertises("validate-all") {
                     continue;
@@ -527,29 +809,65 @@ impl Tester {
         // Running-state checks.
         let start = self.r.run(&Spec::new("start").interval(l));
         if !start.is(&[0]) {
-            self.extra(g, "start for the extra checks", Some(&start), &[0], false, "start failed; running-state checks skipped".into());
+            self.extra(
+                g,
+                "start for the extra checks",
+                Some(&start),
+                &[0],
+                false,
+                "start failed; running-state checks skipped".into(),
+            );
             self.cleanup_stop();
             return;
         }
         let rec = self.recurring();
         // Each advertised depth.
-        let depths = self.r.md.as_ref().map(|m| m.depths_of("monitor")).unwrap_or_default();
+        let depths = self
+            .r
+            .md
+            .as_ref()
+            .map(|m| m.depths_of("monitor"))
+            .unwrap_or_default();
         for d in depths {
             let run = self.r.run(&rec.clone().depth(d));
             let ok = run.is(&[0]);
-            self.extra(g, &format!("monitor depth {d} while running"), Some(&run), &[0], ok,
-                format!("Monitor at the advertised depth {d} must return 0 while running"));
+            self.extra(
+                g,
+                &format!("monitor depth {d} while running"),
+                Some(&run),
+                &[0],
+                ok,
+                format!("Monitor at the advertised depth {d} must return 0 while running"),
+            );
         }
         // Notifications.
         if self.advertises("notify") {
             let me = self.r.instance.clone();
-            for (t, op) in [("pre", "start"), ("post", "start"), ("pre", "stop"), ("post", "stop"), ("pre", "promote"), ("post", "promote"), ("pre", "demote"), ("post", "demote")] {
+            for (t, op) in [
+                ("pre", "start"),
+                ("post", "start"),
+                ("pre", "stop"),
+                ("post", "stop"),
+                ("pre", "promote"),
+                ("post", "promote"),
+                ("pre", "demote"),
+                ("post", "demote"),
+            ] {
                 let s = Spec::new("notify")
                     .set("OCF_RESKEY_CRM_meta_notify_type", t)
                     .set("OCF_RESKEY_CRM_meta_notify_operation", op)
-                    .set(&format!("OCF_RESKEY_CRM_meta_notify_{op}_resource"), &format!("{me}:1"))
-                    .set(&format!("OCF_RESKEY_CRM_meta_notify_{op}_uname"), "ocft-node2")
-                    .set("OCF_RESKEY_CRM_meta_notify_active_resource", &format!("{me}:0"))
+                    .set(
+                        &format!("OCF_RESKEY_CRM_meta_notify_{op}_resource"),
+                        &format!("{me}:1"),
+                    )
+                    .set(
+                        &format!("OCF_RESKEY_CRM_meta_notify_{op}_uname"),
+                        "ocft-node2",
+                    )
+                    .set(
+                        "OCF_RESKEY_CRM_meta_notify_active_resource",
+                        &format!("{me}:0"),
+                    )
                     .set("OCF_RESKEY_CRM_meta_notify_active_uname", "ocft-node1")
                     .set("OCF_RESKEY_CRM_meta_notify", "true")
                     .set("OCF_RESKEY_CRM_meta_clone", "0")
@@ -557,36 +875,92 @@ impl Tester {
                     .interval(l);
                 let run = self.r.run(&s);
                 let ok = run.is(&[0]);
-                self.extra(g, &format!("notify {t}-{op}"), Some(&run), &[0], ok,
-                    format!("notify ({t}-{op}) with clone notification variables must return 0"));
+                self.extra(
+                    g,
+                    &format!("notify {t}-{op}"),
+                    Some(&run),
+                    &[0],
+                    ok,
+                    format!("notify ({t}-{op}) with clone notification variables must return 0"),
+                );
             }
         }
         // Promotion.
         if self.advertises("promote") && self.advertises("demote") {
             let p = self.r.run(&Spec::new("promote").interval(l));
             if p.is(&[0]) {
-                let m = self.r.run(&rec.clone().set("OCF_RESKEY_CRM_meta_role", "Promoted"));
+                let m = self
+                    .r
+                    .run(&rec.clone().set("OCF_RESKEY_CRM_meta_role", "Promoted"));
                 let ok = m.is(&[8]);
-                self.extra(g, "monitor after promote", Some(&m), &[8], ok, "Monitor must return 8 after a successful promote".into());
+                self.extra(
+                    g,
+                    "monitor after promote",
+                    Some(&m),
+                    &[8],
+                    ok,
+                    "Monitor must return 8 after a successful promote".into(),
+                );
                 let d = self.r.run(&Spec::new("demote").interval(l));
                 let ok = d.is(&[0]);
-                self.extra(g, "demote after promote", Some(&d), &[0], ok, "Demote of a promoted resource must succeed".into());
+                self.extra(
+                    g,
+                    "demote after promote",
+                    Some(&d),
+                    &[0],
+                    ok,
+                    "Demote of a promoted resource must succeed".into(),
+                );
                 let m = self.r.run(&rec);
                 let ok = m.is(&[0]);
-                self.extra(g, "monitor after demote", Some(&m), &[0], ok, "Monitor must return 0 after demote".into());
+                self.extra(
+                    g,
+                    "monitor after demote",
+                    Some(&m),
+                    &[0],
+                    ok,
+                    "Monitor must return 0 after demote".into(),
+                );
             } else {
-                self.extra(g, "promote for role checks", Some(&p), &[0], false, "promote failed".into());
+                self.extra(
+                    g,
+                    "promote for role checks",
+                    Some(&p),
+                    &[0],
+                    false,
+                    "promote failed".into(),
+                );
             }
         }
         // reload-agent after changing a reloadable parameter.
         if self.advertises("reload-agent") {
             let changed = self.r.md.as_ref().and_then(|m| {
                 m.params.iter().find(|p| p.reloadable).map(|p| {
-                    let cur = self.r.params.iter().find(|(k, _)| *k == p.name).map(|(_, v)| v.clone()).or(p.default.clone());
+                    let cur = self
+                        .r
+                        .params
+                        .iter()
+                        .find(|(k, _)| *k == p.name)
+                        .map(|(_, v)| v.clone())
+                        .or(p.default.clone());
                     let new = match p.content_type.as_str() {
-                        "integer" => cur.and_then(|c| c.parse::<i64>().ok()).map(|n| (n + 1).to_string()).unwrap_or_else(|| "1".into()),
-                        "boolean" => if matches!(cur.as_deref(), Some("true" | "1" | "yes")) { "false".into() } else { "true".into() },
-                        "select" => p.options.iter().find(|o| Some(o.as_str()) != cur.as_deref()).cloned().unwrap_or_default(),
+                        "integer" => cur
+                            .and_then(|c| c.parse::<i64>().ok())
+                            .map(|n| (n + 1).to_string())
+                            .unwrap_or_else(|| "1".into()),
+                        "boolean" => {
+                            if matches!(cur.as_deref(), Some("true" | "1" | "yes")) {
+                                "false".into()
+                            } else {
+                                "true".into()
+                            }
+                        }
+                        "select" => p
+                            .options
+                            .iter()
+                            .find(|o| Some(o.as_str()) != cur.as_deref())
+                            .cloned()
+                            .unwrap_or_default(),
                         _ => format!("{}-changed", cur.unwrap_or_else(|| "ocf-tester".into())),
                     };
                     (p.name.clone(), new)
@@ -594,7 +968,13 @@ impl Tester {
             });
             match changed {
                 Some((name, value)) => {
-                    let mut params: Vec<(String, String)> = self.r.params.iter().filter(|(k, _)| *k != name).cloned().collect();
+                    let mut params: Vec<(String, String)> = self
+                        .r
+                        .params
+                        .iter()
+                        .filter(|(k, _)| *k != name)
+                        .cloned()
+                        .collect();
                     params.push((name.clone(), value.clone()));
                     let mut s = Spec::new("reload-agent").interval(l);
                     s.params = Some(params.clone());
@@ -606,9 +986,21 @@ impl Tester {
                     m.params = Some(params);
                     let run = self.r.run(&m);
                     let ok = run.is(&[0]);
-                    self.extra(g, "monitor after reload-agent", Some(&run), &[0], ok, "Monitor must return 0 after reload-agent".into());
+                    self.extra(
+                        g,
+                        "monitor after reload-agent",
+                        Some(&run),
+                        &[0],
+                        ok,
+                        "Monitor must return 0 after reload-agent".into(),
+                    );
                 }
-                None => self.note(g, "reload-agent", Verdict::Skip, "reload-agent advertised but no parameter is reloadable"),
+                None => self.note(
+                    g,
+                    "reload-agent",
+                    Verdict::Skip,
+                    "reload-agent advertised but no parameter is reloadable",
+                ),
             }
         }
         // Every advertised action is handled.
@@ -629,7 +1021,12 @@ impl Tester {
                 // Never run yet (recover, custom actions): run it on the started resource.
                 let _ = self.r.run(&Spec::new(&a).interval(l));
             }
-            let three: Vec<&RunResult> = self.r.history.iter().filter(|h| h.action == a && h.rc == Some(3)).collect();
+            let three: Vec<&RunResult> = self
+                .r
+                .history
+                .iter()
+                .filter(|h| h.action == a && h.rc == Some(3))
+                .collect();
             let ok = three.is_empty();
             let rc = if ok { None } else { Some("3") };
             let mut c = self.step_check(g, &format!("advertised action {a} is handled"), None);
@@ -637,13 +1034,21 @@ impl Tester {
             c.counted = !self.legacy();
             if !ok {
                 c.verdict = Verdict::Fail;
-                c.message = format!("The agent advertises {a} but returned 3 (unimplemented) for it");
+                c.message =
+                    format!("The agent advertises {a} but returned 3 (unimplemented) for it");
             }
             self.push(c);
         }
         let stop = self.r.run(&Spec::new("stop").interval(l));
         let ok = stop.is(&[0]);
-        self.extra(g, "stop after the extra checks", Some(&stop), &[0], ok, "Stop failed".into());
+        self.extra(
+            g,
+            "stop after the extra checks",
+            Some(&stop),
+            &[0],
+            ok,
+            "Stop failed".into(),
+        );
     }
 
     /// Checks over every run: exit reasons, stdout, degraded codes, time.
@@ -656,33 +1061,71 @@ impl Tester {
         let mut degraded = Vec::new();
         let mut slow = Vec::new();
         for h in &self.r.history {
-            let quiet_ok = matches!(h.action.as_str(), "meta-data" | "usage" | "help" | "methods" | UNKNOWN_ACTION);
+            let quiet_ok = matches!(
+                h.action.as_str(),
+                "meta-data" | "usage" | "help" | "methods" | UNKNOWN_ACTION
+            );
             // A usage text printed for an unsupported action (rc 3) is tolerated.
             if !quiet_ok && h.rc != Some(3) && !h.stdout.is_empty() {
-                let first = String::from_utf8_lossy(&h.stdout).lines().next().unwrap_or("").chars().take(80).collect::<String>();
+                let first = String::from_utf8_lossy(&h.stdout)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .chars()
+                    .take(80)
+                    .collect::<String>();
                 stdout.push(format!("{} (rc={}): {first:?}", h.action, h.rc_text()));
             }
             if let Some(rc) = h.rc {
                 if FAILURE_CODES.contains(&rc) && !rgm && h.action != UNKNOWN_ACTION {
                     let r = h.reasons();
                     if r.len() != 1 {
-                        reasons.push(format!("{} returned {rc} with {} exit-reason lines", h.action, r.len()));
+                        reasons.push(format!(
+                            "{} returned {rc} with {} exit-reason lines",
+                            h.action,
+                            r.len()
+                        ));
                     } else if r[0].chars().count() > ocf::exit::MAX_REASON_LEN {
-                        reasons.push(format!("{} returned {rc} with an exit reason of {} characters (max {})", h.action, r[0].chars().count(), ocf::exit::MAX_REASON_LEN));
+                        reasons.push(format!(
+                            "{} returned {rc} with an exit reason of {} characters (max {})",
+                            h.action,
+                            r[0].chars().count(),
+                            ocf::exit::MAX_REASON_LEN
+                        ));
                     }
                 }
                 if (rc == 190 || rc == 191) && (!claims_11 || rgm) {
-                    degraded.push(format!("{} returned {rc} but the agent does not claim OCF 1.1{}", h.action, if rgm { " (and rgmanager never accepts it)" } else { "" }));
+                    degraded.push(format!(
+                        "{} returned {rc} but the agent does not claim OCF 1.1{}",
+                        h.action,
+                        if rgm {
+                            " (and rgmanager never accepts it)"
+                        } else {
+                            ""
+                        }
+                    ));
                 }
                 if rgm && (rc == 8 || rc == 9) {
-                    degraded.push(format!("{} returned {rc}: rgmanager has no roles", h.action));
+                    degraded.push(format!(
+                        "{} returned {rc}: rgmanager has no roles",
+                        h.action
+                    ));
                 }
             }
             if h.timed_out {
-                slow.push(format!("{} hung and was killed after {:.0}s", h.action, h.limit.as_secs_f64()));
+                slow.push(format!(
+                    "{} hung and was killed after {:.0}s",
+                    h.action,
+                    h.limit.as_secs_f64()
+                ));
             } else if let Some(a) = h.advertised {
                 if h.elapsed > a {
-                    slow.push(format!("{} took {:.1}s, longer than its advertised timeout {:.0}s", h.action, h.elapsed.as_secs_f64(), a.as_secs_f64()));
+                    slow.push(format!(
+                        "{} took {:.1}s, longer than its advertised timeout {:.0}s",
+                        h.action,
+                        h.elapsed.as_secs_f64(),
+                        a.as_secs_f64()
+                    ));
                 }
             }
         }
@@ -697,11 +1140,27 @@ impl Tester {
             self.push(c);
         };
         if !rgm {
-            fold("one exit reason per failure", reasons, "Every failure must print exactly one exit-reason line of at most 128 characters");
+            fold(
+                "one exit reason per failure",
+                reasons,
+                "Every failure must print exactly one exit-reason line of at most 128 characters",
+            );
         }
-        fold("no stdout outside meta-data", stdout, "Actions other than meta-data must not write to stdout");
-        fold("degraded and role codes", degraded, "Codes 190/191 need an OCF 1.1 claim; 8/9/190/191 are never valid under rgmanager");
-        fold("durations within advertised timeouts", slow, "Actions must finish within their advertised timeouts");
+        fold(
+            "no stdout outside meta-data",
+            stdout,
+            "Actions other than meta-data must not write to stdout",
+        );
+        fold(
+            "degraded and role codes",
+            degraded,
+            "Codes 190/191 need an OCF 1.1 claim; 8/9/190/191 are never valid under rgmanager",
+        );
+        fold(
+            "durations within advertised timeouts",
+            slow,
+            "Actions must finish within their advertised timeouts",
+        );
         let mut per_action: Vec<(String, Duration, Option<Duration>)> = Vec::new();
         for h in &self.r.history {
             match per_action.iter_mut().find(|(a, _, _)| *a == h.action) {
@@ -712,14 +1171,22 @@ impl Tester {
         if self.text && self.r.verbose {
             println!("Longest run of each action (advertised timeout):");
             for (a, d, adv) in per_action {
-                println!("    {a:<28} {:>7.2}s  ({})", d.as_secs_f64(), adv.map(|a| format!("{:.0}s", a.as_secs_f64())).unwrap_or_else(|| "not advertised".into()));
+                println!(
+                    "    {a:<28} {:>7.2}s  ({})",
+                    d.as_secs_f64(),
+                    adv.map(|a| format!("{:.0}s", a.as_secs_f64()))
+                        .unwrap_or_else(|| "not advertised".into())
+                );
             }
         }
     }
 
     /// The rgmanager profile's sequence: what rgmanager actually does.
     pub fn run_rgmanager(&mut self) -> Result<(), Abort> {
-        self.info(&format!("Beginning tests for {} (rgmanager profile)...", self.agent_display));
+        self.info(&format!(
+            "Beginning tests for {} (rgmanager profile)...",
+            self.agent_display
+        ));
         self.compat_metadata();
         self.metadata_extras();
         let g = Group::Extra;
@@ -729,34 +1196,91 @@ impl Tester {
         self.assert("stop before start (never started)", &run, &[0], "rgmanager stops every resource before starting: stop of a never-started resource must succeed", true)?;
         let run = self.r.run(&Spec::new("monitor"));
         let ok = run.rc.is_some_and(|r| r != 0);
-        self.extra(g, "status when stopped is non-zero", Some(&run), &[7], ok, "status of a stopped resource must not return 0".into());
+        self.extra(
+            g,
+            "status when stopped is non-zero",
+            Some(&run),
+            &[7],
+            ok,
+            "status of a stopped resource must not return 0".into(),
+        );
         let run = self.r.run(&Spec::new("start"));
-        self.assert("start", &run, &[0], "Start failed.  Did you supply enough options with -o ?", true)?;
-        let mut depths = self.r.md.as_ref().map(|m| m.depths_of("status")).unwrap_or_default();
+        self.assert(
+            "start",
+            &run,
+            &[0],
+            "Start failed.  Did you supply enough options with -o ?",
+            true,
+        )?;
+        let mut depths = self
+            .r
+            .md
+            .as_ref()
+            .map(|m| m.depths_of("status"))
+            .unwrap_or_default();
         if depths.is_empty() {
             depths.push(0);
         }
         for d in depths {
             let run = self.r.run(&Spec::new("monitor").depth(d));
             let ok = run.is(&[0]);
-            self.extra(g, &format!("status depth {d} while running"), Some(&run), &[0], ok, format!("status at depth {d} must return 0 while running"));
+            self.extra(
+                g,
+                &format!("status depth {d} while running"),
+                Some(&run),
+                &[0],
+                ok,
+                format!("status at depth {d} must return 0 while running"),
+            );
         }
         let run = self.r.run(&Spec::new("start"));
-        self.assert("start started", &run, &[0], "Starting a running resource is required to succeed", false)?;
+        self.assert(
+            "start started",
+            &run,
+            &[0],
+            "Starting a running resource is required to succeed",
+            false,
+        )?;
         if has(self, "recover") {
             let run = self.r.run(&Spec::new("recover"));
-            self.assert("recover", &run, &[0], "recover of a running resource must succeed", false)?;
+            self.assert(
+                "recover",
+                &run,
+                &[0],
+                "recover of a running resource must succeed",
+                false,
+            )?;
         }
         let run = self.r.run(&stop);
         self.assert("stop", &run, &[0], "Stop failed", true)?;
         let run = self.r.run(&Spec::new("monitor"));
         let ok = run.rc.is_some_and(|r| r != 0);
-        self.extra(g, "status after stop is non-zero", Some(&run), &[7], ok, "status after stop must not return 0".into());
+        self.extra(
+            g,
+            "status after stop is non-zero",
+            Some(&run),
+            &[7],
+            ok,
+            "status after stop must not return 0".into(),
+        );
         let run = self.r.run(&stop);
-        self.assert("stop stopped", &run, &[0], "Stopping a stopped resource is required to succeed", false)?;
+        self.assert(
+            "stop stopped",
+            &run,
+            &[0],
+            "Stopping a stopped resource is required to succeed",
+            false,
+        )?;
         let run = self.r.run(&Spec::new(UNKNOWN_ACTION));
         let ok = run.is(&[3]);
-        self.extra(g, "unknown action returns 3", Some(&run), &[3], ok, "An unknown action must return 3".into());
+        self.extra(
+            g,
+            "unknown action returns 3",
+            Some(&run),
+            &[3],
+            ok,
+            "An unknown action must return 3".into(),
+        );
         self.aggregate_checks();
         Ok(())
     }

@@ -6,7 +6,10 @@ fn check(fault: &str) -> (i32, String, String) {
     let d = Tmp::new(&format!("b-{fault}"));
     let agent = fixture(&d, fault);
     let state = format!("state={}", d.join("b.state").display());
-    ours(None, &["-n", "ocft-b", "-o", &state, agent.to_str().unwrap()])
+    ours(
+        None,
+        &["-n", "ocft-b", "-o", &state, agent.to_str().unwrap()],
+    )
 }
 
 fn assert_caught(fault: &str, needles: &[&str]) -> String {
@@ -27,51 +30,108 @@ fn the_good_fixture_passes() {
 #[test]
 fn hang_on_stop_is_killed_and_reported() {
     let t = Instant::now();
-    let out = assert_caught("hang-on-stop", &["* rc=timeout: Stop failed (agent hung: killed its process group after 5s)", "Aborting tests"]);
-    assert!(t.elapsed() < Duration::from_secs(30), "took {:?}", t.elapsed());
+    let out = assert_caught(
+        "hang-on-stop",
+        &[
+            "* rc=timeout: Stop failed (agent hung: killed its process group after 5s)",
+            "Aborting tests",
+        ],
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        t.elapsed()
+    );
     // Nothing of the agent survives: its process group was killed.
     let left = ocf::process::processes()
         .into_iter()
-        .filter(|p| p.cmdline().iter().any(|a| a.to_string_lossy().contains("ocft-b-hang-on-stop")))
+        .filter(|p| {
+            p.cmdline()
+                .iter()
+                .any(|a| a.to_string_lossy().contains("ocft-b-hang-on-stop"))
+        })
         .count();
     assert_eq!(left, 0, "{out}");
 }
 
 #[test]
 fn wrong_code_on_double_stop() {
-    assert_caught("double-stop", &["* rc=1: Stopping a stopped resource is required to succeed"]);
+    assert_caught(
+        "double-stop",
+        &["* rc=1: Stopping a stopped resource is required to succeed"],
+    );
 }
 
 #[test]
 fn bad_meta_data() {
-    assert_caught("bad-metadata", &["* rc=1: Your agent produces meta-data which does not conform", "unclosed element"]);
+    assert_caught(
+        "bad-metadata",
+        &[
+            "* rc=1: Your agent produces meta-data which does not conform",
+            "unclosed element",
+        ],
+    );
 }
 
 #[test]
 fn writes_to_stdout() {
-    assert_caught("stdout", &["Actions other than meta-data must not write to stdout", "start (rc=0): \"starting the resource\""]);
+    assert_caught(
+        "stdout",
+        &[
+            "Actions other than meta-data must not write to stdout",
+            "start (rc=0): \"starting the resource\"",
+        ],
+    );
     // The legacy profile keeps the shell tool's verdict (pass) and still reports it.
     let d = Tmp::new("b-stdout-legacy");
     let agent = fixture(&d, "stdout");
     let state = format!("state={}", d.join("b.state").display());
-    let (rc, out, _) = ours(None, &["--profile", "legacy", "-n", "ocft-b", "-o", &state, agent.to_str().unwrap()]);
+    let (rc, out, _) = ours(
+        None,
+        &[
+            "--profile",
+            "legacy",
+            "-n",
+            "ocft-b",
+            "-o",
+            &state,
+            agent.to_str().unwrap(),
+        ],
+    );
     assert_eq!(rc, 0, "{out}");
-    assert!(out.contains("- extra (not counted in the legacy profile)") && out.contains("must not write to stdout"), "{out}");
+    assert!(
+        out.contains("- extra (not counted in the legacy profile)")
+            && out.contains("must not write to stdout"),
+        "{out}"
+    );
 }
 
 #[test]
 fn monitor_not_7_when_stopped() {
-    assert_caught("monitor-stopped", &["* rc=1: Monitoring a stopped resource should return 7"]);
+    assert_caught(
+        "monitor-stopped",
+        &["* rc=1: Monitoring a stopped resource should return 7"],
+    );
 }
 
 #[test]
 fn partial_promote_support() {
-    assert_caught("partial-promote", &["* Your agent partially supports promotable clones"]);
+    assert_caught(
+        "partial-promote",
+        &["* Your agent partially supports promotable clones"],
+    );
 }
 
 #[test]
 fn exit_101() {
-    assert_caught("exit-101", &["* rc=101: Start failed.  Did you supply enough options with -o ?", "thread 'main' panicked", "Aborting tests"]);
+    assert_caught(
+        "exit-101",
+        &[
+            "* rc=101: Start failed.  Did you supply enough options with -o ?",
+            "thread 'main' panicked",
+            "Aborting tests",
+        ],
+    );
 }
 
 #[test]
@@ -81,10 +141,21 @@ fn missing_required_parameter_and_unknown_action() {
     let d = Tmp::new("b-extra");
     let agent = fixture(&d, "good");
     let state = format!("state={}", d.join("b.state").display());
-    let (rc, out, err) = ours(None, &["-n", "ocft-b", "-o", &state, agent.to_str().unwrap()]);
+    let (rc, out, err) = ours(
+        None,
+        &["-n", "ocft-b", "-o", &state, agent.to_str().unwrap()],
+    );
     assert_eq!(rc, 0, "{out}{err}");
-    for line in ["start without required state", "validate-all without required state", "unknown action returns 3", "one exit reason per failure"] {
-        let l = out.lines().find(|l| l.contains(line)).unwrap_or_else(|| panic!("{line}: {out}"));
+    for line in [
+        "start without required state",
+        "validate-all without required state",
+        "unknown action returns 3",
+        "one exit reason per failure",
+    ] {
+        let l = out
+            .lines()
+            .find(|l| l.contains(line))
+            .unwrap_or_else(|| panic!("{line}: {out}"));
         assert!(l.ends_with("ok"), "{l}");
     }
 }

@@ -12,7 +12,11 @@ pub fn tester() -> PathBuf {
 /// The ocfrs agents binary `cargo test --workspace` built next to the tester.
 pub fn agents_bin() -> PathBuf {
     let p = tester().parent().unwrap().join("ocfrs-agents");
-    assert!(p.exists(), "{} missing: run cargo test --workspace", p.display());
+    assert!(
+        p.exists(),
+        "{} missing: run cargo test --workspace",
+        p.display()
+    );
     p
 }
 
@@ -77,7 +81,9 @@ pub fn our_dummy(dir: &Tmp) -> PathBuf {
 
 /// (exit code, stdout, stderr).
 pub fn sh(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -99,12 +105,16 @@ pub fn cmd_in(ns: Option<&str>, prog: &Path) -> Command {
 
 /// Run our tester.
 pub fn ours(ns: Option<&str>, args: &[&str]) -> (i32, String, String) {
-    sh(cmd_in(ns, &tester()).env("OCF_ROOT", "/usr/lib/ocf").args(args))
+    sh(cmd_in(ns, &tester())
+        .env("OCF_ROOT", "/usr/lib/ocf")
+        .args(args))
 }
 
 /// Run the shell tool.
 pub fn shell(ns: Option<&str>, args: &[&str]) -> (i32, String, String) {
-    sh(cmd_in(ns, Path::new(SHELL_TESTER)).env("OCF_ROOT", "/usr/lib/ocf").args(args))
+    sh(cmd_in(ns, Path::new(SHELL_TESTER))
+        .env("OCF_ROOT", "/usr/lib/ocf")
+        .args(args))
 }
 
 /// The `* rc=N: message` lines, normalised: xmllint's own code on the meta-data line is
@@ -115,7 +125,8 @@ pub fn rc_lines(out: &str) -> Vec<String> {
         .map(|l| {
             let l = l.trim_end();
             if l.contains("does not conform to ra-api-1.dtd") {
-                "* rc=x: Your agent produces meta-data which does not conform to ra-api-1.dtd".into()
+                "* rc=x: Your agent produces meta-data which does not conform to ra-api-1.dtd"
+                    .into()
             } else {
                 l.to_string()
             }
@@ -135,9 +146,17 @@ pub fn same_verdict(ns: Option<&str>, args: &[&str]) -> (String, String) {
     assert_eq!(rc_lines(&sout), rc_lines(&oout), "{ctx}");
     assert_eq!(src, orc, "{ctx}");
     for marker in ["passed all tests", "Aborting tests"] {
-        assert_eq!(sout.contains(marker), oout.contains(marker), "{marker}: {ctx}");
+        assert_eq!(
+            sout.contains(marker),
+            oout.contains(marker),
+            "{marker}: {ctx}"
+        );
     }
-    assert_eq!(serr.contains("Tests failed:"), oerr.contains("Tests failed:"), "{ctx}");
+    assert_eq!(
+        serr.contains("Tests failed:"),
+        oerr.contains("Tests failed:"),
+        "{ctx}"
+    );
     if let Some(l) = serr.lines().find(|l| l.starts_with("Tests failed:")) {
         assert!(oerr.contains(l), "{ctx}");
     }
@@ -157,7 +176,11 @@ pub struct NetNs {
 impl NetNs {
     pub fn new(tag: &str) -> NetNs {
         let name = format!("ocft-{tag}-{}", std::process::id());
-        let outer = format!("ocft{}{}", &tag[..tag.len().min(3)], std::process::id() % 100_000);
+        let outer = format!(
+            "ocft{}{}",
+            &tag[..tag.len().min(3)],
+            std::process::id() % 100_000
+        );
         let run = |args: &[&str]| {
             let (rc, o, e) = sh(Command::new("ip").args(args));
             assert_eq!(rc, 0, "ip {args:?}: {o}{e}");
@@ -165,7 +188,18 @@ impl NetNs {
         let _ = sh(Command::new("ip").args(["netns", "del", &name]));
         run(&["netns", "add", &name]);
         let ns = NetNs { name: name.clone() };
-        run(&["link", "add", &outer, "type", "veth", "peer", "name", "ocftpeer0", "netns", &name]);
+        run(&[
+            "link",
+            "add",
+            &outer,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "ocftpeer0",
+            "netns",
+            &name,
+        ]);
         run(&["-n", &name, "link", "set", "ocftpeer0", "name", "eth0"]);
         run(&["-n", &name, "link", "set", "lo", "up"]);
         run(&["-n", &name, "link", "set", "eth0", "up"]);
@@ -194,7 +228,10 @@ impl Loop {
         let (rc, dev, e) = sh(Command::new("losetup").args(["-f", "--show"]).arg(&img));
         assert_eq!(rc, 0, "losetup: {e}");
         let dev = dev.trim().to_string();
-        let l = Loop { dev: dev.clone(), mnt: dir.join("mnt") };
+        let l = Loop {
+            dev: dev.clone(),
+            mnt: dir.join("mnt"),
+        };
         let (rc, _, e) = sh(Command::new("mkfs.ext4").args(["-q", "-F", &dev]));
         assert_eq!(rc, 0, "mkfs: {e}");
         std::fs::create_dir_all(&l.mnt).unwrap();

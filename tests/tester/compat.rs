@@ -13,7 +13,18 @@ fn legacy_matches_shell_on_heartbeat_dummy() {
     let agent = fixture(&d, "good");
     let odd = d.join("it's a \"state\" file");
     let o = format!("state={}", odd.display());
-    let (rc, out, err) = ours(None, &["--profile", "legacy", "-n", "ocft-d", "-o", &o, agent.to_str().unwrap()]);
+    let (rc, out, err) = ours(
+        None,
+        &[
+            "--profile",
+            "legacy",
+            "-n",
+            "ocft-d",
+            "-o",
+            &o,
+            agent.to_str().unwrap(),
+        ],
+    );
     assert_eq!(rc, 0, "{out}{err}");
     assert!(!odd.exists(), "stopped at the end");
     let (src, _, _) = shell(None, &["-n", "ocft-d", "-o", &o, agent.to_str().unwrap()]);
@@ -24,7 +35,16 @@ fn legacy_matches_shell_on_heartbeat_dummy() {
 fn legacy_matches_shell_on_pacemaker_stateful() {
     let d = Tmp::new("stateful");
     let state = format!("state={}", d.join("s.state").display());
-    let (out, _) = same_verdict(None, &["-n", "ocft-s", "-o", &state, "/usr/lib/ocf/resource.d/pacemaker/Stateful"]);
+    let (out, _) = same_verdict(
+        None,
+        &[
+            "-n",
+            "ocft-s",
+            "-o",
+            &state,
+            "/usr/lib/ocf/resource.d/pacemaker/Stateful",
+        ],
+    );
     // Stateful claims 1.1 features without a DOCTYPE: both testers fail it on the DTD step.
     assert!(out.contains("ra-api-1.dtd"), "{out}");
 }
@@ -33,10 +53,21 @@ fn legacy_matches_shell_on_pacemaker_stateful() {
 fn legacy_matches_shell_on_broken_fixtures() {
     let d = Tmp::new("broken-legacy");
     let state = format!("state={}", d.join("f.state").display());
-    for fault in ["good", "double-stop", "bad-metadata", "stdout", "monitor-stopped", "partial-promote", "exit-101"] {
+    for fault in [
+        "good",
+        "double-stop",
+        "bad-metadata",
+        "stdout",
+        "monitor-stopped",
+        "partial-promote",
+        "exit-101",
+    ] {
         let agent = fixture(&d, fault);
         let _ = std::fs::remove_file(d.join("f.state"));
-        same_verdict(None, &["-n", "ocft-f", "-o", &state, agent.to_str().unwrap()]);
+        same_verdict(
+            None,
+            &["-n", "ocft-f", "-o", &state, agent.to_str().unwrap()],
+        );
     }
 }
 
@@ -46,20 +77,59 @@ fn our_dummy_passes_every_profile() {
     let agent = our_dummy(&d);
     let state = format!("state={}", d.join("o.state").display());
     for profile in ["pacemaker", "legacy", "rgmanager"] {
-        let (rc, out, err) = ours(None, &["--profile", profile, "-n", "ocft-o", "-o", &state, agent.to_str().unwrap()]);
+        let (rc, out, err) = ours(
+            None,
+            &[
+                "--profile",
+                profile,
+                "-n",
+                "ocft-o",
+                "-o",
+                &state,
+                agent.to_str().unwrap(),
+            ],
+        );
         assert_eq!(rc, 0, "{profile}:\n{out}\n{err}");
         assert!(out.contains("passed all tests"), "{profile}: {out}");
-        assert!(!out.contains("FAIL") && !out.contains("not counted"), "{profile}: {out}");
+        assert!(
+            !out.contains("FAIL") && !out.contains("not counted"),
+            "{profile}: {out}"
+        );
     }
     // The machine formats carry the same verdict.
-    let (rc, out, _) = ours(None, &["--format", "json", "-n", "ocft-o", "-o", &state, agent.to_str().unwrap()]);
+    let (rc, out, _) = ours(
+        None,
+        &[
+            "--format",
+            "json",
+            "-n",
+            "ocft-o",
+            "-o",
+            &state,
+            agent.to_str().unwrap(),
+        ],
+    );
     assert_eq!(rc, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["passed"], true);
     assert!(v["checks"].as_array().unwrap().len() > 40);
-    let (rc, out, _) = ours(None, &["--format", "junit", "-n", "ocft-o", "-o", &state, agent.to_str().unwrap()]);
+    let (rc, out, _) = ours(
+        None,
+        &[
+            "--format",
+            "junit",
+            "-n",
+            "ocft-o",
+            "-o",
+            &state,
+            agent.to_str().unwrap(),
+        ],
+    );
     assert_eq!(rc, 0);
-    assert!(out.contains("<testsuite ") && out.contains("failures=\"0\""), "{out}");
+    assert!(
+        out.contains("<testsuite ") && out.contains("failures=\"0\""),
+        "{out}"
+    );
 }
 
 #[test]
@@ -70,7 +140,10 @@ fn command_line_matches_the_shell_tool() {
     // No name: message, usage on stderr, exit 1 (both tools).
     let (rc, out, err) = ours(None, &[a]);
     assert_eq!(rc, 1);
-    assert!(out.is_empty() && err.contains("You must give your resource a name"), "{err}");
+    assert!(
+        out.is_empty() && err.contains("You must give your resource a name"),
+        "{err}"
+    );
     let (src, _, serr) = shell(None, &[a]);
     assert_eq!(src, 1);
     assert!(serr.contains("You must give your resource a name"));
@@ -81,7 +154,10 @@ fn command_line_matches_the_shell_tool() {
     for h in ["-h", "--help", "-?"] {
         let (rc, out, _) = ours(None, &[h]);
         assert_eq!(rc, 0, "{h}");
-        assert!(out.contains("-n <NAME>") && out.contains("--profile"), "{out}");
+        assert!(
+            out.contains("-n <NAME>") && out.contains("--profile"),
+            "{out}"
+        );
     }
     let (rc, out, _) = ours(None, &["--version"]);
     assert_eq!(rc, 0);
@@ -97,22 +173,50 @@ fn man_page_and_completions_are_generated() {
     let (rc, _, err) = ours(None, &["--generate", "man", d.0.to_str().unwrap()]);
     assert_eq!(rc, 0, "{err}");
     let man = std::fs::read_to_string(d.join("ocf-tester.8")).unwrap();
-    assert!(man.contains(".TH ocf-tester 8") && man.contains("profile"), "{}", &man[..200.min(man.len())]);
+    assert!(
+        man.contains(".TH ocf-tester 8") && man.contains("profile"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
     for shell in ["bash", "zsh", "fish"] {
         let (rc, out, err) = ours(None, &["--generate", "completions", shell, "ocfrs-tester"]);
         assert_eq!(rc, 0, "{err}");
-        assert!(out.contains("ocfrs-tester") && out.contains("profile"), "{shell}");
+        assert!(
+            out.contains("ocfrs-tester") && out.contains("profile"),
+            "{shell}"
+        );
     }
 }
 
 #[test]
-#[cfg_attr(not(feature = "root-tests"), ignore = "needs root: network namespace and veth")]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root: network namespace and veth"
+)]
 fn legacy_matches_shell_on_ipaddr2_in_a_namespace() {
     let ns = NetNs::new("ip2");
-    let (rc, _, e) = sh(std::process::Command::new("ip").args(["-n", &ns.name, "addr", "add", "192.168.144.1/24", "dev", "eth0"]));
+    let (rc, _, e) = sh(std::process::Command::new("ip").args([
+        "-n",
+        &ns.name,
+        "addr",
+        "add",
+        "192.168.144.1/24",
+        "dev",
+        "eth0",
+    ]));
     assert_eq!(rc, 0, "{e}");
     let agent = format!("{HEARTBEAT}/IPaddr2");
-    let args = ["-n", "ocft-ip", "-o", "ip=192.168.144.2", "-o", "cidr_netmask=24", "-o", "nic=eth0", agent.as_str()];
+    let args = [
+        "-n",
+        "ocft-ip",
+        "-o",
+        "ip=192.168.144.2",
+        "-o",
+        "cidr_netmask=24",
+        "-o",
+        "nic=eth0",
+        agent.as_str(),
+    ];
     let (out, _) = same_verdict(Some(&ns.name), &args);
     assert!(out.contains("passed all tests"), "{out}");
     // A bad configuration is caught by both, the same way.
@@ -122,13 +226,29 @@ fn legacy_matches_shell_on_ipaddr2_in_a_namespace() {
 }
 
 #[test]
-#[cfg_attr(not(feature = "root-tests"), ignore = "needs root: loop device and mount")]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root: loop device and mount"
+)]
 fn legacy_matches_shell_on_filesystem_on_a_loop_device() {
     let d = Tmp::new("fs");
     let lo = Loop::new(&d);
     let dev = format!("device={}", lo.dev);
     let dir = format!("directory={}", lo.mnt.display());
     let agent = format!("{HEARTBEAT}/Filesystem");
-    let (out, _) = same_verdict(None, &["-n", "ocft-fs", "-o", &dev, "-o", &dir, "-o", "fstype=ext4", &agent]);
+    let (out, _) = same_verdict(
+        None,
+        &[
+            "-n",
+            "ocft-fs",
+            "-o",
+            &dev,
+            "-o",
+            &dir,
+            "-o",
+            "fstype=ext4",
+            &agent,
+        ],
+    );
     assert!(out.contains("passed all tests"), "{out}");
 }

@@ -13,7 +13,11 @@ fn ocft_results(agent: &str, out: &str) -> BTreeMap<String, bool> {
     let mut ok = true;
     let prefix = format!("{agent}: ");
     for line in out.lines() {
-        let line = line.replace("\x1b[32m", "").replace("\x1b[31m", "").replace("\x1b[34m", "").replace("\x1b[0m", "");
+        let line = line
+            .replace("\x1b[32m", "")
+            .replace("\x1b[31m", "")
+            .replace("\x1b[34m", "")
+            .replace("\x1b[0m", "");
         if let Some(rest) = line.strip_prefix(&prefix) {
             if let Some((case, tail)) = rest.split_once(" - ") {
                 if let Some(c) = current.take() {
@@ -43,7 +47,12 @@ fn our_results(agent: &str, json: &str) -> BTreeMap<String, Option<bool>> {
         .unwrap()
         .iter()
         .map(|c| {
-            let name = c["name"].as_str().unwrap().strip_prefix(&prefix).unwrap().to_string();
+            let name = c["name"]
+                .as_str()
+                .unwrap()
+                .strip_prefix(&prefix)
+                .unwrap()
+                .to_string();
             let verdict = match c["verdict"].as_str().unwrap() {
                 "pass" => Some(true),
                 "fail" => Some(false),
@@ -78,7 +87,10 @@ fn compare_with(ns: Option<&str>, agent: &str, between: impl Fn(), racy: &[&str]
     let ctx = format!("ocft:\n{reference}\n---- ours:\n{json}\n{err}");
     for (case, ok) in &theirs {
         if racy.contains(&case.as_str()) {
-            assert!(matches!(mine.get(case), Some(Some(_))), "case {case:?} not run\n{ctx}");
+            assert!(
+                matches!(mine.get(case), Some(Some(_))),
+                "case {case:?} not run\n{ctx}"
+            );
             continue;
         }
         assert_eq!(mine.get(case), Some(&Some(*ok)), "case {case:?}\n{ctx}");
@@ -107,9 +119,34 @@ fn clean_filesystem_leftovers() {
     let _ = std::fs::remove_dir(mnt);
 }
 
+/// The three comparisons run concurrently: ocft polls its agents once a second, so each
+/// mostly sleeps (apache alone takes about two minutes). They touch different resources
+/// (an apache in its own namespace, ocft's own loop device, an eth0 in another namespace).
 #[test]
-#[cfg_attr(not(feature = "root-tests"), ignore = "needs root: ocft, loop devices")]
-fn filesystem_config_gives_ocfts_results() {
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root: ocft, loop devices, network namespaces"
+)]
+fn debian_ocft_configs_give_ocfts_results() {
+    let jobs: [(&str, fn()); 3] = [
+        ("apache", apache_config),
+        ("Filesystem", filesystem_config),
+        ("IPaddr2", ipaddr2_config),
+    ];
+    let failed: Vec<&str> = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs.iter().map(|(n, f)| (*n, s.spawn(*f))).collect();
+        handles
+            .into_iter()
+            .filter_map(|(n, h)| h.join().is_err().then_some(n))
+            .collect()
+    });
+    assert!(
+        failed.is_empty(),
+        "ocft comparison failed for {failed:?} (see above)"
+    );
+}
+
+fn filesystem_config() {
     clean_filesystem_leftovers();
     // "start insert failure" detaches the loop device right after the file system was
     // unmounted; the kernel may defer that detach (device still busy), and then start
@@ -121,21 +158,20 @@ fn filesystem_config_gives_ocfts_results() {
         None,
         "Filesystem",
         clean_filesystem_leftovers,
-        &["start insert failure (remove device)", "monitor depth 20 insert failure (r/o fs)"],
+        &[
+            "start insert failure (remove device)",
+            "monitor depth 20 insert failure (r/o fs)",
+        ],
     );
     clean_filesystem_leftovers();
 }
 
-#[test]
-#[cfg_attr(not(feature = "root-tests"), ignore = "needs root: ocft, network namespace")]
-fn ipaddr2_config_gives_ocfts_results() {
+fn ipaddr2_config() {
     let ns = NetNs::new("ocftip");
     compare(Some(&ns.name), "IPaddr2");
 }
 
-#[test]
-#[cfg_attr(not(feature = "root-tests"), ignore = "needs root: ocft, network namespace, apache2")]
-fn apache_config_gives_ocfts_results() {
+fn apache_config() {
     let cfg = format!("{CONFIGS}/apache");
     let installed = sh(Command::new("dpkg-query").args(["-W", "-f=${Status}", "apache2"]))
         .1
@@ -145,7 +181,10 @@ fn apache_config_gives_ocfts_results() {
         // reference ocft is not run (it would install the package itself).
         let (rc, out, _) = ours(None, &["--ocft", &cfg]);
         assert_eq!(rc, 0, "{out}");
-        assert!(out.contains("prerequisite missing: package apache2 not installed"), "{out}");
+        assert!(
+            out.contains("prerequisite missing: package apache2 not installed"),
+            "{out}"
+        );
         eprintln!("SKIPPED apache ocft comparison: apache2 is not installed (tests/run.sh setup installs it)");
         return;
     }
@@ -156,7 +195,11 @@ fn apache_config_gives_ocfts_results() {
     let shim = d.join("systemctl");
     std::fs::write(&shim, "#!/bin/sh\n# no systemd on this machine\nexit 1\n").unwrap();
     chmod(&shim, 0o755);
-    let path = format!("{}:{}", d.0.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        d.0.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let ns = NetNs::new("apache");
     let ns_name = ns.name.clone();
     let (_, json, err) = sh(Command::new("ip")
@@ -166,7 +209,14 @@ fn apache_config_gives_ocfts_results() {
     let mine = our_results("apache", &json);
     let ocft = |args: &[&str]| {
         sh(Command::new("ip")
-            .args(["netns", "exec", &ns_name, "env", &format!("PATH={path}"), "/usr/sbin/ocft"])
+            .args([
+                "netns",
+                "exec",
+                &ns_name,
+                "env",
+                &format!("PATH={path}"),
+                "/usr/sbin/ocft",
+            ])
             .args(args))
     };
     let (rc, o, e) = ocft(&["make", "apache"]);
@@ -195,21 +245,29 @@ fn own_scenario_format_runs_with_extensions() {
     let d = Tmp::new("scn");
     let agent = fixture(&d, "good");
     let state = d.join("s.state").display().to_string();
-    let (rc, out, err) = sh(Command::new(tester())
-        .env("OCFT_STATE", &state)
-        .args(["--scenario", &scenario("fixture.scn"), agent.to_str().unwrap()]));
+    let (rc, out, err) = sh(Command::new(tester()).env("OCFT_STATE", &state).args([
+        "--scenario",
+        &scenario("fixture.scn"),
+        agent.to_str().unwrap(),
+    ]));
     assert_eq!(rc, 0, "{out}{err}");
     // One "OK." per AgentRun with an expected code, as ocft prints them.
     assert_eq!(out.matches("OK.").count(), 6, "{out}");
     // The extensions are rejected in ocft mode, as ocft would.
-    let (rc, _, err) = sh(Command::new(tester()).args(["--ocft", &scenario("fixture.scn"), agent.to_str().unwrap()]));
+    let (rc, _, err) = sh(Command::new(tester()).args([
+        "--ocft",
+        &scenario("fixture.scn"),
+        agent.to_str().unwrap(),
+    ]));
     assert_eq!(rc, 1);
     assert!(err.contains("scenario-format extension"), "{err}");
     // A case that fails is reported with ocft's wording and the agent's output.
     let bad = fixture(&d, "monitor-stopped");
-    let (rc, out, _) = sh(Command::new(tester())
-        .env("OCFT_STATE", &state)
-        .args(["--scenario", &scenario("fixture.scn"), bad.to_str().unwrap()]));
+    let (rc, out, _) = sh(Command::new(tester()).env("OCFT_STATE", &state).args([
+        "--scenario",
+        &scenario("fixture.scn"),
+        bad.to_str().unwrap(),
+    ]));
     assert_eq!(rc, 1, "{out}");
     assert!(
         out.contains("monitor-stopped: probe of a stopped resource is quiet - ERROR: './monitor-stopped monitor' failed, the return code is 1."),
@@ -223,14 +281,24 @@ fn scenario_hangs_are_expected_or_fail_the_case() {
     let agent = fixture(&d, "hang-on-stop");
     let state = d.join("h.state").display().to_string();
     let t = std::time::Instant::now();
-    let (rc, out, _) = sh(Command::new(tester())
-        .env("OCFT_STATE", &state)
-        .args(["--format", "json", "--scenario", &scenario("hang.scn"), agent.to_str().unwrap()]));
+    let (rc, out, _) = sh(Command::new(tester()).env("OCFT_STATE", &state).args([
+        "--format",
+        "json",
+        "--scenario",
+        &scenario("hang.scn"),
+        agent.to_str().unwrap(),
+    ]));
     assert!(t.elapsed() < std::time::Duration::from_secs(20));
     assert_eq!(rc, 1, "{out}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let checks = v["checks"].as_array().unwrap();
     assert_eq!(checks[0]["verdict"], "pass", "{out}");
     assert_eq!(checks[1]["verdict"], "fail", "{out}");
-    assert!(checks[1]["message"].as_str().unwrap().contains("The agent was hanging, killed it after 2s"), "{out}");
+    assert!(
+        checks[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("The agent was hanging, killed it after 2s"),
+        "{out}"
+    );
 }
