@@ -92,7 +92,7 @@ fn install_and_uninstall_exactly() {
     ] {
         let text = std::fs::read_to_string(root.join(f)).unwrap_or_else(|_| panic!("{f}"));
         assert!(
-            text.contains("ocfrs-tester") && text.contains("--profile"),
+            text.contains("ocfrs-tester") && text.contains("profile"),
             "{f}"
         );
     }
