@@ -159,3 +159,29 @@ fn missing_required_parameter_and_unknown_action() {
         assert!(l.ends_with("ok"), "{l}");
     }
 }
+
+#[test]
+fn degraded_code_without_an_ocf_1_1_claim() {
+    assert_caught(
+        "degraded",
+        &[
+            "* rc=190: Monitoring an active resource should return 0",
+            "Codes 190/191 need an OCF 1.1 claim",
+            "monitor returned 190 but the agent does not claim OCF 1.1",
+        ],
+    );
+}
+
+#[test]
+fn failure_without_an_exit_reason() {
+    let out = assert_caught(
+        "no-reason",
+        &[
+            "Every failure must print exactly one exit-reason line of at most 128 characters",
+            "validate-all returned 6 with 0 exit-reason lines",
+            "start returned 6 with 0 exit-reason lines",
+        ],
+    );
+    // Only that check fails: the codes themselves are right.
+    assert_eq!(out.lines().filter(|l| l.starts_with("* rc=")).count(), 1, "{out}");
+}

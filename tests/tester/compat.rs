@@ -61,6 +61,8 @@ fn legacy_matches_shell_on_broken_fixtures() {
         "monitor-stopped",
         "partial-promote",
         "exit-101",
+        "degraded",
+        "no-reason",
     ] {
         let agent = fixture(&d, fault);
         let _ = std::fs::remove_file(d.join("f.state"));
