@@ -183,5 +183,38 @@ fn failure_without_an_exit_reason() {
         ],
     );
     // Only that check fails: the codes themselves are right.
-    assert_eq!(out.lines().filter(|l| l.starts_with("* rc=")).count(), 1, "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("* rc=")).count(),
+        1,
+        "{out}"
+    );
+}
+
+#[test]
+fn rgmanager_profile_applies_rgmanager_rules() {
+    // The fixture advertises no `status`: rgmanager would never check it.
+    let d = Tmp::new("b-rgm");
+    let agent = fixture(&d, "good");
+    let state = format!("state={}", d.join("b.state").display());
+    let (rc, out, err) = ours(
+        None,
+        &[
+            "--profile",
+            "rgmanager",
+            "-n",
+            "ocft-b",
+            "-o",
+            &state,
+            agent.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(rc, 1, "{out}{err}");
+    assert!(
+        out.contains(
+            "* rc=3: Your agent produces meta-data which does not conform to rgmanager's rules"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("action \"status\" is not advertised"), "{out}");
+    assert!(err.contains("failed 1 tests"), "{err}");
 }

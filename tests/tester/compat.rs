@@ -50,6 +50,44 @@ fn legacy_matches_shell_on_pacemaker_stateful() {
 }
 
 #[test]
+fn pacemaker_profile_checks_promotion_on_stateful() {
+    let d = Tmp::new("stateful-pcmk");
+    let state = format!("state={}", d.join("s.state").display());
+    let (rc, out, err) = ours(
+        None,
+        &[
+            "-n",
+            "ocft-s",
+            "-o",
+            &state,
+            "/usr/lib/ocf/resource.d/pacemaker/Stateful",
+        ],
+    );
+    for check in [
+        "monitor after promote",
+        "monitor after demote",
+        "notify pre-promote",
+        "notify post-demote",
+        "OCF 1.1 structure",
+        "15 promote promoted",
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.contains(check))
+            .unwrap_or_else(|| panic!("{check}:\n{out}"));
+        assert!(line.ends_with(" ok"), "{line}");
+    }
+    // Stateful claims 1.1 and its schema step passes here; what fails is its meta-data
+    // without OCF_ROOT (it sources the shell library from there).
+    assert!(
+        out.contains("* rc=2: meta-data must print valid XML and exit 0 with an empty environment"),
+        "{out}"
+    );
+    assert_eq!(rc, 1, "{out}{err}");
+    assert!(err.contains("failed 1 tests"), "{err}");
+}
+
+#[test]
 fn legacy_matches_shell_on_broken_fixtures() {
     let d = Tmp::new("broken-legacy");
     let state = format!("state={}", d.join("f.state").display());
