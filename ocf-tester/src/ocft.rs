@@ -317,6 +317,10 @@ impl Config {
     }
 }
 
+/// Time limit for the file's own shell code (ocft has none; we keep one so a stuck command
+/// cannot hang the tester). Agent runs use HangTimeout.
+pub const SHELL_LIMIT: Duration = Duration::from_secs(120);
+
 /// Where ocft keeps its helpers.
 pub const OCFT_DIR: &str = "/usr/share/resource-agents/ocft";
 
@@ -529,7 +533,7 @@ impl ScenarioRun<'_> {
                 }
                 Op::Include(_) => {}
                 Op::Bash(code) => {
-                    let (ok, out) = self.bash(&st.env, code, st.limit);
+                    let (ok, out) = self.bash(&st.env, code, SHELL_LIMIT);
                     if self.verbose && self.text {
                         println!(
                             "    Setting system environment:   {code} -> {}",
@@ -716,7 +720,7 @@ impl ScenarioRun<'_> {
             if self.text {
                 println!("Initializing '{name}' ...");
             }
-            let (ok, out) = self.bash(&base, &self.cfg.setup.join("\n"), Duration::from_secs(120));
+            let (ok, out) = self.bash(&base, &self.cfg.setup.join("\n"), SHELL_LIMIT);
             if !ok {
                 let why = format!("SETUP-AGENT failed: {out}");
                 if self.text {
@@ -756,7 +760,7 @@ impl ScenarioRun<'_> {
                 .expand(&case.ops, 0)
                 .and_then(|ops| self.run_ops(&mut st, &ops));
             for code in st.atexit.iter().rev() {
-                let (ok, out) = self.bash(&st.env, code, limit);
+                let (ok, out) = self.bash(&st.env, code, SHELL_LIMIT);
                 if self.verbose && self.text {
                     println!(
                         "    At exit: {code} -> {}{}",
@@ -797,11 +801,7 @@ impl ScenarioRun<'_> {
             checks.push(c);
         }
         if !self.cfg.cleanup.is_empty() {
-            let (ok, out) = self.bash(
-                &base,
-                &self.cfg.cleanup.join("\n"),
-                Duration::from_secs(120),
-            );
+            let (ok, out) = self.bash(&base, &self.cfg.cleanup.join("\n"), SHELL_LIMIT);
             if !ok && self.text {
                 println!("{name}: CLEANUP-AGENT failed: {out}");
             }
