@@ -218,3 +218,30 @@ fn rgmanager_profile_applies_rgmanager_rules() {
     assert!(out.contains("action \"status\" is not advertised"), "{out}");
     assert!(err.contains("failed 1 tests"), "{err}");
 }
+
+#[test]
+fn slower_than_advertised_and_the_timeout_option() {
+    let d = Tmp::new("b-slow");
+    let agent = fixture(&d, "slow-stop");
+    let state = format!("state={}", d.join("b.state").display());
+    let a = agent.to_str().unwrap();
+    // --timeout lets it finish; the durations check still holds it to its advertised 1 s.
+    let (rc, out, err) = ours(None, &["--timeout", "4", "-n", "ocft-b", "-o", &state, a]);
+    assert_eq!(rc, 1, "{out}{err}");
+    assert!(
+        out.contains("Actions must finish within their advertised timeouts"),
+        "{out}"
+    );
+    assert!(out.contains("stop took 2."), "{out}");
+    assert!(
+        out.contains("longer than its advertised timeout 1s"),
+        "{out}"
+    );
+    // Without --timeout the advertised 1 s is the limit: the stop is killed.
+    let (rc, out, _) = ours(None, &["-n", "ocft-b", "-o", &state, a]);
+    assert_eq!(rc, 1, "{out}");
+    assert!(
+        out.contains("* rc=timeout: Stop failed (agent hung: killed its process group after 1s)"),
+        "{out}"
+    );
+}
