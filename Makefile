@@ -85,6 +85,9 @@ install: $(if $(NO_BUILD),,build)
 	if [ -L $(DESTDIR)$(SBINDIR)/ocf-tester ] && [ "$$(readlink $(DESTDIR)$(SBINDIR)/ocf-tester)" = ocfrs-tester ] \
 	   && [ ! -e $$man8/ocf-tester.8 ] && [ ! -e $$man8/ocf-tester.8.gz ]; then \
 	  install -m 0644 $$tmp/ocf-tester.8 $$man8/ocf-tester.8; echo "$$man8/ocf-tester.8" >> $(MANIFEST).tmp; \
+	  f=$(DESTDIR)$(BASHCOMPDIR)/ocf-tester; \
+	  if [ ! -e $$f ]; then mkdir -p $$(dirname $$f); \
+	    $(TESTER_BIN) --generate completions bash ocf-tester > $$f; chmod 0644 $$f; echo "$$f" >> $(MANIFEST).tmp; fi; \
 	fi; rm -rf $$tmp; \
 	for sh_name in bash:$(BASHCOMPDIR)/ocfrs-tester zsh:$(ZSHCOMPDIR)/_ocfrs-tester fish:$(FISHCOMPDIR)/ocfrs-tester.fish; do \
 	  sh=$${sh_name%%:*}; f=$(DESTDIR)$${sh_name#*:}; mkdir -p $$(dirname $$f); \
