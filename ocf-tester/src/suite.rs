@@ -923,38 +923,46 @@ impl Tester {
                 );
             }
         }
-        // reload-agent after changing a reloadable parameter.
+        // reload-agent after changing a reloadable parameter. Prefer parameters whose new
+        // value is harmless (integer, boolean, select); a string is only changed when it has
+        // a value to extend (never invent a value, which could be a path the agent writes).
         if self.advertises("reload-agent") {
             let changed = self.r.md.as_ref().and_then(|m| {
-                m.params.iter().find(|p| p.reloadable).map(|p| {
+                let mut cands: Vec<&ocf::inspect::ParamInfo> =
+                    m.params.iter().filter(|p| p.reloadable).collect();
+                cands.sort_by_key(|p| (p.content_type == "string") as u8);
+                cands.into_iter().find_map(|p| {
                     let cur = self
                         .r
                         .params
                         .iter()
                         .find(|(k, _)| *k == p.name)
                         .map(|(_, v)| v.clone())
-                        .or(p.default.clone());
+                        .or(p.default.clone())
+                        .filter(|v| !v.is_empty());
                     let new = match p.content_type.as_str() {
-                        "integer" => cur
-                            .and_then(|c| c.parse::<i64>().ok())
-                            .map(|n| (n + 1).to_string())
-                            .unwrap_or_else(|| "1".into()),
+                        "integer" => Some(
+                            cur.and_then(|c| c.parse::<i64>().ok())
+                                .map(|n| (n + 1).to_string())
+                                .unwrap_or_else(|| "1".into()),
+                        ),
                         "boolean" => {
-                            if matches!(cur.as_deref(), Some("true" | "1" | "yes")) {
+                            Some(if matches!(cur.as_deref(), Some("true" | "1" | "yes")) {
                                 "false".into()
                             } else {
                                 "true".into()
-                            }
+                            })
                         }
                         "select" => p
                             .options
                             .iter()
                             .find(|o| Some(o.as_str()) != cur.as_deref())
-                            .cloned()
-                            .unwrap_or_default(),
-                        _ => format!("{}-changed", cur.unwrap_or_else(|| "ocf-tester".into())),
+                            .cloned(),
+                        _ => cur
+                            .filter(|c| !c.contains('/'))
+                            .map(|c| format!("{c}-changed")),
                     };
-                    (p.name.clone(), new)
+                    new.map(|v| (p.name.clone(), v))
                 })
             });
             match changed {

@@ -91,16 +91,19 @@ pub fn sh(cmd: &mut Command) -> (i32, String, String) {
     )
 }
 
-/// A command, optionally inside network namespace `ns`.
+/// A command, optionally inside network namespace `ns`, run from the temp directory (agents
+/// and the shell tool may create files relative to it; never in the source tree).
 pub fn cmd_in(ns: Option<&str>, prog: &Path) -> Command {
-    match ns {
+    let mut c = match ns {
         Some(ns) => {
             let mut c = Command::new("ip");
             c.args(["netns", "exec", ns]).arg(prog);
             c
         }
         None => Command::new(prog),
-    }
+    };
+    c.current_dir(std::env::temp_dir());
+    c
 }
 
 /// Run our tester.

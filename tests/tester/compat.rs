@@ -27,7 +27,11 @@ fn legacy_matches_shell_on_heartbeat_dummy() {
     );
     assert_eq!(rc, 0, "{out}{err}");
     assert!(!odd.exists(), "stopped at the end");
-    let (src, _, _) = shell(None, &["-n", "ocft-d", "-o", &o, agent.to_str().unwrap()]);
+    // (Run from the temp directory: the shell tool's eval creates stray files.)
+    let (src, _, _) = sh(std::process::Command::new(SHELL_TESTER)
+        .current_dir(&d.0)
+        .env("OCF_ROOT", "/usr/lib/ocf")
+        .args(["-n", "ocft-d", "-o", &o, agent.to_str().unwrap()]));
     assert_ne!(src, 0, "the shell tool cannot pass such a value");
 }
 
