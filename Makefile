@@ -8,7 +8,12 @@
 #   make demo / make test     the README's two commands (see tests/run.sh)
 #
 # Variables: PROVIDER (ocfrs), PREFIX (/usr), DESTDIR, OCF_RA_DIR, LIBEXECDIR, SBINDIR, MANDIR,
-# RGMANAGER_DIR, PROFILE (release).
+# RGMANAGER_DIR, BASHCOMPDIR, ZSHCOMPDIR, FISHCOMPDIR, PROFILE (release).
+#
+# The tester is installed as $(SBINDIR)/ocfrs-tester with its man page ocfrs-tester.8 and
+# completions for bash, zsh and fish (all generated from its clap definition); the
+# `ocf-tester` symlink (and ocf-tester.8) are added only where those names are free, so
+# resource-agents' shell ocf-tester is never replaced.
 #
 # Every agent is the same multicall binary, installed once as $(LIBEXECDIR)/ocfrs-agents and
 # hard-linked (copied when a link is impossible) under the agent type's name. A manifest of
@@ -24,6 +29,9 @@ LIBEXECDIR    ?= $(PREFIX)/lib/ocfrs
 SBINDIR       ?= $(PREFIX)/sbin
 MANDIR        ?= $(PREFIX)/share/man
 RGMANAGER_DIR ?= $(PREFIX)/share/cluster
+BASHCOMPDIR   ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR    ?= $(PREFIX)/share/zsh/vendor-completions
+FISHCOMPDIR   ?= $(PREFIX)/share/fish/vendor_completions.d
 CARGO         ?= cargo
 PROFILE       ?= release
 
@@ -71,6 +79,20 @@ install: $(if $(NO_BUILD),,build)
 	for f in $$tmp/*.7; do \
 	  install -m 0644 $$f $$mandir/; echo "$$mandir/$$(basename $$f)" >> $(MANIFEST).tmp; \
 	done; rm -rf $$tmp; \
+	man8=$(DESTDIR)$(MANDIR)/man8; mkdir -p $$man8; \
+	tmp=$$(mktemp -d); $(TESTER_BIN) --generate man $$tmp >/dev/null; \
+	install -m 0644 $$tmp/ocf-tester.8 $$man8/ocfrs-tester.8; echo "$$man8/ocfrs-tester.8" >> $(MANIFEST).tmp; \
+	if [ -L $(DESTDIR)$(SBINDIR)/ocf-tester ] && [ "$$(readlink $(DESTDIR)$(SBINDIR)/ocf-tester)" = ocfrs-tester ] \
+	   && [ ! -e $$man8/ocf-tester.8 ] && [ ! -e $$man8/ocf-tester.8.gz ]; then \
+	  install -m 0644 $$tmp/ocf-tester.8 $$man8/ocf-tester.8; echo "$$man8/ocf-tester.8" >> $(MANIFEST).tmp; \
+	  f=$(DESTDIR)$(BASHCOMPDIR)/ocf-tester; \
+	  if [ ! -e $$f ]; then mkdir -p $$(dirname $$f); \
+	    $(TESTER_BIN) --generate completions bash ocf-tester > $$f; chmod 0644 $$f; echo "$$f" >> $(MANIFEST).tmp; fi; \
+	fi; rm -rf $$tmp; \
+	for sh_name in bash:$(BASHCOMPDIR)/ocfrs-tester zsh:$(ZSHCOMPDIR)/_ocfrs-tester fish:$(FISHCOMPDIR)/ocfrs-tester.fish; do \
+	  sh=$${sh_name%%:*}; f=$(DESTDIR)$${sh_name#*:}; mkdir -p $$(dirname $$f); \
+	  $(TESTER_BIN) --generate completions $$sh ocfrs-tester > $$f; chmod 0644 $$f; echo "$$f" >> $(MANIFEST).tmp; \
+	done; \
 	sort -u $(MANIFEST).tmp > $(MANIFEST); rm -f $(MANIFEST).tmp; \
 	echo "provider $(PROVIDER): $$($(AGENTS_BIN) --list | tr '\n' ' ')"
 

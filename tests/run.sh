@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use. Installing never starts a daemon (policy-rc.d).
 PACKAGES=(
   make                        # make install / uninstall tests
+  apache2                     # ocf-tester: Debian's ocft apache config vs ocft
   resource-agents             # shell agents, ocf-tester, ra-api-1.dtd, metadata.rng, ocft configs
   libxml2-utils               # xmllint
   pacemaker pacemaker-cli-utils corosync crmsh   # crm_resource, the real-cluster harness
@@ -79,8 +80,8 @@ demo() {
 run_tests() {
   setup
   # Every binary first: the install tests put ocf-tester next to the agents.
-  cargo build --workspace --bins --features ocfrs-agents/root-tests
-  cargo test --workspace --features ocfrs-agents/root-tests "$@"
+  cargo build --workspace --bins --features ocfrs-agents/root-tests,ocf-tester/root-tests
+  cargo test --workspace --features ocfrs-agents/root-tests,ocf-tester/root-tests "$@"
 }
 
 case "${1:-}" in

@@ -4,6 +4,9 @@
 //!   layout, Debian's shell ocf-tester and Pacemaker's crm_resource on the example agent,
 //!   malformed input for every parameter;
 //! * `agents/`: one file per agent, against real parts.
+//!
+//! The tester's own suite is `tests/tester/` (test target `tester` of the ocf-tester package,
+//! so that Cargo builds and names its binary).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed setup should fail loudly
 
 mod agents;

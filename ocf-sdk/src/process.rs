@@ -67,6 +67,19 @@ pub struct Cmd {
     env_clear: bool,
     cwd: Option<PathBuf>,
     stdin: Option<Vec<u8>>,
+    user: Option<(u32, u32)>,
+    close_stdin_stderr: bool,
+}
+
+/// How a [`Cmd::run_bounded`] run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    /// Exit status and whatever output was captured (up to the kill, on a timeout).
+    pub output: Output,
+    /// The deadline passed: the process group was killed with SIGKILL.
+    pub timed_out: bool,
+    /// Wall-clock time from spawn to exit (or kill).
+    pub elapsed: Duration,
 }
 
 impl Cmd {
@@ -79,6 +92,8 @@ impl Cmd {
             env_clear: false,
             cwd: None,
             stdin: None,
+            user: None,
+            close_stdin_stderr: false,
         }
     }
     /// Add one argument.
@@ -126,6 +141,21 @@ impl Cmd {
         self
     }
 
+    /// Run the child as `uid`/`gid` (supplementary groups dropped). Needs root.
+    #[must_use]
+    pub fn user(mut self, uid: u32, gid: u32) -> Cmd {
+        self.user = Some((uid, gid));
+        self
+    }
+
+    /// Start the child with file descriptors 0 and 2 **closed** (not `/dev/null`), the way
+    /// rgmanager runs `meta-data`. Its stderr is then not captured.
+    #[must_use]
+    pub fn close_stdin_stderr(mut self) -> Cmd {
+        self.close_stdin_stderr = true;
+        self
+    }
+
     /// The program name for messages.
     pub fn program(&self) -> String {
         self.program.to_string_lossy().into_owned()
@@ -165,7 +195,131 @@ impl Cmd {
         if let Some(d) = &self.cwd {
             c.current_dir(d);
         }
+        if let Some((uid, gid)) = self.user {
+            c.uid(uid).gid(gid);
+        }
         c
+    }
+
+    /// Run within `deadline` like [`Cmd::run`], but a timeout is a result, not an error:
+    /// the process group is killed and [`Finished::timed_out`] is set, keeping the output
+    /// captured so far. After the child exits, its pipes are read for at most `pipe_grace`
+    /// more (a daemon it left behind may hold them open).
+    ///
+    /// # Errors
+    /// 5 when the program does not exist or is not executable; 1 when it cannot be started.
+    pub fn run_bounded(&self, deadline: Deadline, pipe_grace: Duration) -> Result<Finished> {
+        let mut c = self.command();
+        c.process_group(0)
+            .stdout(Stdio::piped())
+            .stderr(if self.close_stdin_stderr {
+                Stdio::null()
+            } else {
+                Stdio::piped()
+            });
+        c.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+        if self.close_stdin_stderr {
+            // SAFETY: close(2) is async-signal-safe and touches no memory of the parent.
+            unsafe {
+                c.pre_exec(|| {
+                    libc::close(0);
+                    libc::close(2);
+                    Ok(())
+                });
+            }
+        }
+        let started = std::time::Instant::now();
+        let mut child = c.spawn().map_err(|e| spawn_error(&self.program(), &e))?;
+        let pgid = Pid::from_raw(child.id() as i32);
+        if let (Some(data), Some(mut sin)) = (self.stdin.clone(), child.stdin.take()) {
+            std::thread::spawn(move || {
+                let _ = sin.write_all(&data);
+            });
+        }
+        let (tx, rx) = mpsc::channel::<(bool, Vec<u8>)>();
+        let mut pipes = 0;
+        for (is_out, pipe) in [
+            (
+                true,
+                child
+                    .stdout
+                    .take()
+                    .map(|p| Box::new(p) as Box<dyn Read + Send>),
+            ),
+            (
+                false,
+                child
+                    .stderr
+                    .take()
+                    .map(|p| Box::new(p) as Box<dyn Read + Send>),
+            ),
+        ] {
+            if let Some(mut p) = pipe {
+                pipes += 1;
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 8192];
+                    loop {
+                        match p.read(&mut chunk) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => {
+                                buf.extend_from_slice(&chunk[..n]);
+                                // Send progressively so a kill still leaves the output.
+                                let _ = tx.send((is_out, chunk[..n].to_vec()));
+                            }
+                        }
+                    }
+                    drop(buf);
+                    let _ = tx.send((is_out, Vec::new()));
+                });
+            }
+        }
+        drop(tx);
+        let status = deadline.wait_until(Duration::from_millis(10), || {
+            child.try_wait().ok().flatten()
+        });
+        let timed_out = status.is_none();
+        let status = match status {
+            Some(s) => s,
+            None => {
+                let _ = killpg(pgid, Signal::SIGKILL);
+                let _ = child.kill();
+                child
+                    .wait()
+                    .map_err(|e| Error::generic(format!("wait: {e}")))?
+            }
+        };
+        let elapsed = started.elapsed();
+        let mut out = Output {
+            code: status.code(),
+            signal: status.signal(),
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        };
+        let until = std::time::Instant::now() + pipe_grace;
+        let mut closed = 0;
+        while closed < pipes {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left.max(Duration::from_millis(1))) {
+                Ok((is_out, b)) if b.is_empty() => {
+                    let _ = is_out;
+                    closed += 1;
+                }
+                Ok((true, b)) => out.stdout.extend_from_slice(&b),
+                Ok((false, b)) => out.stderr.extend_from_slice(&b),
+                Err(_) => break,
+            }
+        }
+        Ok(Finished {
+            output: out,
+            timed_out,
+            elapsed,
+        })
     }
 
     /// Run to completion within `deadline`, capturing output.
@@ -701,6 +855,36 @@ mod tests {
             .unwrap_err();
         assert!(t.elapsed() < Duration::from_secs(5));
         assert!(e.reason().contains("did not finish in time"));
+    }
+
+    #[test]
+    fn run_bounded_reports_timeouts_with_output() {
+        let t = Instant::now();
+        let f = Cmd::new("sh")
+            .arg("-c")
+            .arg("echo before; echo err >&2; sleep 30 & sleep 30")
+            .run_bounded(
+                Deadline::after(Duration::from_millis(500)),
+                Duration::from_millis(200),
+            )
+            .unwrap();
+        assert!(f.timed_out);
+        assert!(t.elapsed() < Duration::from_secs(5));
+        assert_eq!(f.output.stdout_text(), "before\n");
+        assert_eq!(f.output.stderr_text(), "err\n");
+        let f = Cmd::new("sh")
+            .arg("-c")
+            .arg("echo out; echo err >&2; exit 3")
+            .close_stdin_stderr()
+            .run_bounded(
+                Deadline::after(Duration::from_secs(5)),
+                Duration::from_secs(1),
+            )
+            .unwrap();
+        assert!(!f.timed_out);
+        assert_eq!(f.output.code, Some(3));
+        assert_eq!(f.output.stdout_text(), "out\n");
+        assert!(f.output.stderr.is_empty());
     }
 
     #[test]

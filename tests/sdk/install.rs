@@ -77,6 +77,27 @@ fn install_and_uninstall_exactly() {
             .exists());
     }
     assert!(root.join("usr/sbin/ocfrs-tester").exists());
+    // The tester's man page and completions, generated from its clap definition; no
+    // ocf-tester.8 next to someone else's ocf-tester.
+    let man =
+        std::fs::read_to_string(root.join("usr/share/man/man8/ocfrs-tester.8")).expect("man8");
+    assert!(
+        man.contains(".TH ocf-tester 8"),
+        "{}",
+        &man[..man.len().min(200)]
+    );
+    assert!(!root.join("usr/share/man/man8/ocf-tester.8").exists());
+    for f in [
+        "usr/share/bash-completion/completions/ocfrs-tester",
+        "usr/share/zsh/vendor-completions/_ocfrs-tester",
+        "usr/share/fish/vendor_completions.d/ocfrs-tester.fish",
+    ] {
+        let text = std::fs::read_to_string(root.join(f)).unwrap_or_else(|_| panic!("{f}"));
+        assert!(
+            text.contains("ocfrs-tester") && text.contains("profile"),
+            "{f}"
+        );
+    }
     assert_eq!(
         std::fs::read_to_string(&shell_tester).expect("read"),
         "#!/bin/sh\n",

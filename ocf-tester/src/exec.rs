@@ -1,0 +1,474 @@
+//! Running the agent: the environment each profile sets, deadlines, and what one run saw.
+
+use crate::cli::Profile;
+use ocf::inspect::MetaData;
+use ocf::process::Cmd;
+use ocf::{Deadline, Env};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The PATH Pacemaker's executor typically runs with (its systemd unit's default).
+pub const PACEMAKER_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// Feature set announced in the pacemaker profile.
+pub const FEATURE_SET: &str = "3.19.0";
+/// Exit-reason prefix.
+pub const REASON_PREFIX: &str = "ocf-exit-reason:";
+/// Default time limit when neither --timeout nor meta-data gives one.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// One invocation to make.
+#[derive(Debug, Clone, Default)]
+pub struct Spec {
+    /// The action (argv[1]).
+    pub action: String,
+    /// CRM_meta_interval in ms; `None` = the profile's default for the action.
+    pub interval_ms: Option<u64>,
+    /// OCF_CHECK_LEVEL.
+    pub depth: Option<u32>,
+    /// Extra variables.
+    pub set: Vec<(String, String)>,
+    /// Variables to remove (after everything else is set).
+    pub unset: Vec<String>,
+    /// Replace the -o parameters.
+    pub params: Option<Vec<(String, String)>>,
+    /// Legacy: OCF_RESOURCE_INSTANCE and parameters are exported (false for steps 2-4).
+    pub no_instance: bool,
+    /// Run as this uid/gid.
+    pub user: Option<(u32, u32)>,
+    /// Start from an empty environment (nothing at all).
+    pub empty_env: bool,
+    /// stdin and stderr closed (rgmanager's meta-data call).
+    pub close_stdio: bool,
+}
+
+impl Spec {
+    /// A plain run of `action`.
+    pub fn new(action: &str) -> Spec {
+        Spec {
+            action: action.to_string(),
+            ..Spec::default()
+        }
+    }
+    /// Builder: interval.
+    pub fn interval(mut self, ms: u64) -> Spec {
+        self.interval_ms = Some(ms);
+        self
+    }
+    /// Builder: set a variable.
+    pub fn set(mut self, k: &str, v: &str) -> Spec {
+        self.set.push((k.to_string(), v.to_string()));
+        self
+    }
+    /// Builder: depth.
+    pub fn depth(mut self, d: u32) -> Spec {
+        self.depth = Some(d);
+        self
+    }
+}
+
+/// What one run produced.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// The action.
+    pub action: String,
+    /// Exit code; `None` when killed (timeout or signal).
+    pub rc: Option<i32>,
+    /// The deadline passed and the process group was killed.
+    pub timed_out: bool,
+    /// Terminating signal.
+    pub signal: Option<i32>,
+    /// Captured stdout.
+    pub stdout: Vec<u8>,
+    /// Captured stderr.
+    pub stderr: Vec<u8>,
+    /// Duration.
+    pub elapsed: Duration,
+    /// The limit applied.
+    pub limit: Duration,
+    /// The advertised timeout, if any.
+    pub advertised: Option<Duration>,
+    /// Could not be started at all (message).
+    pub spawn_error: Option<String>,
+}
+
+impl RunResult {
+    /// The code as the shell tool prints it; a hang or a kill has no code.
+    pub fn rc_text(&self) -> String {
+        match (self.rc, self.timed_out, self.signal) {
+            (Some(rc), _, _) => rc.to_string(),
+            (None, true, _) => "timeout".to_string(),
+            (None, false, Some(s)) => format!("signal{s}"),
+            _ => "none".to_string(),
+        }
+    }
+    /// Whether the code is one of `expected`.
+    pub fn is(&self, expected: &[i32]) -> bool {
+        self.rc.is_some_and(|rc| expected.contains(&rc))
+    }
+    /// stdout then stderr, as text.
+    pub fn output_text(&self) -> String {
+        let mut s = String::from_utf8_lossy(&self.stdout).into_owned();
+        s.push_str(&String::from_utf8_lossy(&self.stderr));
+        if let Some(e) = &self.spawn_error {
+            s.push_str(e);
+        }
+        s
+    }
+    /// Exit-reason lines on stderr.
+    pub fn reasons(&self) -> Vec<String> {
+        String::from_utf8_lossy(&self.stderr)
+            .lines()
+            .filter_map(|l| l.strip_prefix(REASON_PREFIX).map(str::to_string))
+            .collect()
+    }
+    /// A suffix explaining a hang.
+    pub fn hang_note(&self) -> String {
+        if self.timed_out {
+            format!(
+                " (agent hung: killed its process group after {}s)",
+                self.limit.as_secs_f64().round()
+            )
+        } else if let Some(e) = &self.spawn_error {
+            format!(" ({e})")
+        } else if let (None, Some(s)) = (self.rc, self.signal) {
+            format!(" (agent killed by signal {s})")
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// Runs the agent for one profile and remembers every run.
+pub struct Runner {
+    /// Agent path.
+    pub agent: PathBuf,
+    /// Profile.
+    pub profile: Profile,
+    /// OCF_RESOURCE_INSTANCE.
+    pub instance: String,
+    /// -o parameters.
+    pub params: Vec<(String, String)>,
+    /// --timeout.
+    pub timeout: Option<Duration>,
+    /// Parsed meta-data, once known.
+    pub md: Option<MetaData>,
+    /// -d.
+    pub debug: bool,
+    /// -X.
+    pub trace: bool,
+    /// -v: print each run and its output.
+    pub verbose: bool,
+    /// Whether verbose lines may go to stdout (text format).
+    pub text_out: bool,
+    /// Every run so far.
+    pub history: Vec<RunResult>,
+    /// The tester's own environment (legacy profile base).
+    pub base: Env,
+}
+
+impl Runner {
+    /// The agent's type (file name).
+    pub fn type_name(&self) -> String {
+        self.agent
+            .file_name()
+            .map(|f| f.to_string_lossy().trim_end_matches(".sh").to_string())
+            .unwrap_or_default()
+    }
+
+    /// The agent's provider (parent directory name).
+    pub fn provider(&self) -> String {
+        self.agent
+            .parent()
+            .and_then(Path::file_name)
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "heartbeat".into())
+    }
+
+    /// The advertised timeout of `action`.
+    pub fn advertised(&self, action: &str) -> Option<Duration> {
+        let a = match (self.profile, action) {
+            (Profile::Rgmanager, "monitor") => "status",
+            _ => action,
+        };
+        self.md.as_ref().and_then(|m| m.timeout_of(a))
+    }
+
+    /// The limit for `action`.
+    pub fn limit(&self, action: &str) -> Duration {
+        self.timeout
+            .or_else(|| self.advertised(action))
+            .unwrap_or(DEFAULT_TIMEOUT)
+            .max(Duration::from_secs(1))
+    }
+
+    /// The advertised recurring monitor interval in ms (10 s when none).
+    pub fn recurring_interval_ms(&self) -> u64 {
+        self.md
+            .as_ref()
+            .and_then(|m| {
+                m.actions
+                    .iter()
+                    .find(|a| a.name == "monitor" && a.interval.is_some_and(|i| !i.is_zero()))
+                    .and_then(|a| a.interval)
+            })
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(10_000)
+    }
+
+    /// The environment for `spec`.
+    pub fn env_for(&self, spec: &Spec) -> Env {
+        if spec.empty_env {
+            return Env::new();
+        }
+        let limit = self.limit(&spec.action);
+        let params = spec.params.clone().unwrap_or_else(|| self.params.clone());
+        let mut env = match self.profile {
+            Profile::Legacy => {
+                let mut e = self.base.clone();
+                e.remove("__OCF_ACTION");
+                if e.get_nonempty("OCF_ROOT").is_none() {
+                    e.set("OCF_ROOT", "/usr/lib/ocf");
+                }
+                e.set("OCF_RESKEY_CRM_meta_timeout", "20000");
+                e.set(
+                    "OCF_RESKEY_CRM_meta_interval",
+                    spec.interval_ms.unwrap_or(10_000).to_string(),
+                );
+                if self.debug {
+                    e.set("HA_debug", "1");
+                }
+                if self.trace {
+                    e.set("OCF_TRACE_RA", "1");
+                }
+                if !spec.no_instance {
+                    e.set("OCF_RESOURCE_INSTANCE", &self.instance);
+                    for (k, v) in &params {
+                        e.set(format!("OCF_RESKEY_{k}"), v);
+                    }
+                }
+                if let Some(d) = spec.depth {
+                    e.set("OCF_CHECK_LEVEL", d.to_string());
+                }
+                e
+            }
+            Profile::Pacemaker => {
+                let mut e = Env::new();
+                e.set("PATH", PACEMAKER_PATH);
+                let root = self
+                    .base
+                    .get_nonempty("OCF_ROOT")
+                    .unwrap_or("/usr/lib/ocf")
+                    .to_string();
+                e.set("OCF_ROOT", root);
+                e.set("OCF_RA_VERSION_MAJOR", "1");
+                e.set("OCF_RA_VERSION_MINOR", "1");
+                e.set("OCF_RESOURCE_INSTANCE", &self.instance);
+                e.set("OCF_RESOURCE_TYPE", self.type_name());
+                e.set("OCF_RESOURCE_PROVIDER", self.provider());
+                e.set("OCF_EXIT_REASON_PREFIX", REASON_PREFIX);
+                e.set("HA_LOGFACILITY", "daemon");
+                e.set("PCMK_LOGFACILITY", "daemon");
+                e.set("PCMK_service", "pacemaker-execd");
+                e.set("HA_debug", if self.debug { "1" } else { "0" });
+                e.set("PCMK_debug", if self.debug { "1" } else { "0" });
+                if self.trace {
+                    e.set("OCF_TRACE_RA", "1");
+                }
+                if spec.action != "meta-data" {
+                    e.set("OCF_RESKEY_crm_feature_set", FEATURE_SET);
+                    e.set("OCF_RESKEY_CRM_meta_timeout", limit.as_millis().to_string());
+                    let interval = spec.interval_ms.unwrap_or(0);
+                    e.set("OCF_RESKEY_CRM_meta_interval", interval.to_string());
+                    for (k, v) in &params {
+                        e.set(format!("OCF_RESKEY_{k}"), v);
+                    }
+                    if let Some(d) = spec.depth {
+                        e.set("OCF_CHECK_LEVEL", d.to_string());
+                    }
+                }
+                e
+            }
+            Profile::Rgmanager => {
+                let mut e = Env::new();
+                let mut all = params.clone();
+                if let Some(md) = &self.md {
+                    for p in &md.params {
+                        if let Some(d) = &p.default {
+                            if !all.iter().any(|(k, _)| *k == p.name) {
+                                all.push((p.name.clone(), d.clone()));
+                            }
+                        }
+                    }
+                }
+                for (k, v) in &all {
+                    if !v.is_empty() {
+                        e.set(format!("OCF_RESKEY_{k}"), v);
+                    }
+                }
+                e.set("OCF_RA_VERSION_MAJOR", "1");
+                e.set("OCF_RA_VERSION_MINOR", "0");
+                e.set("OCF_ROOT", ocf::metadata::RGMANAGER_ROOT);
+                let tname = self
+                    .md
+                    .as_ref()
+                    .map(|m| m.name.clone())
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| self.type_name());
+                e.set(
+                    "OCF_RESOURCE_INSTANCE",
+                    format!("{tname}:{}", self.instance),
+                );
+                e.set("OCF_RESOURCE_TYPE", &tname);
+                e.set("OCF_CHECK_LEVEL", spec.depth.unwrap_or(0).to_string());
+                e.set("OCF_RESKEY_RGMANAGER_meta_refcnt", "0");
+                e.set(
+                    "OCF_RESKEY_RGMANAGER_meta_timeout",
+                    limit.as_secs().to_string(),
+                );
+                e
+            }
+        };
+        for (k, v) in &spec.set {
+            env.set(k, v);
+        }
+        for k in &spec.unset {
+            env.remove(k);
+        }
+        env
+    }
+
+    /// Run `spec` under its deadline; record and return the result.
+    pub fn run(&mut self, spec: &Spec) -> RunResult {
+        let action = match (self.profile, spec.action.as_str()) {
+            (Profile::Rgmanager, "monitor") => "status".to_string(),
+            _ => spec.action.clone(),
+        };
+        let env = self.env_for(spec);
+        let limit = self.limit(&spec.action);
+        let mut cmd = Cmd::new(&self.agent).arg(&action).env_clear();
+        for (k, v) in env.iter() {
+            cmd = cmd.env(k, v);
+        }
+        if let Some((u, g)) = spec.user {
+            cmd = cmd.user(u, g);
+        }
+        if spec.close_stdio {
+            cmd = cmd.close_stdin_stderr();
+        }
+        if self.verbose && self.text_out {
+            println!("Testing: {action}{}", describe(spec));
+        }
+        let progress = Progress::start(&action, limit);
+        let fin = cmd.run_bounded(Deadline::after(limit), Duration::from_millis(500));
+        drop(progress);
+        let r = match fin {
+            Ok(f) => RunResult {
+                action: action.clone(),
+                rc: if f.timed_out { None } else { f.output.code },
+                timed_out: f.timed_out,
+                signal: f.output.signal,
+                stdout: f.output.stdout,
+                stderr: f.output.stderr,
+                elapsed: f.elapsed,
+                limit,
+                advertised: self.advertised(&spec.action),
+                spawn_error: None,
+            },
+            Err(e) => RunResult {
+                action: action.clone(),
+                // As a shell reports it: 126 not executable, 127 not found.
+                rc: Some(if e.reason().contains("not executable") {
+                    126
+                } else {
+                    127
+                }),
+                timed_out: false,
+                signal: None,
+                stdout: Vec::new(),
+                stderr: Vec::new(),
+                elapsed: Duration::ZERO,
+                limit,
+                advertised: self.advertised(&spec.action),
+                spawn_error: Some(e.reason().to_string()),
+            },
+        };
+        if self.verbose && self.text_out {
+            let out = r.output_text();
+            for l in out.lines() {
+                println!("    | {l}");
+            }
+            println!(
+                "    -> rc={} in {:.2}s{}",
+                r.rc_text(),
+                r.elapsed.as_secs_f64(),
+                r.hang_note()
+            );
+        }
+        self.history.push(r.clone());
+        r
+    }
+}
+
+fn describe(spec: &Spec) -> String {
+    let mut parts = Vec::new();
+    if let Some(i) = spec.interval_ms {
+        if i == 0 && spec.action == "monitor" {
+            parts.push("probe".to_string());
+        }
+    }
+    if let Some(d) = spec.depth {
+        parts.push(format!("depth {d}"));
+    }
+    if spec.user.is_some() {
+        parts.push("unprivileged".into());
+    }
+    if spec.empty_env {
+        parts.push("empty environment".into());
+    }
+    for (k, v) in &spec.set {
+        parts.push(format!("{k}={v}"));
+    }
+    for k in &spec.unset {
+        parts.push(format!("without {k}"));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
+}
+
+/// Prints "still running" lines on stderr for actions that take long.
+struct Progress {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+}
+
+impl Progress {
+    fn start(action: &str, limit: Duration) -> Progress {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let action = action.to_string();
+        std::thread::spawn(move || {
+            let t0 = std::time::Instant::now();
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                rx.recv_timeout(Duration::from_secs(5))
+            {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "ocf-tester: {action} still running after {}s (limit {}s)",
+                    t0.elapsed().as_secs(),
+                    limit.as_secs()
+                );
+            }
+        });
+        Progress { stop: Some(tx) }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
