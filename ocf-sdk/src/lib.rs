@@ -17,6 +17,7 @@
 //! | [`dispatch`] | [`ResourceAgent`], [`run`], [`multicall`], policy, panic catching |
 //! | [`deadline`] | budgets and bounded waits |
 //! | [`process`] | argv-only commands with deadlines, daemons, `/proc` lookups, pid files, stop escalation |
+//! | [`net`] | rtnetlink: links, addresses, routes, address labels; network namespaces |
 //! | [`log`] | `HA_LOG*` conventions, syslog, the exit-reason line |
 //! | [`cluster`] | promotion scores, node name, locks, state directories |
 //! | [`man`] | man pages and the `metadata/` tree |
@@ -80,6 +81,7 @@ pub mod log;
 pub mod man;
 pub mod meta;
 pub mod metadata;
+pub mod net;
 pub mod params;
 pub mod process;
 pub mod testing;
