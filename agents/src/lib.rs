@@ -4,6 +4,8 @@
 //! | type | module |
 //! |---|---|
 //! | `Dummy` | [`dummy`]: the example agent and tutorial |
+//! | `IPaddr2` | [`ipaddr`]: virtual IPv4/IPv6 addresses over netlink |
+//! | `IPaddr` | [`ipaddr::legacy`]: IPaddr's legacy parameter names over the same engine |
 //!
 //! # One multicall binary
 //! All agents are compiled into one executable, `ocfrs-agents`, installed once under
@@ -26,6 +28,11 @@
 //! dynamic dependencies.
 
 pub mod dummy;
+pub mod ipaddr;
 
 /// Every agent in the multicall binary.
-pub const AGENTS: &[ocf::Entry] = &[ocf::entry::<dummy::Dummy>()];
+pub const AGENTS: &[ocf::Entry] = &[
+    ocf::entry::<dummy::Dummy>(),
+    ocf::entry::<ipaddr::IPaddr2>(),
+    ocf::entry::<ipaddr::legacy::IPaddr>(),
+];

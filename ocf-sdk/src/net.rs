@@ -24,8 +24,8 @@
 
 use crate::deadline::Deadline;
 use netlink_packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP,
-    NLM_F_EXCL, NLM_F_REQUEST,
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL,
+    NLM_F_REQUEST,
 };
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope, CacheInfo,
@@ -618,11 +618,7 @@ impl Netlink {
         } else {
             AddressFamily::Inet
         };
-        let answers = self.request(
-            "list routes",
-            RouteNetlinkMessage::GetRoute(m),
-            NLM_F_DUMP,
-        )?;
+        let answers = self.request("list routes", RouteNetlinkMessage::GetRoute(m), NLM_F_DUMP)?;
         Ok(answers
             .into_iter()
             .filter_map(|m| match m {
