@@ -6,5 +6,6 @@
 //! * `agents/`: one file per agent, against real parts.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed setup should fail loudly
 
+mod agents;
 mod common;
 mod sdk;

@@ -621,12 +621,18 @@ pub enum FindError {
 
 /// findif: choose the interface, prefix and broadcast for `cfg` from `links` and `routes`.
 ///
+/// When no route qualifies but the address itself is already on the named interface (or,
+/// without `nic`, on one non-loopback interface), that interface and prefix are used: an
+/// administratively down interface loses its routes, and the address on it must still be
+/// recognised (monitor 7 for a down link, stop and start acting on it).
+///
 /// # Errors
 /// [`FindError`] with the reason.
 pub fn find_target(
     cfg: &Config,
     links: &[Link],
     routes: &[Route],
+    addrs: &[Addr],
 ) -> std::result::Result<Target, FindError> {
     let named = match &cfg.nic {
         Some(n) => Some(
@@ -671,34 +677,57 @@ pub fn find_target(
                     .filter(usable)
                     .max_by_key(|r| r.dst_len);
             }
-            let Some(r) = best else {
-                let what = match (&cfg.nic, cfg.prefix) {
-                    (Some(n), _) => format!("no route on {n} covers {}", cfg.ip),
-                    (None, Some(p)) => format!("no directly connected route covers {}/{p}", cfg.ip),
-                    (None, None) => format!("no directly connected route covers {}", cfg.ip),
-                };
-                return Err(FindError::NoRoute(format!(
-                    "Unable to find nic or netmask: {what}{}; set nic and cidr_netmask, or \
-                     configure an address of that subnet on the interface",
-                    cfg.proto
-                        .map(|p| format!(" (proto {p})"))
-                        .unwrap_or_default()
-                )));
-            };
-            let link = match named {
-                Some(l) => l.clone(),
-                None => links
+            let present: Vec<&Addr> = addrs
+                .iter()
+                .filter(|a| a.ip == cfg.ip && cfg.prefix.is_none_or(|p| a.prefix == p))
+                .filter(|a| match named {
+                    Some(l) => a.index == l.index,
+                    None => links
+                        .iter()
+                        .any(|l| l.index == a.index && l.kind != LinkKind::Loopback),
+                })
+                .collect();
+            let fallback = match (best, present.as_slice()) {
+                (None, [a]) => links
                     .iter()
-                    .find(|l| Some(l.index) == r.oif)
-                    .cloned()
-                    .ok_or_else(|| {
-                        FindError::NoRoute(format!(
-                            "route {}/{} has no interface",
-                            r.dst, r.dst_len
-                        ))
-                    })?,
+                    .find(|l| l.index == a.index)
+                    .map(|l| (l.clone(), a.prefix)),
+                _ => None,
             };
-            (link, cfg.prefix.unwrap_or(r.dst_len))
+            if let Some(found) = fallback {
+                found
+            } else {
+                let Some(r) = best else {
+                    let what = match (&cfg.nic, cfg.prefix) {
+                        (Some(n), _) => format!("no route on {n} covers {}", cfg.ip),
+                        (None, Some(p)) => {
+                            format!("no directly connected route covers {}/{p}", cfg.ip)
+                        }
+                        (None, None) => format!("no directly connected route covers {}", cfg.ip),
+                    };
+                    return Err(FindError::NoRoute(format!(
+                        "Unable to find nic or netmask: {what}{}; set nic and cidr_netmask, or \
+                     configure an address of that subnet on the interface",
+                        cfg.proto
+                            .map(|p| format!(" (proto {p})"))
+                            .unwrap_or_default()
+                    )));
+                };
+                let link = match named {
+                    Some(l) => l.clone(),
+                    None => links
+                        .iter()
+                        .find(|l| Some(l.index) == r.oif)
+                        .cloned()
+                        .ok_or_else(|| {
+                            FindError::NoRoute(format!(
+                                "route {}/{} has no interface",
+                                r.dst, r.dst_len
+                            ))
+                        })?,
+                };
+                (link, cfg.prefix.unwrap_or(r.dst_len))
+            }
         }
     };
     let broadcast = match cfg.ip {
@@ -728,7 +757,8 @@ fn check_host(cfg: &Config, cx: &Context) -> Result<()> {
     let mut nl = open(cx)?;
     let links = nl.links().map_err(|e| net_error(&e))?;
     let routes = nl.routes(cfg.v6()).map_err(|e| net_error(&e))?;
-    match find_target(cfg, &links, &routes) {
+    let addrs = nl.addresses().map_err(|e| net_error(&e))?;
+    match find_target(cfg, &links, &routes, &addrs) {
         Ok(t) => {
             if let Some(full) = cfg.full_label(&t.link.name) {
                 if full.len() > 15 {

@@ -259,7 +259,7 @@ fn findif_longest_prefix_then_metric() {
     ];
     let c = cx();
     let cfg = Config::build(raw("192.0.2.10"), &c).unwrap();
-    let t = find_target(&cfg, &links, &routes).unwrap();
+    let t = find_target(&cfg, &links, &routes, &[]).unwrap();
     assert_eq!((t.link.name.as_str(), t.prefix), ("eth0", 24));
     assert_eq!(t.broadcast, Some("192.0.2.255".parse().unwrap()));
     // nic restricts the candidates.
@@ -271,7 +271,7 @@ fn findif_longest_prefix_then_metric() {
         &c,
     )
     .unwrap();
-    let t = find_target(&cfg, &links, &routes).unwrap();
+    let t = find_target(&cfg, &links, &routes, &[]).unwrap();
     assert_eq!((t.link.name.as_str(), t.prefix), ("eth1", 24));
     // A netmask wider than every covering route: nothing matches.
     let cfg = Config::build(
@@ -283,7 +283,7 @@ fn findif_longest_prefix_then_metric() {
     )
     .unwrap();
     assert!(matches!(
-        find_target(&cfg, &links, &routes),
+        find_target(&cfg, &links, &routes, &[]),
         Err(FindError::NoRoute(_))
     ));
     // nic + netmask need no route; broadcast '-' clears host bits; /31 has none by default.
@@ -297,7 +297,7 @@ fn findif_longest_prefix_then_metric() {
         &c,
     )
     .unwrap();
-    let t = find_target(&cfg, &links, &[]).unwrap();
+    let t = find_target(&cfg, &links, &[], &[]).unwrap();
     assert_eq!(t.broadcast, Some("198.51.0.0".parse().unwrap()));
     let cfg = Config::build(
         Raw {
@@ -308,7 +308,7 @@ fn findif_longest_prefix_then_metric() {
         &c,
     )
     .unwrap();
-    assert_eq!(find_target(&cfg, &links, &[]).unwrap().broadcast, None);
+    assert_eq!(find_target(&cfg, &links, &[], &[]).unwrap().broadcast, None);
     // Unknown nic.
     let cfg = Config::build(
         Raw {
@@ -319,7 +319,7 @@ fn findif_longest_prefix_then_metric() {
     )
     .unwrap();
     assert_eq!(
-        find_target(&cfg, &links, &routes),
+        find_target(&cfg, &links, &routes, &[]),
         Err(FindError::NoSuchNic("nosuch".into()))
     );
     // Loopback falls back to the local table.
@@ -328,15 +328,37 @@ fn findif_longest_prefix_then_metric() {
     local.kind = RouteKind::Local;
     local.scope = net::SCOPE_HOST;
     let cfg = Config::build(raw("127.0.0.3"), &c).unwrap();
-    let t = find_target(&cfg, &links, &[local]).unwrap();
+    let t = find_target(&cfg, &links, &[local], &[]).unwrap();
     assert_eq!((t.link.name.as_str(), t.prefix), ("lo", 8));
     // IPv6 has no scope filter and no broadcast.
     let cfg = Config::build(raw("2001:db8::5"), &c).unwrap();
-    let t = find_target(&cfg, &links, &[route("2001:db8::", 64, 3)]).unwrap();
+    let t = find_target(&cfg, &links, &[route("2001:db8::", 64, 3)], &[]).unwrap();
     assert_eq!(
         (t.link.name.as_str(), t.prefix, t.broadcast),
         ("eth1", 64, None)
     );
+    // No route, but the address is already on an interface (routes of a down link are gone).
+    let cfg = Config::build(raw("203.0.113.9"), &c).unwrap();
+    let here = Addr {
+        index: 3,
+        ip: cfg.ip,
+        prefix: 27,
+        label: None,
+        broadcast: None,
+        flags: 0,
+        scope: 0,
+    };
+    let t = find_target(&cfg, &links, &routes, std::slice::from_ref(&here)).unwrap();
+    assert_eq!((t.link.name.as_str(), t.prefix), ("eth1", 27));
+    let cfg = Config::build(
+        Raw {
+            nic: "eth0".into(),
+            ..raw("203.0.113.9")
+        },
+        &c,
+    )
+    .unwrap();
+    assert!(find_target(&cfg, &links, &routes, std::slice::from_ref(&here)).is_err());
     // proto filter.
     let cfg = Config::build(
         Raw {
@@ -346,7 +368,7 @@ fn findif_longest_prefix_then_metric() {
         &c,
     )
     .unwrap();
-    assert!(find_target(&cfg, &links, &routes).is_err());
+    assert!(find_target(&cfg, &links, &routes, &[]).is_err());
 }
 
 #[test]

@@ -1,0 +1,3 @@
+//! One module per agent, against real parts.
+
+mod ipaddr;
