@@ -431,16 +431,27 @@ fn interface_down_is_not_running() {
         .recurring()
         .run()
         .assert_rc(Rc::NotRunning);
-    r.clone().action("start").run().assert_rc(Rc::ErrInstalled).assert_reason_contains("down");
+    r.clone()
+        .action("start")
+        .run()
+        .assert_rc(Rc::ErrInstalled)
+        .assert_reason_contains("down");
     // Stop still removes it; start again adds it and brings the interface up.
     r.clone().action("stop").run().assert_rc(Rc::Success);
     assert!(!p.a.has("192.0.2.10", 24));
     let with_mask = r.param("cidr_netmask", "24");
-    with_mask.clone().action("start").run().assert_rc(Rc::Success);
+    with_mask
+        .clone()
+        .action("start")
+        .run()
+        .assert_rc(Rc::Success);
     assert!(p.a.has("192.0.2.10", 24));
     let t = Instant::now();
     while with_mask.clone().action("monitor").recurring().run().rc != 0 {
-        assert!(t.elapsed() < Duration::from_secs(5), "interface did not come up");
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "interface did not come up"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     with_mask.action("stop").run().assert_rc(Rc::Success);
@@ -868,4 +879,48 @@ fn ocft_configs_give_the_shell_agents_results() {
         shell.iter().filter(|l| l.contains(" - OK.")).count() >= 58,
         "{shell:#?}"
     );
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root, network namespaces, tcpdump and strace"
+)]
+fn lvs_loopback_copy_and_ipv6_addrlabel() {
+    let p = pair("lvs");
+    let state = TempDir::new("ocfip-lvs");
+    p.a.ip(&["addr", "add", "192.0.2.10/32", "dev", "lo"]);
+    let on_lo = |ns: &Ns| {
+        ns.addrs()
+            .iter()
+            .any(|a| a.ip.to_string() == "192.0.2.10" && a.prefix == 32 && a.index == 1)
+    };
+    let r = p
+        .agent("IPaddr2")
+        .param("ip", "192.0.2.10")
+        .param("lvs_support", "true")
+        .env("OCFRS_RUN_DIR", state.path());
+    r.clone().action("start").run().assert_rc(Rc::Success);
+    assert!(!on_lo(&p.a), "the loopback copy was not removed");
+    assert!(p.a.has("192.0.2.10", 24));
+    r.clone().action("stop").run().assert_rc(Rc::Success);
+    assert!(on_lo(&p.a), "the loopback copy was not restored");
+    assert!(!p.a.has("192.0.2.10", 24));
+
+    // IPv6 address-selection label, added on start and removed on stop.
+    let labels = |ns: &Ns| sh(Command::new("ip").args(["-n", &ns.0, "addrlabel", "list"])).1;
+    let r = p
+        .agent("IPaddr2")
+        .param("ip", "2001:db8::30")
+        .param("nodad", "true")
+        .param("lvs_ipv6_addrlabel", "true")
+        .param("lvs_ipv6_addrlabel_value", "77");
+    r.clone().action("start").run().assert_rc(Rc::Success);
+    let l = labels(&p.a);
+    assert!(
+        l.contains("prefix 2001:db8::30/128") && l.contains("label 77"),
+        "{l}"
+    );
+    r.clone().action("stop").run().assert_rc(Rc::Success);
+    assert!(!labels(&p.a).contains("2001:db8::30/128"));
 }

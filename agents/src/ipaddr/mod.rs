@@ -29,8 +29,11 @@
 //! | address present, label differs | 1 | – | 1 | 1 | removes it |
 //! | IPv6 DAD failed / ARP probe (run_arping) answered | 1 | – | – | – | – |
 //!
-//! The first two rows follow Debian's ocft configuration for IPaddr2 (start and validate-all
-//! both 6). The "no route" row keeps the reference's start code 1 (ocft expects it: a host
+//! The first two rows follow Debian's ocft configuration for IPaddr2 (resource-agents 4.12:
+//! start and validate-all both 6, which is also what the shell agent returns; the "start 5"
+//! some newer ocft configurations expect is not what Debian ships). A named interface that
+//! does not exist is strictly a problem of this host, but drop-in parity with the shipped
+//! ocft cases wins; the reason says which interface is missing. The "no route" row keeps the reference's start code 1 (ocft expects it: a host
 //! whose base address is missing today may have it tomorrow) but validate-all answers 6
 //! with the reason, where the reference returned findif's 1: validation is where an
 //! administrator is told the configuration cannot work here.
