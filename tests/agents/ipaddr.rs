@@ -157,9 +157,22 @@ fn capture(ns: &Ns, dev: &str, filter: &str) -> Capture {
 }
 
 impl Capture {
-    /// Stop tcpdump (by its pid) after a short grace and return the captured lines.
-    fn finish(mut self) -> Vec<String> {
-        std::thread::sleep(Duration::from_millis(300));
+    fn lines(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    /// Wait (at most 5 s) until `n` lines contain `needle`, then a little longer to catch
+    /// any extra packet; stop tcpdump (by its pid) and return everything captured.
+    fn finish_after(mut self, needle: &str, n: usize) -> Vec<String> {
+        let t = Instant::now();
+        while count(&self.lines(), needle) < n && t.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(400));
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(self.child.id() as i32),
             nix::sys::signal::Signal::SIGINT,
@@ -173,11 +186,7 @@ impl Capture {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
-        std::fs::read_to_string(&self.out)
-            .unwrap()
-            .lines()
-            .map(String::from)
-            .collect()
+        self.lines()
     }
 }
 
@@ -201,14 +210,18 @@ fn ipv4_lifecycle_with_gratuitous_arp() {
         .assert_rc(Rc::NotRunning);
 
     let cap = capture(&p.b, "ocfip0b", "arp");
+    let t = Instant::now();
     r.clone().action("start").run().assert_rc(Rc::Success);
-    let lines = cap.finish();
-    assert!(p.a.has(vip, 24), "{vip}/24 not on ocfip0a");
-    assert_eq!(
-        count(&lines, "Request who-has 192.0.2.10 tell 192.0.2.10"),
-        3,
-        "{lines:#?}"
+    // IPv4 announces from the background by default: start does not wait for the series.
+    assert!(
+        t.elapsed() < Duration::from_millis(350),
+        "{:?}",
+        t.elapsed()
     );
+    let needle = "Request who-has 192.0.2.10 tell 192.0.2.10";
+    let lines = cap.finish_after(needle, 3);
+    assert!(p.a.has(vip, 24), "{vip}/24 not on ocfip0a");
+    assert_eq!(count(&lines, needle), 3, "{lines:#?}");
     r.clone()
         .action("monitor")
         .recurring()
@@ -235,10 +248,8 @@ fn ipv4_lifecycle_with_gratuitous_arp() {
         .probe()
         .run()
         .assert_rc(Rc::Success);
-    assert_eq!(
-        count(&cap.finish(), "who-has 192.0.2.10 tell 192.0.2.10"),
-        2
-    );
+    let needle = "who-has 192.0.2.10 tell 192.0.2.10";
+    assert_eq!(count(&cap.finish_after(needle, 2), needle), 2);
 
     r.clone().action("stop").run().assert_rc(Rc::Success);
     assert!(!p.a.has(vip, 24), "{vip} still present after stop");
@@ -250,14 +261,36 @@ fn ipv4_lifecycle_with_gratuitous_arp() {
         .assert_rc(Rc::NotRunning)
         .assert_reason_contains("not on ocfip0a");
 
-    // ARP REPLY mode (-A) and the external send_arp stay selectable.
+    // A long background series ends with stop: nothing is announced after the removal.
+    let long = r
+        .clone()
+        .param("arp_count", "100")
+        .param("arp_interval", "100");
+    let cap = capture(&p.b, "ocfip0b", "arp");
+    long.clone().action("start").run().assert_rc(Rc::Success);
+    std::thread::sleep(Duration::from_millis(350));
+    long.clone().action("stop").run().assert_rc(Rc::Success);
+    let after_stop = cap.finish_after("never", 1);
+    let n = count(&after_stop, "who-has 192.0.2.10");
+    assert!((2..=6).contains(&n), "{n} ARPs: {after_stop:#?}");
+
+    // Foreground (arp_bg=false), ARP REPLY mode (-A); the external send_arp stays selectable.
     let cap = capture(&p.b, "ocfip0b", "arp");
     let reply = r
         .clone()
         .param("send_arp_opts", "-A")
-        .param("arp_count", "2");
+        .param("arp_count", "2")
+        .param("arp_bg", "false");
+    let t = Instant::now();
     reply.clone().action("start").run().assert_rc(Rc::Success);
-    assert_eq!(count(&cap.finish(), "Reply 192.0.2.10 is-at"), 2);
+    assert!(
+        t.elapsed() >= Duration::from_millis(200),
+        "foreground start returned early"
+    );
+    assert_eq!(
+        count(&cap.finish_after("Reply", 2), "Reply 192.0.2.10 is-at"),
+        2
+    );
     reply.action("stop").run().assert_rc(Rc::Success);
     if std::path::Path::new("/usr/libexec/heartbeat/send_arp").exists() {
         let cap = capture(&p.b, "ocfip0b", "arp");
@@ -266,7 +299,7 @@ fn ipv4_lifecycle_with_gratuitous_arp() {
             .param("arp_sender", "send_arp")
             .param("arp_count", "2");
         ext.clone().action("start").run().assert_rc(Rc::Success);
-        assert!(count(&cap.finish(), "192.0.2.10") >= 1);
+        assert!(count(&cap.finish_after("192.0.2.10", 1), "192.0.2.10") >= 1);
         ext.action("stop").run().assert_rc(Rc::Success);
     }
     // A sender that is not installed: start 5 with a reason.
@@ -294,7 +327,7 @@ fn ipv6_unsolicited_na_and_dad_failure() {
     let cap = capture(&p.b, "ocfip0b", "icmp6");
     let t = Instant::now();
     r.clone().action("start").run().assert_rc(Rc::Success);
-    let lines = cap.finish();
+    let lines = cap.finish_after("neighbor advertisement", 2);
     assert!(t.elapsed() < Duration::from_secs(10));
     assert!(p.a.has("2001:db8::10", 64));
     // DAD ran (the kernel's neighbour solicitation from ::), then our advertisements.
@@ -684,10 +717,8 @@ fn legacy_ipaddr_face() {
     ];
     let cap = capture(&p.b, "ocfip0b", "arp");
     ipaddr("start", &params).assert_rc(Rc::Success);
-    assert_eq!(
-        count(&cap.finish(), "who-has 192.0.2.12 tell 192.0.2.12"),
-        2
-    );
+    let needle = "who-has 192.0.2.12 tell 192.0.2.12";
+    assert_eq!(count(&cap.finish_after(needle, 2), needle), 2);
     assert!(marker.exists(), "local_start_script did not run");
     assert!(p.a.has("192.0.2.12", 24));
     ipaddr("monitor", &params).assert_rc(Rc::Success);

@@ -265,47 +265,114 @@ fn series(
     })
 }
 
-/// Send `count` gratuitous ARPs for `ip` on `link`, `interval` apart, until `deadline`.
-///
-/// # Errors
-/// When the packet socket cannot be opened (no `CAP_NET_RAW`) or a send fails.
-pub fn gratuitous_arp(
-    link: &Link,
-    ip: Ipv4Addr,
-    mode: ArpMode,
-    count: u32,
-    interval: Duration,
-    deadline: Deadline,
-) -> io::Result<Sent> {
-    let mac = mac_of(link)?;
-    let s = PacketSocket::open(link.index, ETH_P_ARP, false)?;
-    let frame = match mode {
-        ArpMode::Request => arp_frame(1, BROADCAST_MAC, mac, ip, [0; 6], ip),
-        ArpMode::Reply => arp_frame(2, BROADCAST_MAC, mac, ip, BROADCAST_MAC, ip),
-    };
-    series(count, interval, deadline, || {
-        s.send(&frame, ETH_P_ARP, &BROADCAST_MAC)
-    })
+/// A ready-to-send announcement: the socket and the frame.
+pub struct Prepared {
+    s: PacketSocket,
+    frame: Vec<u8>,
+    protocol: u16,
+    dst: [u8; 6],
 }
 
-/// Send `count` unsolicited neighbour advertisements for `ip` on `link`.
-///
-/// # Errors
-/// As [`gratuitous_arp`].
-pub fn unsolicited_na(
-    link: &Link,
-    ip: Ipv6Addr,
-    count: u32,
-    interval: Duration,
-    deadline: Deadline,
-) -> io::Result<Sent> {
-    let mac = mac_of(link)?;
-    let s = PacketSocket::open(link.index, ETH_P_IPV6, false)?;
-    let frame = na_frame(mac, ip);
-    let dst = [0x33, 0x33, 0, 0, 0, 1];
-    series(count, interval, deadline, || {
-        s.send(&frame, ETH_P_IPV6, &dst)
-    })
+impl Prepared {
+    /// Gratuitous ARP for `ip` on `link`.
+    ///
+    /// # Errors
+    /// When the packet socket cannot be opened (no `CAP_NET_RAW`) or the link has no
+    /// Ethernet address.
+    pub fn arp(link: &Link, ip: Ipv4Addr, mode: ArpMode) -> io::Result<Prepared> {
+        let mac = mac_of(link)?;
+        let frame = match mode {
+            ArpMode::Request => arp_frame(1, BROADCAST_MAC, mac, ip, [0; 6], ip),
+            ArpMode::Reply => arp_frame(2, BROADCAST_MAC, mac, ip, BROADCAST_MAC, ip),
+        };
+        Ok(Prepared {
+            s: PacketSocket::open(link.index, ETH_P_ARP, false)?,
+            frame,
+            protocol: ETH_P_ARP,
+            dst: BROADCAST_MAC,
+        })
+    }
+
+    /// Unsolicited neighbour advertisement for `ip` on `link`.
+    ///
+    /// # Errors
+    /// As [`Prepared::arp`].
+    pub fn na(link: &Link, ip: Ipv6Addr) -> io::Result<Prepared> {
+        let mac = mac_of(link)?;
+        Ok(Prepared {
+            s: PacketSocket::open(link.index, ETH_P_IPV6, false)?,
+            frame: na_frame(mac, ip),
+            protocol: ETH_P_IPV6,
+            dst: [0x33, 0x33, 0, 0, 0, 1],
+        })
+    }
+
+    /// Send `count` packets `interval` apart, in the foreground, until `deadline`.
+    ///
+    /// # Errors
+    /// When a send fails.
+    pub fn send(&self, count: u32, interval: Duration, deadline: Deadline) -> io::Result<Sent> {
+        series(count, interval, deadline, || {
+            self.s.send(&self.frame, self.protocol, &self.dst)
+        })
+    }
+
+    /// Send the series from a detached child process (own session, standard streams on
+    /// /dev/null) that stops after `count` packets or after `limit`, whichever comes first,
+    /// and return its pid. The child only calls async-signal-safe functions (`sendto`,
+    /// `nanosleep`, `clock_gettime`, `_exit`) on data prepared before the fork.
+    ///
+    /// # Errors
+    /// When /dev/null cannot be opened or fork fails.
+    pub fn spawn(self, count: u32, interval: Duration, limit: Duration) -> io::Result<i32> {
+        let null = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/null")?;
+        let null_fd = null.as_raw_fd();
+        // SAFETY: the child runs only async-signal-safe code on memory prepared before the
+        // fork and leaves with _exit, never returning into the parent's code.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if pid == 0 {
+            // SAFETY: plain syscalls on valid descriptors; _exit never returns.
+            unsafe {
+                libc::setsid();
+                libc::dup2(null_fd, 0);
+                libc::dup2(null_fd, 1);
+                libc::dup2(null_fd, 2);
+            }
+            let start = Instant::now();
+            let mut next = start;
+            let sll = self.s.addr(self.protocol, &self.dst);
+            for _ in 0..count {
+                let now = Instant::now();
+                if next.duration_since(start) > limit {
+                    break;
+                }
+                if next > now {
+                    std::thread::sleep(next - now);
+                }
+                // SAFETY: sendto reads the frame and address prepared before the fork.
+                unsafe {
+                    libc::sendto(
+                        self.s.fd.as_raw_fd(),
+                        self.frame.as_ptr().cast(),
+                        self.frame.len(),
+                        0,
+                        (&sll as *const libc::sockaddr_ll).cast(),
+                        std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+                    );
+                }
+                next += interval;
+            }
+            // SAFETY: terminate the child without running the parent's destructors.
+            unsafe { libc::_exit(0) }
+        }
+        Ok(pid)
+    }
 }
 
 /// Probe for another holder of `ip` (RFC 5227: ARP REQUEST with sender address 0.0.0.0):
@@ -313,7 +380,7 @@ pub fn unsolicited_na(
 /// deadline. Returns the hardware address of a holder, if one answered.
 ///
 /// # Errors
-/// As [`gratuitous_arp`].
+/// As [`Prepared::arp`].
 pub fn arp_probe(
     link: &Link,
     ip: Ipv4Addr,

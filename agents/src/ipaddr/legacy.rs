@@ -5,7 +5,7 @@
 //! | ip, cidr_netmask, broadcast, iflabel, lvs_support | same meaning |
 //! | nic (default **eth0**, really applied; empty string → discovery) | nic |
 //! | ARP_REPEAT (10), ARP_INTERVAL_MS (500) | arp_count, arp_interval |
-//! | ARP_BACKGROUND | accepted; foreground within the budget (see the engine docs) |
+//! | ARP_BACKGROUND (yes) | arp_bg |
 //! | ARP_NETMASK | accepted, unused |
 //! | local_start_script / local_stop_script | run (argv only, deadline) after add / after removal |
 //!
@@ -41,6 +41,7 @@ impl ResourceAgent for IPaddr {
             arp_interval: p.int(&L_ARP_INTERVAL_MS)?,
             arp_count: p.int(&L_ARP_REPEAT)?,
             arp_count_refresh: 0,
+            arp_bg: Some(p.bool(&L_ARP_BACKGROUND)?),
             preferred_lft: "forever".into(),
             check_link_status: true,
             hooks: Hooks {
@@ -49,7 +50,7 @@ impl ResourceAgent for IPaddr {
             },
             ..Raw::default()
         };
-        let _ = (p.bool(&L_ARP_BACKGROUND)?, p.string(&L_ARP_NETMASK)?);
+        let _ = p.string(&L_ARP_NETMASK)?;
         Config::build(raw, cx)
     }
 

@@ -162,10 +162,12 @@ pub const ARP_COUNT_REFRESH: Param = Param::integer("arp_count_refresh")
 pub const ARP_BG: Param = Param::boolean("arp_bg")
     .short("ARP/NA from background")
     .long(
-        "Accepted for compatibility (empty: true for IPv4, false for IPv6). This agent sends \
-         announcements in the foreground, bounded by the action's time budget, so no sender \
-         outlives the action and announces an address a later stop has removed. With the \
-         default 5 packets 200 ms apart start takes 0.8 s longer.",
+        "Whether start sends its ARP (IPv4) or NA (IPv6) packets from the background, so \
+         start returns at once. Empty: true for IPv4, false for IPv6. The background sender \
+         is a detached child of the agent that stops after arp_count packets or when the \
+         start's timeout would have expired, and stop ends it, so it never announces an \
+         address that has been removed. External arp_sender programs always run in the \
+         foreground.",
     );
 
 /// ARP sender selection.
@@ -388,7 +390,7 @@ pub const L_ARP_REPEAT: Param = Param::integer("ARP_REPEAT")
 pub const L_ARP_BACKGROUND: Param = Param::boolean("ARP_BACKGROUND")
     .default("yes")
     .short("Whether to send the ARPs in the background")
-    .long("Accepted for compatibility; announcements are sent in the foreground within the budget (see IPaddr2's arp_bg).");
+    .long("Send the gratuitous ARPs from a bounded background child (IPaddr2's arp_bg).");
 
 /// ARP netmask (IPaddr).
 pub const L_ARP_NETMASK: Param = Param::string("ARP_NETMASK")

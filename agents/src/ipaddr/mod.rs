@@ -43,11 +43,15 @@
 //!   non-loopback interface when `nic` is empty), with the configured prefix when given.
 //!   The reference returned 0 without looking when findif failed, which could leave the
 //!   address up.
-//! * Announcements are sent in the foreground, bounded by the action's budget (`arp_bg`
-//!   and `ARP_BACKGROUND` are accepted and documented as such): a background sender can
-//!   announce an address after a stop has moved it to another node. A series that does not
-//!   fit the budget is cut short with a warning. A failed announcement is logged and does
-//!   not fail start (IPv4 reference behaviour, applied to IPv6 as well).
+//! * Announcements at start follow `arp_bg` (default: IPv4 background, IPv6 foreground, as
+//!   the reference). Background means a detached child (own session, /dev/null streams)
+//!   forked after the frame and socket are prepared; it stops after `arp_count` packets or
+//!   when the start's budget would have ended, whichever is first, and stop kills it
+//!   (identified by pid and start time), so no announcement follows the removal. Foreground
+//!   series (and every monitor refresh) are bounded by the action's budget; a series that
+//!   does not fit is cut short with a warning. A failed announcement is logged and does not
+//!   fail start (IPv4 reference behaviour, applied to IPv6 as well). External senders always
+//!   run in the foreground with a deadline.
 //! * IPv6 DAD is awaited as long as the budget allows (the reference gave up after 10 s
 //!   and carried on); still tentative at the end → warning, success.
 //! * An external `arp_sender` runs in the foreground with a deadline and argv only;
@@ -67,7 +71,7 @@ pub mod meta;
 
 use announce::ArpMode;
 use ocf::net::{self, Addr, Link, LinkKind, NetError, Netlink, NewAddr, Route, RouteKind};
-use ocf::process::Cmd;
+use ocf::process::{Cmd, ProcRef};
 use ocf::{cluster, Context, Deadline, Error, Params, ResourceAgent, Result, Status};
 use std::cell::OnceCell;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -135,6 +139,8 @@ pub struct Config {
     pub arp_count_refresh: u32,
     /// Who sends ARPs.
     pub sender: Sender,
+    /// Send the start's announcements from a bounded background child.
+    pub arp_bg: bool,
     /// Flush the route cache on stop.
     pub flush_routes: bool,
     /// Probe for a duplicate before adding (IPv4).
@@ -327,6 +333,8 @@ pub struct Raw {
     pub arp_count: i64,
     /// arp_count_refresh.
     pub arp_count_refresh: i64,
+    /// arp_bg (None: true for IPv4, false for IPv6).
+    pub arp_bg: Option<bool>,
     /// arp_sender.
     pub arp_sender: String,
     /// send_arp_opts.
@@ -555,6 +563,7 @@ impl Config {
             arp_count,
             arp_count_refresh,
             sender,
+            arp_bg: raw.arp_bg.unwrap_or(!v6),
             flush_routes: raw.flush_routes,
             run_arping: raw.run_arping && !v6,
             nodad: raw.nodad,
@@ -905,14 +914,39 @@ fn announce(cfg: &Config, cx: &Context, link: &Link, count: u32, refresh: bool) 
              (select an external arp_sender, e.g. ipoibarping for InfiniBand)",
             link.name
         )),
-        (IpAddr::V4(a), Sender::Builtin(mode)) => {
-            announce::gratuitous_arp(link, a, *mode, count, cfg.arp_interval, deadline)
-                .map_err(|e| e.to_string())
-                .map(|s| (s, "gratuitous ARP"))
+        (ip, _) => {
+            let (prepared, what) = match ip {
+                IpAddr::V4(a) => {
+                    let mode = match &cfg.sender {
+                        Sender::Builtin(m) => *m,
+                        Sender::External(..) => ArpMode::Request,
+                    };
+                    (announce::Prepared::arp(link, a, mode), "gratuitous ARP")
+                }
+                IpAddr::V6(a) => (
+                    announce::Prepared::na(link, a),
+                    "unsolicited neighbour advertisement",
+                ),
+            };
+            match prepared {
+                Err(e) => Err(e.to_string()),
+                Ok(p) if cfg.arp_bg && !refresh => match spawn_background(cfg, cx, p, count) {
+                    Ok(pid) => {
+                        ocf::info!(
+                            "sending {count} {what}s for {} on {} in the background (pid {pid})",
+                            cfg.ip,
+                            link.name
+                        );
+                        return;
+                    }
+                    Err(e) => Err(e),
+                },
+                Ok(p) => p
+                    .send(count, cfg.arp_interval, deadline)
+                    .map_err(|e| e.to_string())
+                    .map(|s| (s, what)),
+            }
         }
-        (IpAddr::V6(a), _) => announce::unsolicited_na(link, a, count, cfg.arp_interval, deadline)
-            .map_err(|e| e.to_string())
-            .map(|s| (s, "unsolicited neighbour advertisement")),
     };
     match result {
         Ok((s, what)) if s.sent < s.wanted => ocf::warn!(
@@ -928,6 +962,53 @@ fn announce(cfg: &Config, cx: &Context, link: &Link, count: u32, refresh: bool) 
         Ok((s, what)) => ocf::info!("sent {} {what}s for {} on {}", s.sent, cfg.ip, link.name),
         Err(e) => ocf::error!("could not announce {} on {}: {e}", cfg.ip, link.name),
     }
+}
+
+fn sender_pidfile(cfg: &Config, cx: &Context) -> Result<PathBuf> {
+    Ok(cluster::state_dir(cx)?.join(format!("send_arp-{}", cfg.ip)))
+}
+
+/// Start the background series and record its identity (pid and start time) so stop can
+/// end it. The child stops on its own when the start's budget would have run out.
+fn spawn_background(
+    cfg: &Config,
+    cx: &Context,
+    p: announce::Prepared,
+    count: u32,
+) -> std::result::Result<i32, String> {
+    let file = sender_pidfile(cfg, cx).map_err(|e| e.reason().to_string())?;
+    let pid = p
+        .spawn(count, cfg.arp_interval, cx.deadline.remaining())
+        .map_err(|e| format!("cannot start the background sender: {e}"))?;
+    if let Some(r) = ProcRef::of(pid) {
+        if let Err(e) = std::fs::write(&file, format!("{} {}\n", r.pid, r.start_ticks)) {
+            ocf::warn!(
+                "cannot record the background sender in {}: {e}",
+                file.display()
+            );
+        }
+    }
+    Ok(pid)
+}
+
+/// End a background sender still announcing this address (stop must not leave one behind).
+fn stop_background(cfg: &Config, cx: &Context) {
+    let Ok(file) = sender_pidfile(cfg, cx) else {
+        return;
+    };
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        return;
+    };
+    let mut it = text.split_whitespace().map(str::parse::<u64>);
+    if let (Some(Ok(pid)), Some(Ok(start_ticks))) = (it.next(), it.next()) {
+        if let Ok(pid) = i32::try_from(pid) {
+            let r = ProcRef { pid, start_ticks };
+            if r.signal(nix::sys::signal::Signal::SIGKILL) {
+                ocf::info!("stopped the background sender {pid} for {}", cfg.ip);
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&file);
 }
 
 fn lvs_state_file(cfg: &Config, cx: &Context) -> Result<PathBuf> {
@@ -1138,6 +1219,7 @@ fn start(cfg: &Config, cx: &Context) -> Result<()> {
 /// stop.
 fn stop(cfg: &Config, cx: &Context) -> Result<()> {
     require_root(cx)?;
+    stop_background(cfg, cx);
     let mut nl = open(cx)?;
     let links = nl.links().map_err(|e| net_error(&e))?;
     let wanted_link = cfg
@@ -1281,6 +1363,7 @@ impl ResourceAgent for IPaddr2 {
             arp_interval: p.int(&ARP_INTERVAL)?,
             arp_count: p.int(&ARP_COUNT)?,
             arp_count_refresh: p.int(&ARP_COUNT_REFRESH)?,
+            arp_bg: p.opt_bool(&ARP_BG)?,
             arp_sender: p.select(&ARP_SENDER)?.to_string(),
             send_arp_opts: p.string(&SEND_ARP_OPTS)?,
             flush_routes: p.bool(&FLUSH_ROUTES)?,
