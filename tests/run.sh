@@ -67,6 +67,9 @@ demo() {
 
 run_tests() {
   setup
+  # The install tests use target/debug/ocf-tester, a binary of another package than the
+  # integration suite's: cargo test alone does not build it.
+  cargo build --workspace --bins
   cargo test --workspace --features ocfrs-agents/root-tests "$@"
 }
 
