@@ -555,6 +555,24 @@ fn nic_and_netmask_are_discovered_from_routes() {
     r.clone().action("start").run().assert_rc(Rc::Success);
     assert!(p.a.has("198.51.100.7", 25));
     r.action("stop").run().assert_rc(Rc::Success);
+    // The base address (and with it the only route) disappears under a running address:
+    // monitor still recognises it and stop still removes it.
+    p.a.sysctl("net.ipv4.conf.ocfip0a.promote_secondaries", "1");
+    let r = p
+        .agent("IPaddr2")
+        .param("ip", "192.0.2.41")
+        .param("noprefixroute", "true");
+    r.clone().action("start").run().assert_rc(Rc::Success);
+    p.a.ip(&["addr", "del", "192.0.2.1/24", "dev", "ocfip0a"]);
+    assert!(p.a.has("192.0.2.41", 24));
+    r.clone()
+        .action("monitor")
+        .recurring()
+        .run()
+        .assert_rc(Rc::Success);
+    r.clone().action("stop").run().assert_rc(Rc::Success);
+    assert!(!p.a.has("192.0.2.41", 24), "stop left the address behind");
+    r.action("monitor").probe().run().assert_rc(Rc::NotRunning);
 }
 
 #[test]

@@ -39,10 +39,11 @@
 //! administrator is told the configuration cannot work here.
 //!
 //! # Differences from the shell agents (documented choices)
-//! * Stop does not depend on discovery: it removes `ip` from the named `nic` (any
-//!   non-loopback interface when `nic` is empty), with the configured prefix when given.
-//!   The reference returned 0 without looking when findif failed, which could leave the
-//!   address up.
+//! * Stop does not depend on discovery succeeding: it removes `ip` from the named `nic`, or
+//!   from the interface discovery chooses, or, when discovery fails (routes gone with the
+//!   base address), from any non-loopback interface; with the configured prefix when given,
+//!   any prefix otherwise. The reference returned 0 without looking when findif failed,
+//!   which could leave the address up.
 //! * Announcements at start follow `arp_bg` (default: IPv4 background, IPv6 foreground, as
 //!   the reference). Background means a detached child (own session, /dev/null streams)
 //!   forked after the frame and socket are prepared; it stops after `arp_count` packets or
@@ -1234,13 +1235,22 @@ fn stop(cfg: &Config, cx: &Context) -> Result<()> {
         );
         return Ok(());
     }
-    let wanted_index = wanted_link.flatten().map(|l| l.index);
+    let addrs = nl.addresses().map_err(|e| net_error(&e))?;
+    // The interface discovery would choose, when it can; otherwise (routes gone, base
+    // address removed) the named nic, or any non-loopback interface.
+    let wanted_index = match wanted_link.flatten() {
+        Some(l) => Some(l.index),
+        None => nl
+            .routes(cfg.v6())
+            .ok()
+            .and_then(|routes| find_target(cfg, &links, &routes, &addrs).ok())
+            .map(|t| t.link.index),
+    };
     let loopback = |i: u32| {
         links
             .iter()
             .any(|l| l.index == i && l.kind == LinkKind::Loopback)
     };
-    let addrs = nl.addresses().map_err(|e| net_error(&e))?;
     let victims: Vec<&Addr> = addrs
         .iter()
         .filter(|a| a.ip == cfg.ip)
