@@ -1005,7 +1005,16 @@ fn stop_background(cfg: &Config, cx: &Context) {
         if let Ok(pid) = i32::try_from(pid) {
             let r = ProcRef { pid, start_ticks };
             if r.signal(nix::sys::signal::Signal::SIGKILL) {
-                ocf::info!("stopped the background sender {pid} for {}", cfg.ip);
+                // Signals are delivered asynchronously: wait (bounded) until it is gone.
+                let gone = cx
+                    .deadline
+                    .within(Duration::from_secs(2))
+                    .wait_until(Duration::from_millis(5), || (!r.is_alive()).then_some(()));
+                if gone.is_some() {
+                    ocf::info!("stopped the background sender {pid} for {}", cfg.ip);
+                } else {
+                    ocf::warn!("the background sender {pid} for {} did not exit", cfg.ip);
+                }
             }
         }
     }
@@ -1129,12 +1138,7 @@ fn start(cfg: &Config, cx: &Context) -> Result<()> {
     }
     if let IpAddr::V4(a) = cfg.ip {
         if cfg.run_arping && link.kind == LinkKind::Ether {
-            let probe_deadline = Deadline::at(
-                cx.deadline
-                    .instant()
-                    .checked_sub(cx.deadline.remaining() / 2)
-                    .unwrap_or(cx.deadline.instant()),
-            );
+            let probe_deadline = cx.deadline.fraction(0.5);
             match announce::arp_probe(&link, a, 2, probe_deadline) {
                 Ok(Some(mac)) => {
                     return Err(Error::generic(format!(
