@@ -6,6 +6,8 @@
 //! | `Dummy` | [`dummy`]: the example agent and tutorial |
 //! | `Stateful` | [`stateful`]: the promotable example agent |
 //! | `Filesystem` | [`filesystem`]: mounts (block devices, NFS/CIFS, bind, tmpfs) |
+//! | `IPaddr2` | [`ipaddr`]: virtual IPv4/IPv6 addresses over netlink |
+//! | `IPaddr` | [`ipaddr::legacy`]: IPaddr's legacy parameter names over the same engine |
 //!
 //! # One multicall binary
 //! All agents are compiled into one executable, `ocfrs-agents`, installed once under
@@ -29,6 +31,7 @@
 
 pub mod dummy;
 pub mod filesystem;
+pub mod ipaddr;
 pub mod stateful;
 
 /// Every agent in the multicall binary.
@@ -36,4 +39,6 @@ pub const AGENTS: &[ocf::Entry] = &[
     ocf::entry::<dummy::Dummy>(),
     ocf::entry::<stateful::Stateful>(),
     ocf::entry::<filesystem::Filesystem>(),
+    ocf::entry::<ipaddr::IPaddr2>(),
+    ocf::entry::<ipaddr::legacy::IPaddr>(),
 ];

@@ -18,6 +18,7 @@
 //! | [`dispatch`] | [`ResourceAgent`], [`run`], [`multicall`], policy, panic catching |
 //! | [`deadline`] | budgets and bounded waits |
 //! | [`process`] | argv-only commands with deadlines, daemons, `/proc` lookups, pid files, stop escalation |
+//! | [`net`] | rtnetlink: links, addresses, routes, address labels; network namespaces |
 //! | [`log`] | `HA_LOG*` conventions, syslog, the exit-reason line |
 //! | [`cluster`] | promotion scores, node name, locks, state directories |
 //! | [`files`] | per-instance file names, atomic writes, idempotent removal |
@@ -88,6 +89,7 @@ pub mod man;
 pub mod meta;
 pub mod metadata;
 pub mod mount;
+pub mod net;
 pub mod params;
 pub mod process;
 pub mod testing;

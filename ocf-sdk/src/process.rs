@@ -25,6 +25,23 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
 
+/// Find an executable: a path containing `/` is checked as is, a bare name is looked up in
+/// `PATH` (as `Cmd::new` would run it). `None` when absent or not executable.
+pub fn which(program: impl AsRef<Path>) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let program = program.as_ref();
+    let executable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.as_os_str().as_bytes().contains(&b'/') {
+        return executable(program).then(|| program.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| executable(p))
+}
+
 /// The captured result of a finished command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Output {

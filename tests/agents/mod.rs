@@ -1,2 +1,3 @@
 //! One module per agent, against real parts.
 mod filesystem;
+mod ipaddr;

@@ -68,10 +68,18 @@ pub fn provider_dir() -> &'static Path {
         let bin = root.join("ocfrs-agents");
         std::fs::copy(agents_bin(), &bin).expect("copy binary");
         set_mode(&bin, 0o755);
-        let out = std::process::Command::new(&bin)
-            .arg("--list")
-            .output()
-            .expect("--list");
+        // A concurrent fork in another test thread can briefly hold the copy's write
+        // descriptor (ETXTBSY until that child execs): retry for a while.
+        let mut tries = 0;
+        let out = loop {
+            match std::process::Command::new(&bin).arg("--list").output() {
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                r => break r.expect("--list"),
+            }
+        };
         for name in String::from_utf8_lossy(&out.stdout).lines() {
             let dst = dir.join(name);
             if std::fs::hard_link(&bin, &dst).is_err() {
