@@ -3,8 +3,10 @@
 //! * `sdk/`: the foundation seen from outside: meta-data against every schema, install
 //!   layout, Debian's shell ocf-tester and Pacemaker's crm_resource on the example agent,
 //!   malformed input for every parameter;
-//! * `agents/`: one file per agent, against real parts.
+//! * `agents/`: one file per agent, against real parts;
+//! * `cluster/`: a real multi-node Pacemaker cluster in namespaces and the scenarios run on it.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed setup should fail loudly
 
+mod cluster;
 mod common;
 mod sdk;
