@@ -917,7 +917,15 @@ impl Cluster {
             Some(v.resources.values().all(|r| !r.active))
         });
         self.run(&["cibadmin", "--replace", "-o", "resources", "--xml-text", "<resources/>"]);
-        self.run(&["cibadmin", "--replace", "-o", "rsc_defaults", "--xml-text", "<rsc_defaults/>"]);
+        // rsc_defaults exists only once something was set; no match is not an error here.
+        if let Some(i) = self.any_node() {
+            let _ = self.on(i, &[
+                "cibadmin",
+                "--delete-all",
+                "--xpath",
+                "/cib/configuration/rsc_defaults/*",
+            ]);
+        }
         self.run(&["crm_resource", "--cleanup"]);
         for i in 1..=self.n {
             if self.is_up(i) {

@@ -6,5 +6,6 @@
 //! `stonith-enabled=false` (see each test's documentation).
 pub mod harness;
 
+mod failover_domains;
 mod monitor_faults;
 mod recovery;
