@@ -7,5 +7,8 @@
 pub mod harness;
 
 mod failover_domains;
+mod floating_ip;
+mod group;
 mod monitor_faults;
 mod recovery;
+mod sampler;
