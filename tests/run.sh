@@ -17,6 +17,7 @@ PACKAGES=(
   libxml2-utils               # xmllint
   pacemaker pacemaker-cli-utils corosync crmsh   # crm_resource, the real-cluster harness
   iproute2 e2fsprogs xfsprogs psmisc procps util-linux tcpdump strace
+  mount iputils-ping          # losetup; the cluster scenarios' client namespace pings the floating IP
 )
 
 need_root() {

@@ -35,7 +35,12 @@ fn boot_and_join(c: &mut Cluster, i: usize) {
 fn stays_on(c: &Cluster, rsc: &str, node: usize, secs: u64) {
     let until = std::time::Instant::now() + Duration::from_secs(secs);
     while std::time::Instant::now() < until {
-        assert_eq!(c.locate(rsc), vec![name(node)], "{rsc} moved\n{}", c.report());
+        assert_eq!(
+            c.locate(rsc),
+            vec![name(node)],
+            "{rsc} moved\n{}",
+            c.report()
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
 }
@@ -44,7 +49,10 @@ fn stays_on(c: &Cluster, rsc: &str, node: usize, secs: u64) {
 /// available node as nodes fail one by one, and (stickiness 0) fails back in that order.
 /// A restricted domain {n1, n2}: never on n3, stopped when neither is left.
 #[test]
-#[cfg_attr(not(feature = "root-tests"), ignore = "needs root, pacemaker, namespaces")]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root, pacemaker, namespaces"
+)]
 fn ordered_and_restricted_domains() {
     let mut c = Cluster::up(3);
     c.property("no-quorum-policy", "ignore");
@@ -86,8 +94,17 @@ fn ordered_and_restricted_domains() {
     c.wait_online("n2", false);
     c.wait_idle();
     stays_on_none(&c, "rsvc", 6);
-    let started_on_n3 = c.calls(3).iter().filter(|x| x.rsc == "rsvc" && x.action == "start").count();
-    assert_eq!(started_on_n3, 0, "rsvc was started on n3, outside its domain\n{}", c.report());
+    let started_on_n3 = c
+        .calls(3)
+        .iter()
+        .filter(|x| x.rsc == "rsvc" && x.action == "start")
+        .count();
+    assert_eq!(
+        started_on_n3,
+        0,
+        "rsvc was started on n3, outside its domain\n{}",
+        c.report()
+    );
     assert!(!c.node_path(3, "/run/ocfrs/Dummy/rsvc.state").exists());
     boot_and_join(&mut c, 2);
     c.wait_running_on("rsvc", "n2");
@@ -107,7 +124,10 @@ fn stays_on_none(c: &Cluster, rsc: &str, secs: u64) {
 /// Manual failback: stickiness (200) above the preference (100) keeps the resource where it
 /// failed over to; the admin moves it back (`crm_resource --move`, then `--clear`).
 #[test]
-#[cfg_attr(not(feature = "root-tests"), ignore = "needs root, pacemaker, namespaces")]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root, pacemaker, namespaces"
+)]
 fn manual_failback_with_stickiness() {
     let mut c = Cluster::up(3);
     c.cib_create(
@@ -137,35 +157,37 @@ fn manual_failback_with_stickiness() {
 }
 
 fn utc(epoch: u64) -> String {
-    host_ok(&["date", "-u", "-d", &format!("@{epoch}"), "+%Y-%m-%d %H:%M:%SZ"])
-        .trim()
-        .to_string()
+    host_ok(&[
+        "date",
+        "-u",
+        "-d",
+        &format!("@{epoch}"),
+        "+%Y-%m-%d %H:%M:%SZ",
+    ])
+    .trim()
+    .to_string()
 }
 
-/// A resource preferring n1 whose stickiness is 0 inside the failback window and INFINITY
-/// outside it (two meta_attributes sets, the windowed one with a date rule and a higher
-/// score).
+/// crm shell configuration (as in docs/scenarios.md): a resource preferring n1 whose
+/// stickiness is 0 inside the failback window and INFINITY outside it (two meta attribute
+/// sets, the windowed one with a date rule and the higher score).
 fn windowed(id: &str, start: &str, end: &str) -> String {
     format!(
-        "<primitive id=\"{id}\" class=\"ocf\" provider=\"ocfrs\" type=\"Dummy\">\
-           <meta_attributes id=\"{id}-failback-window\" score=\"2\">\
-             <rule id=\"{id}-failback-window-rule\" boolean-op=\"and\">\
-               <date_expression id=\"{id}-failback-window-when\" operation=\"in_range\" start=\"{start}\" end=\"{end}\"/>\
-             </rule>\
-             <nvpair id=\"{id}-failback-window-stickiness\" name=\"resource-stickiness\" value=\"0\"/>\
-           </meta_attributes>\
-           <meta_attributes id=\"{id}-outside-window\" score=\"1\">\
-             <nvpair id=\"{id}-outside-window-stickiness\" name=\"resource-stickiness\" value=\"INFINITY\"/>\
-           </meta_attributes>\
-           <operations><op id=\"{id}-monitor\" name=\"monitor\" interval=\"5s\" timeout=\"10s\"/></operations>\
-         </primitive>"
+        "primitive {id} ocf:ocfrs:Dummy \\\n\
+         \tmeta 2: rule date in start=\"{start}\" end=\"{end}\" resource-stickiness=0 \\\n\
+         \tmeta 1: resource-stickiness=INFINITY \\\n\
+         \top monitor interval=5s timeout=10s\n\
+         location loc-{id}-n1 {id} 100: n1\n"
     )
 }
 
 /// Failback only inside a time window: with the window including now the resource fails
 /// back when its preferred node returns; with the window later today it stays put.
 #[test]
-#[cfg_attr(not(feature = "root-tests"), ignore = "needs root, pacemaker, namespaces")]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root, pacemaker, namespaces"
+)]
 fn failback_only_inside_a_time_window() {
     let mut c = Cluster::up(2);
     let now = std::time::SystemTime::now()
@@ -177,8 +199,7 @@ fn failback_only_inside_a_time_window() {
         ("outside", now + 3600, now + 7200, false),
     ] {
         let id = format!("w{case}");
-        c.cib_create("resources", &windowed(&id, &utc(start), &utc(end)));
-        c.cib_create("constraints", &prefer(&id, "n1", "100"));
+        c.crm_configure(&windowed(&id, &utc(start), &utc(end)));
         c.wait_running_on(&id, "n1");
         crash_and_expect(&mut c, &id, 1, 2);
         boot_and_join(&mut c, 1);
@@ -194,7 +215,11 @@ fn failback_only_inside_a_time_window() {
             "window {} .. {} ({case} now): {}",
             utc(start),
             utc(end),
-            if fails_back { "failed back to n1" } else { "stayed on n2" }
+            if fails_back {
+                "failed back to n1"
+            } else {
+                "stayed on n2"
+            }
         ));
         c.reset();
     }

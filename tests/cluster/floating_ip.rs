@@ -37,7 +37,10 @@ pub fn wait_vip_on(c: &Cluster, rsc: &str, vip: &str, i: usize) {
 }
 
 #[test]
-#[cfg_attr(not(feature = "root-tests"), ignore = "needs root, pacemaker, namespaces")]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root, pacemaker, namespaces"
+)]
 fn floating_ip_follows_node_crash_and_fails_back_by_policy() {
     let prov = provider(IP_PROVIDER_VAR, "IPaddr2");
     let mut c = Cluster::up(2);
@@ -53,7 +56,7 @@ fn floating_ip_follows_node_crash_and_fails_back_by_policy() {
     );
     c.cib_create("constraints", &prefer("vip", "n1", "100"));
     wait_vip_on(&c, "vip", VIP, 1);
-    let sampler = Sampler::start("VIP configured", c.size(), Duration::from_millis(100), |i| {
+    let sampler = Sampler::start("VIP configured", c.size(), Duration::from_millis(50), |i| {
         has_vip(i, VIP)
     });
 
@@ -84,8 +87,17 @@ fn floating_ip_follows_node_crash_and_fails_back_by_policy() {
     log("stickiness 200: stayed on n2 after n1 returned");
 
     let s = sampler.finish();
-    assert!(s.doubles.is_empty(), "{VIP} on two live nodes at once: {:?}\n{}", s.doubles, c.report());
-    assert_eq!(s.holders.len(), 2, "the sampler never saw the address move: {s:?}");
+    assert!(
+        s.doubles.is_empty(),
+        "{VIP} on two live nodes at once: {:?}\n{}",
+        s.doubles,
+        c.report()
+    );
+    assert_eq!(
+        s.holders.len(),
+        2,
+        "the sampler never saw the address move: {s:?}"
+    );
     assert!(
         s.max_gap <= Duration::from_millis(200),
         "sampling too slow to prove exclusivity: longest gap {} ms ({:.1} rounds/s)",

@@ -12,7 +12,8 @@
 //!
 //! Every agent in the nodes' `ocfrs` provider (and heartbeat `Dummy`, `IPaddr2`, `Filesystem`)
 //! sits behind `fault-wrapper.sh`, which records each action call with a timestamp
-//! ([`Cluster::calls`]) and can force an action to fail or hang ([`Cluster::fault`]).
+//! ([`Cluster::calls`]), can force an action to fail or hang ([`Cluster::fault`]) and keeps
+//! the agents' log lines in the node's `/run/ocfc-faults/agents.log` (shown on failure).
 //!
 //! Everything is named `ocfc-*` and tracked by PID in [`STATE`]; [`Cluster`] tears it all
 //! down on drop (also when a test panics) and [`Cluster::up`] first removes what an earlier,
@@ -198,17 +199,12 @@ impl View {
                 .collect();
             let get = |k: &str| attrs.get(k).cloned().unwrap_or_default();
             match e.name().as_ref() {
-                b"current_dc" => {}
-                b"quorum" | b"current_dc_quorum" => {}
+                b"current_dc" => v.quorum = get("with_quorum") == "true",
                 b"node" if current.is_none() && attrs.contains_key("online") => {
                     v.nodes.insert(get("name"), get("online") == "true");
                 }
-                b"node" if current.is_none() && !attrs.contains_key("online") => {
-                    // <node_history><node name=...>
-                    if !empty {
-                        history_node = Some(get("name"));
-                    }
-                }
+                // <node_history><node name=...>: the fail counts below are for this node.
+                b"node" if current.is_none() && !empty => history_node = Some(get("name")),
                 b"resource" if attrs.contains_key("role") => {
                     let id = get("id");
                     let id = id.split(':').next().unwrap_or_default().to_string();
@@ -243,9 +239,6 @@ impl View {
                     exitreason: get("exitreason"),
                 }),
                 _ => {}
-            }
-            if e.name().as_ref() == b"current_dc" {
-                v.quorum = get("with_quorum") == "true";
             }
         }
         v
@@ -344,7 +337,17 @@ pub fn node_running(i: usize) -> bool {
 /// namespace keeps them until the node boots again).
 pub fn addresses_of(i: usize) -> Vec<String> {
     let (_, out, _) = host(
-        &["ip", "-n", &ns(i), "-o", "-4", "addr", "show", "dev", "eth0"],
+        &[
+            "ip",
+            "-n",
+            &ns(i),
+            "-o",
+            "-4",
+            "addr",
+            "show",
+            "dev",
+            "eth0",
+        ],
         Duration::from_secs(5),
     );
     out.lines()
@@ -358,7 +361,9 @@ pub fn addresses_of(i: usize) -> Vec<String> {
 
 /// Mount points (field 5 of mountinfo) in node `i`'s mount namespace; empty when it is down.
 pub fn mounts_of(i: usize) -> Vec<String> {
-    let Some(pid) = read_pid(&state().join(format!("n{i}.initpid"))).filter(|p| is_our_node_process(*p, i)) else {
+    let Some(pid) =
+        read_pid(&state().join(format!("n{i}.initpid"))).filter(|p| is_our_node_process(*p, i))
+    else {
         return Vec::new();
     };
     std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
@@ -485,12 +490,7 @@ impl Cluster {
         std::fs::create_dir_all(&dir).expect("etc-corosync");
         write(&dir.join("corosync.conf"), &conf, 0o644);
         if Path::new("/etc/corosync/uidgid.d").is_dir() {
-            host_ok(&[
-                "cp",
-                "-r",
-                "/etc/corosync/uidgid.d",
-                &dir.to_string_lossy(),
-            ]);
+            host_ok(&["cp", "-r", "/etc/corosync/uidgid.d", &dir.to_string_lossy()]);
         }
     }
 
@@ -520,7 +520,12 @@ impl Cluster {
     fn install_agents(&self) {
         let rd = state().join("resource.d");
         std::fs::create_dir_all(&rd).expect("resource.d copy");
-        host_ok(&["cp", "-a", "/usr/lib/ocf/resource.d/.", &rd.to_string_lossy()]);
+        host_ok(&[
+            "cp",
+            "-a",
+            "/usr/lib/ocf/resource.d/.",
+            &rd.to_string_lossy(),
+        ]);
         let bin = state().join("ocfrs-agents");
         std::fs::copy(crate::common::agents_bin(), &bin).expect("copy ocfrs-agents");
         crate::common::set_mode(&bin, 0o755);
@@ -626,6 +631,7 @@ impl Cluster {
             "lib-corosync",
             "log/pacemaker/bundles",
             "log/corosync",
+            "log/crmsh",
         ] {
             std::fs::create_dir_all(dir.join(d)).expect("node dirs");
         }
@@ -734,7 +740,9 @@ impl Cluster {
         };
         ocf::process::processes()
             .into_iter()
-            .filter(|p| std::fs::read_link(format!("/proc/{}/ns/pid", p.pid)).ok() == Some(pidns.clone()))
+            .filter(|p| {
+                std::fs::read_link(format!("/proc/{}/ns/pid", p.pid)).ok() == Some(pidns.clone())
+            })
             .map(|p| p.pid)
             .collect()
     }
@@ -762,7 +770,11 @@ impl Cluster {
                 .wait_until(Duration::from_millis(20), || {
                     (!is_our_node_process(init, i)).then_some(())
                 });
-            assert!(gone.is_some(), "node {} pid {init} survived SIGKILL", name(i));
+            assert!(
+                gone.is_some(),
+                "node {} pid {init} survived SIGKILL",
+                name(i)
+            );
         }
         let _ = std::fs::remove_file(state().join(format!("{}.unsharepid", name(i))));
         let _ = std::fs::remove_file(state().join(format!("{}.initpid", name(i))));
@@ -773,12 +785,23 @@ impl Cluster {
     pub fn crash(&mut self, i: usize) {
         self.kill_node(i);
         self.unplug(i);
-        log(format!("{} crashed (every process SIGKILLed, unplugged)", name(i)));
+        log(format!(
+            "{} crashed (every process SIGKILLed, unplugged)",
+            name(i)
+        ));
     }
 
     /// Take node `i`'s switch port down (network partition of that node).
     pub fn unplug(&self, i: usize) {
-        host_ok(&["ip", "-n", SWITCH_NS, "link", "set", &format!("p{i}"), "down"]);
+        host_ok(&[
+            "ip",
+            "-n",
+            SWITCH_NS,
+            "link",
+            "set",
+            &format!("p{i}"),
+            "down",
+        ]);
     }
 
     /// Put node `i`'s switch port up again.
@@ -795,14 +818,21 @@ impl Cluster {
             .into_iter()
             .filter(|p| ocf::process::Proc::read(*p).is_some_and(|x| x.comm == comm))
             .collect();
-        assert!(!victims.is_empty(), "{daemon} is not running on {}", name(i));
+        assert!(
+            !victims.is_empty(),
+            "{daemon} is not running on {}",
+            name(i)
+        );
         for p in &victims {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(*p),
                 nix::sys::signal::Signal::SIGKILL,
             );
         }
-        log(format!("{}: {daemon} (host pid {victims:?}) SIGKILLed", name(i)));
+        log(format!(
+            "{}: {daemon} (host pid {victims:?}) SIGKILLed",
+            name(i)
+        ));
     }
 
     /// Start corosync and pacemakerd on node `i` if they are not running (keeps its state).
@@ -877,6 +907,23 @@ impl Cluster {
         self.run(&["cibadmin", "--create", "-o", section, "--xml-text", xml]);
     }
 
+    /// Load crm shell configuration (`crm -F configure load update`, the syntax of
+    /// `crm configure` lines), e.g. `"primitive d ocf:ocfrs:Dummy op monitor interval=5s"`.
+    pub fn crm_configure(&self, text: &str) {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let file = state().join(format!("config-{n}.crm"));
+        write(&file, text, 0o644);
+        self.run(&[
+            "crm",
+            "-F",
+            "configure",
+            "load",
+            "update",
+            &file.to_string_lossy(),
+        ]);
+    }
+
     /// `cibadmin --modify --xml-text XML` (merge by id).
     pub fn cib_modify(&self, xml: &str) {
         self.run(&["cibadmin", "--modify", "--xml-text", xml]);
@@ -899,32 +946,67 @@ impl Cluster {
 
     /// Set a cluster property.
     pub fn property(&self, attr: &str, value: &str) {
-        self.run(&["crm_attribute", "--type", "crm_config", "-n", attr, "-v", value]);
+        self.run(&[
+            "crm_attribute",
+            "--type",
+            "crm_config",
+            "-n",
+            attr,
+            "-v",
+            value,
+        ]);
     }
 
     /// Remove every resource and constraint, wait until nothing runs, forget their history
     /// and fail counts and clear every injected fault: a clean slate for the next case.
     pub fn reset(&self) {
-        self.run(&["cibadmin", "--replace", "-o", "constraints", "--xml-text", "<constraints/>"]);
+        self.run(&[
+            "cibadmin",
+            "--replace",
+            "-o",
+            "constraints",
+            "--xml-text",
+            "<constraints/>",
+        ]);
         let v = self.view().unwrap_or_default();
         for id in v.resources.keys() {
-            let _ = self.on(self.any_node().unwrap_or(1), &[
-                "crm_resource", "-r", id, "--meta", "-p", "target-role", "-v", "Stopped",
-            ]);
+            let _ = self.on(
+                self.any_node().unwrap_or(1),
+                &[
+                    "crm_resource",
+                    "-r",
+                    id,
+                    "--meta",
+                    "-p",
+                    "target-role",
+                    "-v",
+                    "Stopped",
+                ],
+            );
         }
         self.wait_for("every resource stopped", WAIT, |c| {
             let v = c.view()?;
             Some(v.resources.values().all(|r| !r.active))
         });
-        self.run(&["cibadmin", "--replace", "-o", "resources", "--xml-text", "<resources/>"]);
+        self.run(&[
+            "cibadmin",
+            "--replace",
+            "-o",
+            "resources",
+            "--xml-text",
+            "<resources/>",
+        ]);
         // rsc_defaults exists only once something was set; no match is not an error here.
         if let Some(i) = self.any_node() {
-            let _ = self.on(i, &[
-                "cibadmin",
-                "--delete-all",
-                "--xpath",
-                "/cib/configuration/rsc_defaults/*",
-            ]);
+            let _ = self.on(
+                i,
+                &[
+                    "cibadmin",
+                    "--delete-all",
+                    "--xpath",
+                    "/cib/configuration/rsc_defaults/*",
+                ],
+            );
         }
         self.run(&["crm_resource", "--cleanup"]);
         for i in 1..=self.n {
@@ -945,7 +1027,12 @@ impl Cluster {
         }
         let o = self.on_within(
             i,
-            &["crm_mon", "-1", "--output-as=xml", "--include=failcounts,failures,nodes,resources,summary"],
+            &[
+                "crm_mon",
+                "-1",
+                "--output-as=xml",
+                "--include=failcounts,failures,nodes,resources,summary",
+            ],
             Duration::from_secs(20),
         );
         o.success().then(|| View::parse(&o.stdout_text()))
@@ -979,7 +1066,10 @@ impl Cluster {
             (cond(self) == Some(true)).then_some(())
         });
         if ok.is_none() {
-            self.fail(&format!("timeout after {}s waiting for: {what}", timeout.as_secs()));
+            self.fail(&format!(
+                "timeout after {}s waiting for: {what}",
+                timeout.as_secs()
+            ));
         }
         let d = t.elapsed();
         log(format!("ok after {:.1}s: {what}", d.as_secs_f64()));
@@ -996,14 +1086,18 @@ impl Cluster {
     /// Wait until `rsc` runs on exactly one node other than `node`; returns that node.
     pub fn wait_moved_from(&self, rsc: &str, node: &str) -> String {
         let mut now = String::new();
-        self.wait_for(&format!("{rsc} running on one node other than {node}"), WAIT, |c| {
-            let l = c.view()?.locate(rsc);
-            if l.len() == 1 && l[0] != node {
-                now = l[0].clone();
-                return Some(true);
-            }
-            Some(false)
-        });
+        self.wait_for(
+            &format!("{rsc} running on one node other than {node}"),
+            WAIT,
+            |c| {
+                let l = c.view()?.locate(rsc);
+                if l.len() == 1 && l[0] != node {
+                    now = l[0].clone();
+                    return Some(true);
+                }
+                Some(false)
+            },
+        );
         now
     }
 
@@ -1028,8 +1122,12 @@ impl Cluster {
         self.wait_for("no pending cluster actions", WAIT, |c| {
             let i = c.any_node()?;
             Some(
-                c.on_within(i, &["crm_resource", "--wait", "--timeout=10s"], Duration::from_secs(15))
-                    .success(),
+                c.on_within(
+                    i,
+                    &["crm_resource", "--wait", "--timeout=10s"],
+                    Duration::from_secs(15),
+                )
+                .success(),
             )
         })
     }
@@ -1050,7 +1148,10 @@ impl Cluster {
         };
         let path = self.node_path(i, &format!("/run/ocfc-faults/{rsc}.{action}"));
         std::fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-        log(format!("{}: {rsc} {action} -> {rc} ({count:?} times)", name(i)));
+        log(format!(
+            "{}: {rsc} {action} -> {rc} ({count:?} times)",
+            name(i)
+        ));
     }
 
     /// Remove every fault file of node `i`.
@@ -1069,8 +1170,8 @@ impl Cluster {
         if !self.is_up(i) {
             return Vec::new();
         }
-        let text =
-            std::fs::read_to_string(self.node_path(i, "/run/ocfc-faults/calls")).unwrap_or_default();
+        let text = std::fs::read_to_string(self.node_path(i, "/run/ocfc-faults/calls"))
+            .unwrap_or_default();
         text.lines()
             .filter_map(|l| {
                 let mut f = l.splitn(4, ' ');
@@ -1112,15 +1213,23 @@ impl Cluster {
     /// From the client namespace: ping `ip` once (fresh ARP) and return the MAC that
     /// answered, or `None` when nothing answered.
     pub fn client_reaches(&self, ip: &str) -> Option<String> {
-        let _ = host(&["ip", "-n", CLIENT_NS, "neigh", "flush", "dev", "eth0"], Duration::from_secs(5));
+        let _ = host(
+            &["ip", "-n", CLIENT_NS, "neigh", "flush", "dev", "eth0"],
+            Duration::from_secs(5),
+        );
         let (rc, _, _) = host(
-            &["ip", "netns", "exec", CLIENT_NS, "ping", "-c", "1", "-W", "2", ip],
+            &[
+                "ip", "netns", "exec", CLIENT_NS, "ping", "-c", "1", "-W", "2", ip,
+            ],
             Duration::from_secs(5),
         );
         if rc != 0 {
             return None;
         }
-        let (_, out, _) = host(&["ip", "-n", CLIENT_NS, "neigh", "show", ip], Duration::from_secs(5));
+        let (_, out, _) = host(
+            &["ip", "-n", CLIENT_NS, "neigh", "show", ip],
+            Duration::from_secs(5),
+        );
         let mut w = out.split_whitespace();
         w.position(|x| x == "lladdr");
         w.next().map(str::to_string)
@@ -1135,7 +1244,8 @@ impl Cluster {
     /// sees it), from the agent's state file at its default location.
     pub fn dummy_pid(&self, i: usize, rsc: &str) -> Option<i32> {
         let text =
-            std::fs::read_to_string(self.node_path(i, &format!("/run/ocfrs/Dummy/{rsc}.state"))).ok()?;
+            std::fs::read_to_string(self.node_path(i, &format!("/run/ocfrs/Dummy/{rsc}.state")))
+                .ok()?;
         text.lines()
             .find_map(|l| l.strip_prefix("process="))?
             .split_whitespace()
@@ -1171,10 +1281,21 @@ impl Cluster {
             Some(i) => {
                 let o = self.on_within(
                     i,
-                    &["crm_mon", "-1", "--show-detail", "--failcounts", "--show-node-attributes", "-r"],
+                    &[
+                        "crm_mon",
+                        "-1",
+                        "--show-detail",
+                        "--failcounts",
+                        "--show-node-attributes",
+                        "-r",
+                    ],
                     Duration::from_secs(20),
                 );
-                r.push_str(&format!("==== crm_mon (from {})\n{}\n", name(i), o.stdout_text()));
+                r.push_str(&format!(
+                    "==== crm_mon (from {})\n{}\n",
+                    name(i),
+                    o.stdout_text()
+                ));
             }
             None => r.push_str("==== no node with a running cluster stack\n"),
         }
@@ -1186,7 +1307,11 @@ impl Cluster {
             let calls = std::fs::read_to_string(self.node_path(i, "/run/ocfc-faults/calls"))
                 .unwrap_or_default();
             let tail: Vec<&str> = calls.lines().rev().take(60).collect();
-            r.push_str(&format!("==== {} agent calls (last {})\n", name(i), tail.len()));
+            r.push_str(&format!(
+                "==== {} agent calls (last {})\n",
+                name(i),
+                tail.len()
+            ));
             for l in tail.iter().rev() {
                 r.push_str(l);
                 r.push('\n');
@@ -1200,8 +1325,9 @@ impl Cluster {
                 r.push_str(l);
                 r.push('\n');
             }
-            let log = std::fs::read_to_string(self.node_path(i, "/var/log/pacemaker/pacemaker.log"))
-                .unwrap_or_default();
+            let log =
+                std::fs::read_to_string(self.node_path(i, "/var/log/pacemaker/pacemaker.log"))
+                    .unwrap_or_default();
             let agent_lines: Vec<&str> = log
                 .lines()
                 .filter(|l| {
@@ -1213,7 +1339,10 @@ impl Cluster {
                 })
                 .collect();
             let n = agent_lines.len().min(80);
-            r.push_str(&format!("==== {} agent log lines from pacemaker.log (last {n})\n", name(i)));
+            r.push_str(&format!(
+                "==== {} agent log lines from pacemaker.log (last {n})\n",
+                name(i)
+            ));
             for l in &agent_lines[agent_lines.len() - n..] {
                 r.push_str(l);
                 r.push('\n');
@@ -1281,7 +1410,10 @@ pub fn provider(var: &str, type_name: &str) -> String {
         );
     } else {
         assert!(
-            Path::new("/usr/lib/ocf/resource.d").join(&p).join(type_name).is_file(),
+            Path::new("/usr/lib/ocf/resource.d")
+                .join(&p)
+                .join(type_name)
+                .is_file(),
             "{var}={p}: no agent /usr/lib/ocf/resource.d/{p}/{type_name} on this host"
         );
     }
@@ -1352,5 +1484,7 @@ pub fn primitive(
 
 /// A location constraint `rsc` prefers `node` with `score`.
 pub fn prefer(rsc: &str, node: &str, score: &str) -> String {
-    format!("<rsc_location id=\"loc-{rsc}-{node}\" rsc=\"{rsc}\" node=\"{node}\" score=\"{score}\"/>")
+    format!(
+        "<rsc_location id=\"loc-{rsc}-{node}\" rsc=\"{rsc}\" node=\"{node}\" score=\"{score}\"/>"
+    )
 }

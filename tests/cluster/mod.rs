@@ -7,6 +7,7 @@
 pub mod harness;
 
 mod failover_domains;
+mod faults;
 mod floating_ip;
 mod group;
 mod monitor_faults;

@@ -6,7 +6,10 @@ use super::harness::*;
 use std::time::Duration;
 
 fn calls_after(c: &Cluster, i: usize, rsc: &str, t: f64) -> Vec<Call> {
-    c.calls(i).into_iter().filter(|x| x.rsc == rsc && x.t >= t).collect()
+    c.calls(i)
+        .into_iter()
+        .filter(|x| x.rsc == rsc && x.t >= t)
+        .collect()
 }
 
 fn now() -> f64 {
@@ -19,21 +22,38 @@ fn now() -> f64 {
 /// Wait for a stop then a start of `rsc` on node `i` after `t`, both successful, and the
 /// resource running there only.
 fn wait_restarted_in_place(c: &Cluster, i: usize, rsc: &str, t: f64) {
-    c.wait_for(&format!("{rsc} stopped and started again on {}", name(i)), WAIT, |c| {
-        let calls = calls_after(c, i, rsc, t);
-        let stop = calls.iter().position(|x| x.action == "stop" && x.what == "end 0")?;
-        let started = calls[stop..].iter().any(|x| x.action == "start" && x.what == "end 0");
-        Some(started && c.view()?.locate(rsc) == vec![name(i)])
-    });
+    c.wait_for(
+        &format!("{rsc} stopped and started again on {}", name(i)),
+        WAIT,
+        |c| {
+            let calls = calls_after(c, i, rsc, t);
+            let stop = calls
+                .iter()
+                .position(|x| x.action == "stop" && x.what == "end 0")?;
+            let started = calls[stop..]
+                .iter()
+                .any(|x| x.action == "start" && x.what == "end 0");
+            Some(started && c.view()?.locate(rsc) == vec![name(i)])
+        },
+    );
 }
 
 #[test]
-#[cfg_attr(not(feature = "root-tests"), ignore = "needs root, pacemaker, namespaces")]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root, pacemaker, namespaces"
+)]
 fn monitor_failing_once_or_hanging_is_recovered_in_place() {
     let c = Cluster::up(2);
     c.cib_create(
         "resources",
-        &primitive("mon", "ocf:ocfrs:Dummy", &[], &[], &[("monitor", "2s", "4s", "")]),
+        &primitive(
+            "mon",
+            "ocf:ocfrs:Dummy",
+            &[],
+            &[],
+            &[("monitor", "2s", "4s", "")],
+        ),
     );
     c.cib_create("constraints", &prefer("mon", "n1", "100"));
     c.wait_running_on("mon", "n1");
@@ -42,7 +62,9 @@ fn monitor_failing_once_or_hanging_is_recovered_in_place() {
     // 1. The next recurring monitor fails once (generic error): restart in place.
     let t = now();
     c.fault(1, "mon", "monitor", Fault::Rc(1), Some(1));
-    c.wait_for("fail count of mon on n1 = 1", WAIT, |c| Some(c.view()?.failcount("mon", "n1") == 1));
+    c.wait_for("fail count of mon on n1 = 1", WAIT, |c| {
+        Some(c.view()?.failcount("mon", "n1") == 1)
+    });
     wait_restarted_in_place(&c, 1, "mon", t);
     c.wait_idle();
     let v = c.view().unwrap_or_else(|| c.fail("no view"));
@@ -53,15 +75,24 @@ fn monitor_failing_once_or_hanging_is_recovered_in_place() {
         .unwrap_or_else(|| c.fail("no monitor failure recorded"));
     assert_eq!(f.exitstatus, "error", "{f:?}");
     assert!(f.exitreason.contains("injected fault"), "{f:?}");
-    assert!(!c.node_path(1, "/run/ocfc-faults/mon.monitor").exists(), "fault not consumed");
+    assert!(
+        !c.node_path(1, "/run/ocfc-faults/mon.monitor").exists(),
+        "fault not consumed"
+    );
     assert_eq!(c.count_calls(2, "mon", "start", 0), 0, "{}", c.report());
     // The monitor keeps running and succeeding afterwards.
     let t2 = now();
     c.wait_for("a successful monitor after the restart", WAIT, |c| {
-        Some(calls_after(c, 1, "mon", t2).iter().any(|x| x.action == "monitor" && x.what == "end 0"))
+        Some(
+            calls_after(c, 1, "mon", t2)
+                .iter()
+                .any(|x| x.action == "monitor" && x.what == "end 0"),
+        )
     });
     c.run(&["crm_resource", "--cleanup", "-r", "mon"]);
-    c.wait_for("fail count cleared", WAIT, |c| Some(c.view()?.failcount("mon", "n1") == 0));
+    c.wait_for("fail count cleared", WAIT, |c| {
+        Some(c.view()?.failcount("mon", "n1") == 0)
+    });
     c.wait_idle();
 
     // 2. The next monitor hangs: Pacemaker's 4 s timeout ends it, records a timeout and
@@ -93,11 +124,14 @@ fn monitor_failing_once_or_hanging_is_recovered_in_place() {
         .find(|f| f.op_key == "mon_monitor_2000" && f.node == "n1")
         .unwrap_or_else(|| c.fail("no monitor failure recorded"));
     assert!(
-        f.status.to_lowercase().contains("timed out") || f.status.to_lowercase().contains("timeout"),
+        f.status.to_lowercase().contains("timed out")
+            || f.status.to_lowercase().contains("timeout"),
         "failure not recorded as a timeout: {f:?}\n{}",
         c.report()
     );
     assert_eq!(c.count_calls(2, "mon", "start", 0), 0, "{}", c.report());
-    log(format!("hung monitor: recovery started {waited:.1}s after it hung (timeout 4 s)"));
+    log(format!(
+        "hung monitor: recovery started {waited:.1}s after it hung (timeout 4 s)"
+    ));
     std::thread::sleep(Duration::from_millis(1));
 }
