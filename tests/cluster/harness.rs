@@ -968,26 +968,8 @@ impl Cluster {
             "--xml-text",
             "<constraints/>",
         ]);
-        let v = self.view().unwrap_or_default();
-        for id in v.resources.keys() {
-            let _ = self.on(
-                self.any_node().unwrap_or(1),
-                &[
-                    "crm_resource",
-                    "-r",
-                    id,
-                    "--meta",
-                    "-p",
-                    "target-role",
-                    "-v",
-                    "Stopped",
-                ],
-            );
-        }
-        self.wait_for("every resource stopped", WAIT, |c| {
-            let v = c.view()?;
-            Some(v.resources.values().all(|r| !r.active))
-        });
+        // Without their configuration the resources are orphans, which Pacemaker stops
+        // (a target-role would not do: it can land in a rule-governed attribute set).
         self.run(&[
             "cibadmin",
             "--replace",
@@ -996,7 +978,12 @@ impl Cluster {
             "--xml-text",
             "<resources/>",
         ]);
-        // rsc_defaults exists only once something was set; no match is not an error here.
+        self.wait_for("every resource stopped", WAIT, |c| {
+            let v = c.view()?;
+            Some(v.resources.values().all(|r| !r.active))
+        });
+        self.wait_idle(); // the orphans' stops are done
+                          // rsc_defaults exists only once something was set; no match is not an error here.
         if let Some(i) = self.any_node() {
             let _ = self.on(
                 i,
