@@ -1,8 +1,8 @@
 //! Scenario 1: a floating IP address moves with its node.
 //!
-//! Fencing: relies on `stonith-enabled=false`; the crashed node is really dead (every
-//! process killed, cable unplugged), which fencing would otherwise have to guarantee
-//! before the address may be configured elsewhere.
+//! Fencing: does not rely on `stonith-enabled=false`: the cluster has the harness's fence
+//! device and fences the crashed node (the test checks it did) before the address is
+//! configured elsewhere.
 //!
 //! The agent is `ocf:ocfrs:IPaddr2`; `OCFRS_SCENARIO_IP_PROVIDER=heartbeat` runs the same
 //! scenario with Debian's shell agent (the test fails loudly while ocfrs has no IPaddr2).
@@ -44,6 +44,7 @@ pub fn wait_vip_on(c: &Cluster, rsc: &str, vip: &str, i: usize) {
 fn floating_ip_follows_node_crash_and_fails_back_by_policy() {
     let prov = provider(IP_PROVIDER_VAR, "IPaddr2");
     let mut c = Cluster::up(2);
+    c.enable_fencing();
     c.cib_create(
         "resources",
         &primitive(
@@ -56,13 +57,20 @@ fn floating_ip_follows_node_crash_and_fails_back_by_policy() {
     );
     c.cib_create("constraints", &prefer("vip", "n1", "100"));
     wait_vip_on(&c, "vip", VIP, 1);
+    // The sampler reads each running node's local addresses from /proc (no process
+    // started per sample, so the rate holds on a loaded machine).
     let sampler = Sampler::start("VIP configured", c.size(), Duration::from_millis(50), |i| {
-        has_vip(i, VIP)
+        local_ipv4_of(i).iter().any(|a| a == VIP)
     });
 
     // Preference n1 (100), stickiness 0: failover to n2, automatic failback to n1.
     c.crash(1);
     wait_vip_on(&c, "vip", VIP, 2);
+    assert_eq!(
+        c.fenced(),
+        vec!["n1".to_string()],
+        "the crashed node was not fenced"
+    );
     c.boot(1);
     c.wait_online("n1", true);
     wait_vip_on(&c, "vip", VIP, 1);
@@ -74,6 +82,7 @@ fn floating_ip_follows_node_crash_and_fails_back_by_policy() {
     c.wait_idle();
     c.crash(1);
     wait_vip_on(&c, "vip", VIP, 2);
+    assert_eq!(c.fenced().len(), 2, "the crashed node was not fenced");
     c.boot(1);
     c.wait_online("n1", true);
     c.wait_idle();

@@ -1,12 +1,11 @@
 //! Scenario 4: a service group (shared filesystem + floating IP + application).
 //!
-//! Fencing: relies on `stonith-enabled=false`. With real shared storage this is unsafe:
-//! only fencing guarantees a lost node no longer writes to the disk. Here a crash really
-//! kills every process of the node and its mount namespace goes with them, so the
-//! filesystem is released before the other node mounts it; the test checks that it was
-//! never mounted on two running nodes at once. Known limit of the test bed: the "crashed"
-//! node shares the kernel and page cache with the survivor, so unsynced data is not lost
-//! as it would be on real hardware (the test syncs what it writes anyway).
+//! Fencing: does not rely on `stonith-enabled=false`: shared storage needs fencing, so the
+//! cluster has the harness's fence device and fences the crashed node (checked) before the
+//! filesystem is mounted elsewhere; the test also checks that it was never mounted on two
+//! running nodes at once. Known limit of the test bed: the "crashed" node shares the
+//! kernel and page cache with the survivor, so unsynced data is not lost as it would be on
+//! real hardware (the test syncs what it writes anyway).
 //!
 //! Agents: `ocf:ocfrs:Filesystem` and `ocf:ocfrs:IPaddr2`, switchable to Debian's with
 //! `OCFRS_SCENARIO_FS_PROVIDER=heartbeat` and `OCFRS_SCENARIO_IP_PROVIDER=heartbeat`
@@ -93,6 +92,7 @@ fn group_of_filesystem_ip_and_app_moves_as_one() {
     let ip_prov = provider(IP_PROVIDER_VAR, "IPaddr2");
     let fs_prov = provider(FS_PROVIDER_VAR, "Filesystem");
     let mut c = Cluster::up(2);
+    c.enable_fencing();
     let dev = c.shared_disk(64);
     let mnt = format!("{STATE}/shared-mnt");
     std::fs::create_dir_all(&mnt).expect("mount point");
@@ -150,6 +150,11 @@ fn group_of_filesystem_ip_and_app_moves_as_one() {
     c.crash(1);
     c.wait_running_on("app", "n2");
     wait_vip_on(&c, "ip", VIP, 2);
+    assert_eq!(
+        c.fenced(),
+        vec!["n1".to_string()],
+        "the crashed node was not fenced"
+    );
     assert_start_order(&c, 2, t1);
     let seen = std::fs::read_to_string(c.node_path(2, &format!("{mnt}/data"))).unwrap_or_default();
     assert_eq!(

@@ -21,9 +21,12 @@
 //! get SIGKILL when the test thread that started them dies (`PR_SET_PDEATHSIG`), and
 //! `unshare --kill-child` takes the whole node with it.
 //!
-//! Fencing: there is no fence device; every cluster runs with `stonith-enabled=false`
-//! ([`STONITH_ENABLED`]). A crash here really kills every process of the node, which is
-//! what fencing would have guaranteed.
+//! Fencing: a cluster starts with `stonith-enabled=false` ([`STONITH_ENABLED`]); a crash
+//! here really kills every process of the node, which is what fencing would have
+//! guaranteed. [`Cluster::enable_fencing`] adds a real fence device for this test bed,
+//! `stonith:fence_ocfc` (`fence_ocfc.sh`, overlaid on the nodes' `/usr/sbin`): it asks the
+//! harness (a thread watching [`STATE`]`/fence`) to power the node off by PID, and sets
+//! `stonith-enabled=true`.
 //!
 //! One cluster at a time per machine (fixed names): [`Cluster::up`] takes a process-wide lock,
 //! so cluster tests run one after the other even when the test harness runs them in
@@ -36,7 +39,8 @@ use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Everything on the host side: pid files, node state, the agents' copy, logs.
@@ -46,11 +50,13 @@ pub const NET: &str = "192.0.2";
 /// The client namespace (192.0.2.200).
 pub const CLIENT_NS: &str = "ocfc-c";
 const SWITCH_NS: &str = "ocfc-sw";
-/// The value of the cluster property `stonith-enabled` in every harness cluster.
+/// The value of the cluster property `stonith-enabled` when a cluster comes up (see
+/// [`Cluster::enable_fencing`]).
 pub const STONITH_ENABLED: bool = false;
 
 const NODE_SH: &str = include_str!("node.sh");
 const WRAPPER_SH: &str = include_str!("fault-wrapper.sh");
+const FENCE_SH: &str = include_str!("fence_ocfc.sh");
 /// Heartbeat agents also wrapped (call log + faults) in the nodes' copy.
 const WRAPPED_HEARTBEAT: &[&str] = &["Dummy", "IPaddr2", "Filesystem"];
 
@@ -278,6 +284,10 @@ pub struct Cluster {
     nodes: Vec<Node>,
     loops: Vec<String>,
     started: Instant,
+    fencing: bool,
+    fencer_stop: Arc<AtomicBool>,
+    fencer: Option<std::thread::JoinHandle<()>>,
+    fenced: Arc<Mutex<Vec<String>>>,
     _one: MutexGuard<'static, ()>,
 }
 
@@ -359,6 +369,33 @@ pub fn addresses_of(i: usize) -> Vec<String> {
         .collect()
 }
 
+/// The local IPv4 addresses of running node `i`'s network namespace, read from
+/// `/proc/<its pid 1>/net/fib_trie` without starting a process (cheap enough to sample
+/// often); empty when the node is down.
+pub fn local_ipv4_of(i: usize) -> Vec<String> {
+    let Some(pid) =
+        read_pid(&state().join(format!("n{i}.initpid"))).filter(|p| is_our_node_process(*p, i))
+    else {
+        return Vec::new();
+    };
+    let text = std::fs::read_to_string(format!("/proc/{pid}/net/fib_trie")).unwrap_or_default();
+    let mut out: Vec<String> = Vec::new();
+    let mut last: Option<&str> = None;
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(ip) = t.strip_prefix("|-- ") {
+            last = Some(ip);
+        } else if t.starts_with("/32 host LOCAL") {
+            if let Some(ip) = last {
+                if !out.iter().any(|o| o == ip) {
+                    out.push(ip.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Mount points (field 5 of mountinfo) in node `i`'s mount namespace; empty when it is down.
 pub fn mounts_of(i: usize) -> Vec<String> {
     let Some(pid) =
@@ -371,6 +408,57 @@ pub fn mounts_of(i: usize) -> Vec<String> {
         .lines()
         .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
         .collect()
+}
+
+/// Host pids of every process in the PID namespace whose init is `init`.
+fn pids_in_pidns_of(init: i32) -> Vec<i32> {
+    let Ok(pidns) = std::fs::read_link(format!("/proc/{init}/ns/pid")) else {
+        return Vec::new();
+    };
+    ocf::process::processes()
+        .into_iter()
+        .filter(|p| {
+            std::fs::read_link(format!("/proc/{}/ns/pid", p.pid)).ok() == Some(pidns.clone())
+        })
+        .map(|p| p.pid)
+        .collect()
+}
+
+/// Power node `i` off from its pid files (usable without the [`Cluster`], e.g. by the fence
+/// device's host side): SIGKILL its `unshare`, its PID 1 and every process of its PID
+/// namespace, wait until PID 1 is gone, unplug it.
+pub fn power_off(i: usize) {
+    let ours = |f: &str| {
+        read_pid(&state().join(format!("n{i}.{f}"))).filter(|p| is_our_node_process(*p, i))
+    };
+    let init = ours("initpid");
+    let mut victims: Vec<i32> = init.map(pids_in_pidns_of).unwrap_or_default();
+    victims.extend(ours("unsharepid"));
+    victims.extend(init);
+    for p in victims {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(p),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    if let Some(init) = init {
+        let _ = Deadline::after(Duration::from_secs(10))
+            .wait_until(Duration::from_millis(20), || {
+                (!is_our_node_process(init, i)).then_some(())
+            });
+    }
+    let _ = host(
+        &[
+            "ip",
+            "-n",
+            SWITCH_NS,
+            "link",
+            "set",
+            &format!("p{i}"),
+            "down",
+        ],
+        Duration::from_secs(10),
+    );
 }
 
 /// Remove whatever an earlier run of this harness left: node processes (by their pid files,
@@ -438,10 +526,17 @@ impl Cluster {
                 .collect(),
             loops: Vec::new(),
             started,
+            fencing: false,
+            fencer_stop: Arc::new(AtomicBool::new(false)),
+            fencer: None,
+            fenced: Arc::new(Mutex::new(Vec::new())),
             _one: one,
         };
-        std::fs::create_dir_all(state()).expect("create state dir");
+        std::fs::create_dir_all(state().join("fence")).expect("create state dir");
+        std::fs::create_dir_all(state().join("fence-bin")).expect("create state dir");
         write(&state().join("node.sh"), NODE_SH, 0o755);
+        write(&state().join("fence-bin/fence_ocfc"), FENCE_SH, 0o755);
+        c.start_fencer();
         c.write_corosync_conf();
         c.seed_cib();
         c.install_agents();
@@ -585,6 +680,74 @@ impl Cluster {
         ]);
     }
 
+    // ------------------------------------------------------------------ fencing
+
+    /// The host side of `fence_ocfc`: a thread that powers off every node a fence request
+    /// names ([`power_off`]) and confirms it.
+    fn start_fencer(&mut self) {
+        let stop = self.fencer_stop.clone();
+        let fenced = self.fenced.clone();
+        self.fencer = Some(std::thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                let dir = state().join("fence");
+                for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                    let p = e.path();
+                    if p.extension().and_then(|x| x.to_str()) != Some("request") {
+                        continue;
+                    }
+                    let target = p
+                        .file_stem()
+                        .map(|x| x.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let i = index(&target);
+                    if (1..=9).contains(&i) {
+                        power_off(i);
+                        log(format!(
+                            "fence_ocfc: {target} powered off (fencing request)"
+                        ));
+                        if let Ok(mut f) = fenced.lock() {
+                            f.push(target.clone());
+                        }
+                    }
+                    let _ = std::fs::remove_file(&p);
+                    let _ = std::fs::write(dir.join(format!("{target}.done")), "off\n");
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }));
+    }
+
+    /// Give the cluster a fence device (`stonith:fence_ocfc`, which powers nodes off through
+    /// the harness) and set `stonith-enabled=true`. [`Cluster::reset`] keeps it.
+    pub fn enable_fencing(&mut self) {
+        self.fencing = true;
+        self.cib_create("resources", &self.fence_device());
+        self.wait_for("fence device fence-ocfc started", WAIT, |c| {
+            Some(!c.view()?.locate("fence-ocfc").is_empty())
+        });
+        self.property("stonith-enabled", "true");
+        log("fencing enabled: stonith:fence_ocfc");
+    }
+
+    fn fence_device(&self) -> String {
+        let hosts: Vec<String> = (1..=self.n).map(name).collect();
+        format!(
+            "<primitive id=\"fence-ocfc\" class=\"stonith\" type=\"fence_ocfc\">\
+               <instance_attributes id=\"fence-ocfc-ia\">\
+                 <nvpair id=\"fence-ocfc-hosts\" name=\"pcmk_host_list\" value=\"{}\"/>\
+                 <nvpair id=\"fence-ocfc-check\" name=\"pcmk_host_check\" value=\"static-list\"/>\
+               </instance_attributes>\
+               <operations><op id=\"fence-ocfc-monitor\" name=\"monitor\" interval=\"60s\"/></operations>\
+             </primitive>",
+            hosts.join(" ")
+        )
+    }
+
+    /// Nodes the fence device powered off so far, in order.
+    pub fn fenced(&self) -> Vec<String> {
+        self.fenced.lock().map(|f| f.clone()).unwrap_or_default()
+    }
+
     // ------------------------------------------------------------------ nodes
 
     /// Whether node `i` is running (its PID 1 exists).
@@ -620,6 +783,11 @@ impl Cluster {
     /// configuration from the cluster when it joins. Does not wait for it to join.
     pub fn boot(&mut self, i: usize) {
         assert!(!self.is_up(i), "node {} is already running", name(i));
+        if let Some(mut old) = self.nodes[i - 1].unshare.take() {
+            // Powered off by the fence device: reap its unshare.
+            let _ = old.kill();
+            let _ = old.wait();
+        }
         let dir = state().join(name(i));
         let _ = std::fs::remove_dir_all(&dir);
         for d in [
@@ -732,19 +900,10 @@ impl Cluster {
 
     /// Host pids of every process of node `i` (its PID namespace).
     pub fn node_pids(&self, i: usize) -> Vec<i32> {
-        let Some(init) = self.nodes.get(i - 1).and_then(|n| n.init) else {
-            return Vec::new();
-        };
-        let Ok(pidns) = std::fs::read_link(format!("/proc/{init}/ns/pid")) else {
-            return Vec::new();
-        };
-        ocf::process::processes()
-            .into_iter()
-            .filter(|p| {
-                std::fs::read_link(format!("/proc/{}/ns/pid", p.pid)).ok() == Some(pidns.clone())
-            })
-            .map(|p| p.pid)
-            .collect()
+        match self.nodes.get(i - 1).and_then(|n| n.init) {
+            Some(init) => pids_in_pidns_of(init),
+            None => Vec::new(),
+        }
     }
 
     fn kill_node(&mut self, i: usize) {
@@ -983,7 +1142,10 @@ impl Cluster {
             Some(v.resources.values().all(|r| !r.active))
         });
         self.wait_idle(); // the orphans' stops are done
-                          // rsc_defaults exists only once something was set; no match is not an error here.
+        if self.fencing {
+            self.cib_create("resources", &self.fence_device());
+        }
+        // rsc_defaults exists only once something was set; no match is not an error here.
         if let Some(i) = self.any_node() {
             let _ = self.on(
                 i,
@@ -1355,6 +1517,10 @@ impl Drop for Cluster {
             // The panic message usually carries the report already; the agents' calls and
             // logs of every node at the moment of failure are cheap to repeat.
             eprintln!("{}", self.report());
+        }
+        self.fencer_stop.store(true, Ordering::SeqCst);
+        if let Some(f) = self.fencer.take() {
+            let _ = f.join();
         }
         for i in 1..=self.n {
             self.kill_node(i);

@@ -4,8 +4,9 @@
 #   node.sh init STATE NAME   PID 1 of the node's PID namespace (started by the harness with
 #                             ip netns exec ocfc-NAME unshare --mount --uts --ipc --pid --fork
 #                             --kill-child --mount-proc): private /run, /dev/shm, pacemaker and
-#                             corosync state, /var/log, /etc/corosync and resource.d, then the
-#                             daemons; reaps orphans until it is killed.
+#                             corosync state, /var/log, /etc/corosync and resource.d, the
+#                             harness's fence agent in /usr/sbin (overlay), then the daemons;
+#                             reaps orphans until it is killed.
 #   node.sh daemons           (inside a running node) start corosync and pacemakerd if absent.
 # Daemons run in their own sessions; their pids are in /run/ocfc/NAME.pid (node view).
 set -u
@@ -44,6 +45,8 @@ init)
     mount --bind "$dir/log" /var/log
     mount --bind "$state/etc-corosync" /etc/corosync
     mount --bind "$state/resource.d" /usr/lib/ocf/resource.d
+    # The harness's fence agent, visible as /usr/sbin/fence_ocfc in this node only.
+    mount -t overlay ocfc-fence -o "lowerdir=$state/fence-bin:/usr/sbin" /usr/sbin
     ip link set lo up
     daemons
     echo ready >/run/ocfc/init.ready
