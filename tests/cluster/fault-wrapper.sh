@@ -6,9 +6,9 @@
 #   <epoch seconds.ns> <resource> <action> begin
 #   <epoch seconds.ns> <resource> <action> end <rc>
 # "action" is "probe" for a monitor with interval 0, else the action name.
-# The agent's log lines go to /run/ocfc-faults/agents.log too: HA_LOGFILE is set to it when
-# unset (Pacemaker passes HA_LOGFACILITY=daemon, i.e. syslog, which the test nodes lack),
-# and its stderr is appended there as well.
+# The agent's stderr (exit reasons; log lines when no log destination is configured) is
+# also appended to /run/ocfc-faults/agents.log; its log lines proper go where Pacemaker
+# tells it (HA_LOGFILE = the node's /var/log/pacemaker/pacemaker.log).
 # A fault file /run/ocfc-faults/<resource>.<action> holding "RC [COUNT]" makes the call
 # return RC (or hang, for RC "hang") instead of running the agent, COUNT times (no COUNT:
 # until the file is removed); such calls are recorded as "fault <RC>".
@@ -34,7 +34,6 @@ if [ -f "$fault" ]; then
     exit "$rc"
 fi
 note begin
-export HA_LOGFILE=${HA_LOGFILE:-$dir/agents.log}
 (exec -a "$0" "$real" "$@") 2> >(tee -a "$dir/agents.log" >&2)
 rc=$?
 note "end $rc"

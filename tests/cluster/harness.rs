@@ -13,7 +13,8 @@
 //! Every agent in the nodes' `ocfrs` provider (and heartbeat `Dummy`, `IPaddr2`, `Filesystem`)
 //! sits behind `fault-wrapper.sh`, which records each action call with a timestamp
 //! ([`Cluster::calls`]), can force an action to fail or hang ([`Cluster::fault`]) and keeps
-//! the agents' log lines in the node's `/run/ocfc-faults/agents.log` (shown on failure).
+//! the agents' stderr in the node's `/run/ocfc-faults/agents.log`. On failure the report
+//! shows both and the agents' log lines from each node's `pacemaker.log`.
 //!
 //! Everything is named `ocfc-*` and tracked by PID in [`STATE`]; [`Cluster`] tears it all
 //! down on drop (also when a test panics) and [`Cluster::up`] first removes what an earlier,
@@ -1455,9 +1456,15 @@ impl Cluster {
             }
             let calls = std::fs::read_to_string(self.node_path(i, "/run/ocfc-faults/calls"))
                 .unwrap_or_default();
-            let tail: Vec<&str> = calls.lines().rev().take(60).collect();
+            // Successful recurring monitors are noise here.
+            let tail: Vec<&str> = calls
+                .lines()
+                .filter(|l| !(l.contains(" monitor begin") || l.contains(" monitor end 0")))
+                .rev()
+                .take(60)
+                .collect();
             r.push_str(&format!(
-                "==== {} agent calls (last {})\n",
+                "==== {} agent calls except successful monitors (last {})\n",
                 name(i),
                 tail.len()
             ));
@@ -1480,16 +1487,25 @@ impl Cluster {
             let agent_lines: Vec<&str> = log
                 .lines()
                 .filter(|l| {
-                    l.contains("log_op_output")
+                    // The agents' own lines ("Type(rsc)[pid]: LEVEL: msg", through HA_LOGFILE),
+                    // their output as Pacemaker saw it, and the operation results.
+                    [
+                        ": INFO: ",
+                        ": WARNING: ",
+                        ": ERROR: ",
+                        ": CRIT: ",
+                        ": DEBUG: ",
+                    ]
+                    .iter()
+                    .any(|k| l.contains(k))
+                        || l.contains("log_op_output")
                         || l.contains("ocf-exit-reason")
-                        || l.contains("ocfrs")
                         || l.contains("Result of")
-                        || l.contains("error")
                 })
                 .collect();
             let n = agent_lines.len().min(80);
             r.push_str(&format!(
-                "==== {} agent log lines from pacemaker.log (last {n})\n",
+                "==== {} agent log lines and results from pacemaker.log (last {n})\n",
                 name(i)
             ));
             for l in &agent_lines[agent_lines.len() - n..] {
