@@ -19,6 +19,7 @@ PACKAGES=(
   pacemaker pacemaker-cli-utils corosync crmsh   # crm_resource, the real-cluster harness
   iproute2 e2fsprogs xfsprogs psmisc procps util-linux tcpdump strace
   kmod                        # modprobe: the shell Filesystem agent exits 5 on every action without it
+  mount iputils-ping          # losetup; the cluster scenarios' client namespace pings the floating IP
 )
 
 need_root() {

@@ -1,0 +1,17 @@
+//! Scenario tests on a real multi-node Pacemaker + Corosync cluster ([`harness`]).
+//!
+//! One file per scenario; each test brings up its own cluster (cases inside a test share it
+//! and [`harness::Cluster::reset`] between them), and a process-wide lock runs the cluster
+//! tests one at a time. Each test's documentation says whether it relies on
+//! `stonith-enabled=false` or runs with the harness's fence device (`fence_ocfc`).
+pub mod harness;
+
+mod failover_domains;
+mod faults;
+mod fencing;
+mod floating_ip;
+mod follow_crashed_node;
+mod group;
+mod monitor_faults;
+mod recovery;
+mod sampler;
