@@ -24,6 +24,7 @@
 //!    pipelines, an admin at a shell) get the flavour every validator accepts.
 
 use crate::env::Env;
+use crate::inspect::{DTD_ACTIONS, RGMANAGER_ACTIONS};
 use crate::meta::{Action, Agent, OcfVersion, Param, ParamType};
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
@@ -33,40 +34,6 @@ use std::io;
 pub const FLAVOUR_VAR: &str = "OCFRS_METADATA_FLAVOUR";
 /// rgmanager's agent directory and `OCF_ROOT`.
 pub const RGMANAGER_ROOT: &str = "/usr/share/cluster";
-
-/// Action names rgmanager's DTD accepts.
-const RGMANAGER_ACTIONS: &[&str] = &[
-    "start",
-    "stop",
-    "recover",
-    "status",
-    "reconfig",
-    "monitor",
-    "reload",
-    "meta-data",
-    "validate-all",
-    "verify-all",
-    "migrate",
-    "methods",
-];
-/// Action names resource-agents' `ra-api-1.dtd` accepts (minus `reload`, see module docs).
-const DTD_ACTIONS: &[&str] = &[
-    "start",
-    "stop",
-    "recover",
-    "monitor",
-    "restart",
-    "migrate_to",
-    "migrate_from",
-    "promote",
-    "demote",
-    "notify",
-    "status",
-    "meta-data",
-    "usage",
-    "methods",
-    "validate-all",
-];
 
 /// A meta-data dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -287,7 +254,8 @@ pub fn actions_for(agent: &Agent, flavour: Flavour) -> Vec<Action> {
         Flavour::Ocf11 => all,
         Flavour::Ocf10 => all
             .into_iter()
-            .filter(|a| DTD_ACTIONS.contains(&a.name))
+            // `reload` means parameter reload to Pacemaker for 1.0 agents: not advertised.
+            .filter(|a| a.name != "reload" && DTD_ACTIONS.contains(&a.name))
             .collect(),
         Flavour::Rgmanager => {
             let mut out: Vec<Action> = Vec::new();

@@ -221,7 +221,8 @@ impl Cmd {
     /// Run within `deadline` like [`Cmd::run`], but a timeout is a result, not an error:
     /// the process group is killed and [`Finished::timed_out`] is set, keeping the output
     /// captured so far. After the child exits, its pipes are read for at most `pipe_grace`
-    /// more (a daemon it left behind may hold them open).
+    /// more and never past the deadline (a daemon it left behind may hold them open); after
+    /// a kill, for `pipe_grace`.
     ///
     /// # Errors
     /// 5 when the program does not exist or is not executable; 1 when it cannot be started.
@@ -279,19 +280,14 @@ impl Cmd {
                 pipes += 1;
                 let tx = tx.clone();
                 std::thread::spawn(move || {
-                    let mut buf = Vec::new();
                     let mut chunk = [0u8; 8192];
                     loop {
                         match p.read(&mut chunk) {
                             Ok(0) | Err(_) => break,
-                            Ok(n) => {
-                                buf.extend_from_slice(&chunk[..n]);
-                                // Send progressively so a kill still leaves the output.
-                                let _ = tx.send((is_out, chunk[..n].to_vec()));
-                            }
+                            // Send progressively so a kill still leaves the output.
+                            Ok(n) => drop(tx.send((is_out, chunk[..n].to_vec()))),
                         }
                     }
-                    drop(buf);
                     let _ = tx.send((is_out, Vec::new()));
                 });
             }
@@ -318,7 +314,17 @@ impl Cmd {
             stdout: Vec::new(),
             stderr: Vec::new(),
         };
-        let until = std::time::Instant::now() + pipe_grace;
+        // After a normal exit the pipes are read until the deadline at most; after a kill,
+        // for `pipe_grace` (the deadline has passed already).
+        let now = std::time::Instant::now();
+        let grace_end = now
+            .checked_add(pipe_grace)
+            .unwrap_or(deadline.instant().max(now));
+        let until = if timed_out {
+            grace_end
+        } else {
+            grace_end.min(deadline.instant().max(now + Duration::from_millis(10)))
+        };
         let mut closed = 0;
         while closed < pipes {
             let left = until.saturating_duration_since(std::time::Instant::now());
@@ -345,76 +351,16 @@ impl Cmd {
     /// 5 when the program does not exist or is not executable; 1 when it cannot be started,
     /// or when the deadline passes (its process group is then killed).
     pub fn run(&self, deadline: Deadline) -> Result<Output> {
-        let mut c = self.command();
-        c.process_group(0)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        c.stdin(if self.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-        let mut child = c.spawn().map_err(|e| spawn_error(&self.program(), &e))?;
-        let pgid = Pid::from_raw(child.id() as i32);
-        if let (Some(data), Some(mut sin)) = (self.stdin.clone(), child.stdin.take()) {
-            std::thread::spawn(move || {
-                let _ = sin.write_all(&data);
-            });
-        }
-        let (tx, rx) = mpsc::channel::<(bool, Vec<u8>)>();
-        for (is_out, pipe) in [
-            (
-                true,
-                child
-                    .stdout
-                    .take()
-                    .map(|p| Box::new(p) as Box<dyn Read + Send>),
-            ),
-            (
-                false,
-                child
-                    .stderr
-                    .take()
-                    .map(|p| Box::new(p) as Box<dyn Read + Send>),
-            ),
-        ] {
-            if let Some(mut p) = pipe {
-                let tx = tx.clone();
-                std::thread::spawn(move || {
-                    let mut buf = Vec::new();
-                    let _ = p.read_to_end(&mut buf);
-                    let _ = tx.send((is_out, buf));
-                });
-            }
-        }
-        drop(tx);
-        let status = deadline.wait_until(Duration::from_millis(20), || {
-            child.try_wait().ok().flatten()
-        });
-        let Some(status) = status else {
-            let _ = killpg(pgid, Signal::SIGKILL);
-            let _ = child.kill();
-            let _ = child.wait();
+        // After the exit, the pipes are read until the deadline at most: a daemon the child
+        // left behind may hold them open.
+        let f = self.run_bounded(deadline, Duration::MAX)?;
+        if f.timed_out {
             return Err(Error::generic(format!(
                 "{} did not finish in time; killed",
                 self.program()
             )));
-        };
-        let mut out = Output {
-            code: status.code(),
-            signal: status.signal(),
-            stdout: Vec::new(),
-            stderr: Vec::new(),
-        };
-        // A grandchild may keep the pipes open (a daemon); don't wait for it past the deadline.
-        for _ in 0..2 {
-            match rx.recv_timeout(deadline.remaining().max(Duration::from_millis(10))) {
-                Ok((true, b)) => out.stdout = b,
-                Ok((false, b)) => out.stderr = b,
-                Err(_) => break,
-            }
         }
-        Ok(out)
+        Ok(f.output)
     }
 
     /// Run and require exit code 0.
