@@ -198,6 +198,8 @@ pub struct Run {
     pub machine: report::Machine,
     pub opts: Opts,
     pub agents_built: Vec<String>,
+    /// The floor: one exec of a small C program (`/bin/true`), same runner, same runs.
+    pub floor: Option<OpResult>,
     pub pairs: Vec<PairResult>,
     pub testers: Vec<TesterResult>,
 }
@@ -273,17 +275,30 @@ impl Caller {
 
 const WARMUP: usize = 3;
 
-/// Run `action` on every present side, alternating the order run by run.
+/// One measured operation: its name in the results, the action, the monitor interval and
+/// the exit code every run must have.
+#[derive(Clone, Copy)]
+struct Op {
+    name: &'static str,
+    action: &'static str,
+    interval_ms: u64,
+    expected_rc: i32,
+}
+
+/// Run `op` on every present side, alternating the order run by run.
 fn interleaved(
     cx: &mut Ctx<'_>,
     caller: &Caller,
     sides: &[Side],
-    op: &str,
-    action: &str,
-    interval_ms: u64,
-    expected_rc: i32,
+    op: Op,
     out: &mut [SideResult; 2],
 ) {
+    let Op {
+        name: op,
+        action,
+        interval_ms,
+        expected_rc,
+    } = op;
     let calls: Vec<(Side, Call)> = sides
         .iter()
         .filter_map(|&s| caller.call(s, action, interval_ms).map(|c| (s, c)))
@@ -310,11 +325,15 @@ fn count_passes(
     cx: &mut Ctx<'_>,
     caller: &Caller,
     sides: &[Side],
-    op: &str,
-    action: &str,
-    interval_ms: u64,
+    op: Op,
     out: &mut [SideResult; 2],
 ) {
+    let Op {
+        name: op,
+        action,
+        interval_ms,
+        ..
+    } = op;
     for &side in sides {
         let Some(call) = caller.call(side, action, interval_ms) else {
             continue;
@@ -453,14 +472,20 @@ fn measure_sides(cx: &mut Ctx<'_>, caller: &Caller, sides: &[Side], out: &mut [S
     let interval = cx.opts.interval_ms;
     stop_quietly(cx, caller, sides);
     // Resource stopped: meta-data, validate-all, probe.
-    for (op, action, ms, rc) in [
-        ("meta-data", "meta-data", 0, 0),
-        ("validate-all", "validate-all", 0, 0),
-        ("probe", "monitor", 0, 7),
+    let op = |name, action, interval_ms, expected_rc| Op {
+        name,
+        action,
+        interval_ms,
+        expected_rc,
+    };
+    for o in [
+        op("meta-data", "meta-data", 0, 0),
+        op("validate-all", "validate-all", 0, 0),
+        op("probe", "monitor", 0, 7),
     ] {
-        eprintln!("   {op}");
-        interleaved(cx, caller, sides, op, action, ms, rc, out);
-        count_passes(cx, caller, sides, op, action, ms, out);
+        eprintln!("   {}", o.name);
+        interleaved(cx, caller, sides, o, out);
+        count_passes(cx, caller, sides, o, out);
     }
     // Start+stop cycles, one side after the other (a process left behind belongs to the
     // side whose block reaps it).
@@ -497,6 +522,7 @@ fn measure_sides(cx: &mut Ctx<'_>, caller: &Caller, sides: &[Side], out: &mut [S
                 cpu_us: a.cpu_us + b.cpu_us,
                 rc: if a.rc == 0 { b.rc } else { a.rc },
                 maxrss_kb: a.maxrss_kb.max(b.maxrss_kb),
+                minflt: a.minflt + b.minflt,
             });
             cx.reaper.reap_orphans();
         }
@@ -508,8 +534,8 @@ fn measure_sides(cx: &mut Ctx<'_>, caller: &Caller, sides: &[Side], out: &mut [S
             o.ops.insert(name.to_string(), r);
         }
     }
-    count_passes(cx, caller, sides, "start", "start", 0, out);
-    count_passes(cx, caller, sides, "stop", "stop", 0, out);
+    count_passes(cx, caller, sides, op("start", "start", 0, 0), out);
+    count_passes(cx, caller, sides, op("stop", "stop", 0, 0), out);
     drain_orphans(&mut cx.reaper, Duration::from_secs(10));
     // Resource running: recurring monitor, then the scale check.
     let mut running = Vec::new();
@@ -526,8 +552,9 @@ fn measure_sides(cx: &mut Ctx<'_>, caller: &Caller, sides: &[Side], out: &mut [S
         }
     }
     eprintln!("   monitor");
-    interleaved(cx, caller, &running, "monitor", "monitor", interval, 0, out);
-    count_passes(cx, caller, &running, "monitor", "monitor", interval, out);
+    let monitor = op("monitor", "monitor", interval, 0);
+    interleaved(cx, caller, &running, monitor, out);
+    count_passes(cx, caller, &running, monitor, out);
     for &n in &cx.opts.scale_n.clone() {
         for &s in &running {
             eprintln!("   scale N={n} {} ({} s)", s.name(), cx.opts.scale_secs);
@@ -687,6 +714,22 @@ fn real_main() -> Result<bool> {
         built: built.clone(),
         reaper: Reaper::install()?,
     };
+    let floor = {
+        let call = Call {
+            program: PathBuf::from("/bin/true"),
+            args: Vec::new(),
+            env: vec![("PATH".to_string(), PATH.to_string())],
+        };
+        let mut r = OpResult::new(0);
+        for i in 0..WARMUP + opts.runs {
+            match cx.reaper.run(&call) {
+                Ok(s) if i >= WARMUP => r.push(&s),
+                _ => {}
+            }
+        }
+        r.finish();
+        (r.wall_ms.n > 0).then_some(r)
+    };
     let mut results = Vec::new();
     for p in pairs::PAIRS {
         if let Some(only) = &opts.only {
@@ -710,6 +753,7 @@ fn real_main() -> Result<bool> {
         machine,
         opts: opts.clone(),
         agents_built: built,
+        floor,
         pairs: results,
         testers,
     };

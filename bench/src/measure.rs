@@ -53,6 +53,8 @@ pub struct Sample {
     pub rc: i32,
     /// Peak resident set of the largest process in the tree, KiB.
     pub maxrss_kb: i64,
+    /// Minor page faults of the tree (mapping the binary and libraries is most of them).
+    pub minflt: i64,
 }
 
 fn tv_us(tv: libc::timeval) -> u64 {
@@ -151,6 +153,7 @@ impl Reaper {
             cpu_us: rusage_cpu(&ru),
             rc: exit_code(status),
             maxrss_kb: ru.ru_maxrss,
+            minflt: ru.ru_minflt,
         })
     }
 
@@ -211,6 +214,8 @@ pub struct OpResult {
     pub wall_ms: Stats,
     pub cpu_ms: Stats,
     pub maxrss_kb_max: i64,
+    pub minflt_median: i64,
+    pub samples_minflt: Vec<i64>,
     pub samples_wall_us: Vec<u64>,
     pub samples_cpu_us: Vec<u64>,
 }
@@ -228,11 +233,15 @@ impl OpResult {
         self.samples_wall_us.push(s.wall_us);
         self.samples_cpu_us.push(s.cpu_us);
         self.maxrss_kb_max = s.maxrss_kb.max(self.maxrss_kb_max);
+        self.samples_minflt.push(s.minflt);
     }
 
     pub fn finish(&mut self) {
         self.wall_ms = Stats::of_us(&self.samples_wall_us);
         self.cpu_ms = Stats::of_us(&self.samples_cpu_us);
+        let mut f = self.samples_minflt.clone();
+        f.sort_unstable();
+        self.minflt_median = f.get(f.len() / 2).copied().unwrap_or(0);
     }
 
     /// Runs whose exit code was not the expected one.
@@ -303,25 +312,21 @@ pub fn parse_strace(text: &str) -> Counts {
             (name, rest, ret_of(rest))
         };
         match name {
-            "clone" | "clone3" | "fork" | "vfork" => {
-                if ret.is_some_and(|r| r > 0) {
-                    if call.contains("CLONE_THREAD") {
-                        c.threads += 1;
-                    } else {
-                        c.forks += 1;
-                    }
+            "clone" | "clone3" | "fork" | "vfork" if ret.is_some_and(|r| r > 0) => {
+                if call.contains("CLONE_THREAD") {
+                    c.threads += 1;
+                } else {
+                    c.forks += 1;
                 }
             }
-            "execve" | "execveat" => {
-                if ret == Some(0) {
-                    c.execs += 1;
-                    let prog = call
-                        .split('"')
-                        .nth(1)
-                        .map(|p| p.rsplit('/').next().unwrap_or(p).to_string())
-                        .unwrap_or_default();
-                    *c.programs.entry(prog).or_default() += 1;
-                }
+            "execve" | "execveat" if ret == Some(0) => {
+                c.execs += 1;
+                let prog = call
+                    .split('"')
+                    .nth(1)
+                    .map(|p| p.rsplit('/').next().unwrap_or(p).to_string())
+                    .unwrap_or_default();
+                *c.programs.entry(prog).or_default() += 1;
             }
             _ => {}
         }
@@ -378,8 +383,17 @@ pub struct ScaleResult {
     /// Latest start behind schedule, ms (the runner could not keep up when large).
     pub max_late_ms: f64,
     pub max_in_flight: usize,
+    /// The cap on monitors running at once (starts wait for a slot beyond it).
+    pub in_flight_cap: usize,
+    /// From the first start to the last monitor's end (longer than the window when the
+    /// machine could not keep up).
+    pub elapsed_s: f64,
     pub rcs: BTreeMap<i32, usize>,
 }
+
+/// Monitors running at once, per core, in the scale check: beyond that the machine is
+/// saturated and more would only queue in the scheduler.
+const IN_FLIGHT_PER_CORE: usize = 4;
 
 /// Start monitor `k` at `k × interval / n`, without waiting for earlier ones; reap as they
 /// end; after the window, wait for the rest. CPU is summed from each child's rusage.
@@ -405,6 +419,9 @@ pub fn scale(
             * 100.0,
         max_late_ms: 0.0,
         max_in_flight: 0,
+        in_flight_cap: IN_FLIGHT_PER_CORE
+            * std::thread::available_parallelism().map_or(1, |n| n.get()),
+        elapsed_s: 0.0,
         rcs: BTreeMap::new(),
     };
     let account = |res: &mut ScaleResult,
@@ -420,7 +437,7 @@ pub fn scale(
     while k < total {
         let due = step * u32::try_from(k)?;
         let now = t0.elapsed();
-        if now >= due {
+        if now >= due && in_flight.len() < res.in_flight_cap {
             let late = (now - due).as_secs_f64() * 1000.0;
             res.max_late_ms = res.max_late_ms.max(late);
             let pid = reaper.spawn(call)?;
@@ -432,7 +449,10 @@ pub fn scale(
         while let Some(r) = reaper.wait_any(true) {
             account(&mut res, &mut in_flight, r);
         }
-        std::thread::sleep((due - now).min(Duration::from_millis(1)));
+        std::thread::sleep(
+            due.saturating_sub(now)
+                .clamp(Duration::from_micros(100), Duration::from_millis(1)),
+        );
     }
     while !in_flight.is_empty() {
         match reaper.wait_any(false) {
@@ -441,6 +461,7 @@ pub fn scale(
         }
     }
     res.calls = k;
+    res.elapsed_s = t0.elapsed().as_secs_f64();
     res.pct_core = res.cpu_us as f64 / duration.as_micros() as f64 * 100.0;
     Ok(res)
 }

@@ -226,7 +226,11 @@ fn scale_cell(r: Option<&ScaleResult>, missing: &str) -> String {
         Some(r) => {
             let mut s = format!("{:.2} / {:.2}", r.computed_pct_core, r.pct_core);
             if r.max_late_ms > 1000.0 {
-                let _ = write!(s, " ⚠ fell {:.1} s behind", r.max_late_ms / 1000.0);
+                let _ = write!(
+                    s,
+                    " ⚠ cannot keep up: {:.0} s of schedule took {:.0} s",
+                    r.duration_s, r.elapsed_s
+                );
             }
             let bad: usize = r
                 .rcs
@@ -286,6 +290,17 @@ fn pair_table(out: &mut String, p: &PairResult, run: &Run) {
             cpu_cell(op(ours, name), miss),
             cpu_cell(op(shell, name), "–"),
             cpu_ratio(name),
+        );
+        let flt = match (op(ours, name), op(shell, name)) {
+            (Some(a), Some(b)) => ratio(b.minflt_median as f64, a.minflt_median as f64),
+            _ => "–".to_string(),
+        };
+        row(
+            out,
+            &format!("{name}: minor page faults of the tree, median"),
+            op(ours, name).map_or_else(|| miss.to_string(), |r| r.minflt_median.to_string()),
+            op(shell, name).map_or_else(|| "–".to_string(), |r| r.minflt_median.to_string()),
+            flt,
         );
         row(
             out,
@@ -541,6 +556,16 @@ pub fn markdown(run: &Run) -> String {
         m.load_start,
         m.load_end
     );
+    if let Some(f) = &run.floor {
+        let _ = writeln!(
+            out,
+            "Floor on this machine, one exec of /bin/true (dynamically linked C): wall {} / {} ms (median / p95), CPU {} ms, {} minor page faults.\n",
+            ms(f.wall_ms.median),
+            ms(f.wall_ms.p95),
+            ms(f.cpu_ms.median),
+            f.minflt_median
+        );
+    }
     if run.opts.quick {
         let _ = writeln!(
             out,
