@@ -67,4 +67,20 @@ pub const TESTER_CASES: &[TesterCase] = &[
         pair: "Dummy",
         target: crate::Side::Shell,
     },
+    TesterCase {
+        pair: "IPaddr2",
+        target: crate::Side::Ours,
+    },
+    TesterCase {
+        pair: "IPaddr2",
+        target: crate::Side::Shell,
+    },
+    TesterCase {
+        pair: "Filesystem",
+        target: crate::Side::Ours,
+    },
+    TesterCase {
+        pair: "Filesystem",
+        target: crate::Side::Shell,
+    },
 ];
