@@ -334,8 +334,9 @@ pub fn parse_strace(text: &str) -> Counts {
     c
 }
 
+/// The return value of a completed call: strace pads before ` = ` to align the column.
 fn ret_of(line: &str) -> Option<i64> {
-    let (_, r) = line.rsplit_once(") = ")?;
+    let (_, r) = line.rsplit_once(" = ")?;
     r.split_whitespace().next()?.parse().ok()
 }
 
@@ -477,7 +478,9 @@ mod tests {
 10 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD <unfinished ...>
 11 execve(\"/usr/bin/basename\", [\"basename\"], 0x2 /* 3 vars */ <unfinished ...>
 10 <... clone resumed>, child_tidptr=0x7f) = 11
-11 <... execve resumed>) = 0
+11 <... execve resumed>)             = 0
+14 execve(\"/usr/bin/sed\", [\"sed\", \"-e\", \"s/ = //\"], 0x3 /* 9 vars */ <unfinished ...>
+14 <... execve resumed>)             = 0
 11 execve(\"/nonexistent\", [], 0x2) = -1 ENOENT (No such file or directory)
 12 clone3({flags=CLONE_VM|CLONE_FS|CLONE_THREAD|CLONE_SIGHAND, child_tid=0x1}, 88) = 13
 11 +++ exited with 0 +++
@@ -487,8 +490,8 @@ mod tests {
         let c = parse_strace(text);
         assert_eq!(c.forks, 1);
         assert_eq!(c.threads, 1);
-        assert_eq!(c.execs, 2);
-        assert_eq!(c.syscalls, 6);
+        assert_eq!(c.execs, 3);
+        assert_eq!(c.syscalls, 7);
         assert_eq!(c.programs.get("basename"), Some(&1));
     }
 
