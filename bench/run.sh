@@ -57,6 +57,7 @@ for a in "$@"; do
       cargo build --release -p ocfrs-agents --target "$triple"
     agents=target/static/$triple/release/ocfrs-agents
     name=static
+    args+=(--readme-marker bench-static)
   else
     args+=("$a")
   fi

@@ -55,7 +55,8 @@ usage: ocfrs-bench [options]
   --tester-runs N     full tester runs per tester and case (3)
   --json PATH         raw figures (default bench/results/latest.json)
   --markdown PATH     also write the table as Markdown
-  --readme PATH       replace the table between the bench markers in this file";
+  --readme PATH       replace the table between the markers in this file
+  --readme-marker M   the markers: <!-- M:begin --> and <!-- M:end --> (bench)";
 
 /// Command-line options.
 #[derive(Debug, Clone, Serialize)]
@@ -74,6 +75,7 @@ pub struct Opts {
     pub json: PathBuf,
     pub markdown: Option<PathBuf>,
     pub readme: Option<PathBuf>,
+    pub readme_marker: String,
 }
 
 fn parse_opts() -> Result<Opts> {
@@ -96,6 +98,7 @@ fn parse_opts() -> Result<Opts> {
         json: PathBuf::from("bench/results/latest.json"),
         markdown: None,
         readme: None,
+        readme_marker: "bench".to_string(),
     };
     let mut explicit = Vec::new();
     let mut args = std::env::args().skip(1);
@@ -121,6 +124,7 @@ fn parse_opts() -> Result<Opts> {
             "--json" => o.json = val()?.into(),
             "--markdown" => o.markdown = Some(val()?.into()),
             "--readme" => o.readme = Some(val()?.into()),
+            "--readme-marker" => o.readme_marker = val()?,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -771,7 +775,7 @@ fn real_main() -> Result<bool> {
         std::fs::write(md, &table)?;
     }
     if let Some(readme) = &opts.readme {
-        report::update_readme(readme, &table)?;
+        report::update_readme(readme, &opts.readme_marker, &table)?;
         eprintln!("table written into {}", readme.display());
     }
     // Scratch: remove only when nothing is mounted inside it any more.
