@@ -580,20 +580,20 @@ pub fn markdown(run: &Run) -> String {
     out
 }
 
-const BEGIN: &str = "<!-- bench:begin -->";
-const END: &str = "<!-- bench:end -->";
-
-/// Replace the text between the bench markers of `readme`.
-pub fn update_readme(readme: &Path, table: &str) -> Result<()> {
+/// Replace the text between the markers `<!-- {marker}:begin -->` and `<!-- {marker}:end -->`
+/// of `readme`.
+pub fn update_readme(readme: &Path, marker: &str, table: &str) -> Result<()> {
     let text =
         std::fs::read_to_string(readme).with_context(|| format!("read {}", readme.display()))?;
-    let (Some(b), Some(e)) = (text.find(BEGIN), text.find(END)) else {
-        bail!("{} has no {BEGIN} … {END} markers", readme.display());
+    let begin = format!("<!-- {marker}:begin -->");
+    let end = format!("<!-- {marker}:end -->");
+    let (Some(b), Some(e)) = (text.find(&begin), text.find(&end)) else {
+        bail!("{} has no {begin} … {end} markers", readme.display());
     };
     if e < b {
         bail!("{}: markers out of order", readme.display());
     }
-    let new = format!("{}{BEGIN}\n{table}{}", &text[..b], &text[e..]);
+    let new = format!("{}{begin}\n{table}{}", &text[..b], &text[e..]);
     std::fs::write(readme, new)?;
     Ok(())
 }
