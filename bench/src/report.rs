@@ -77,11 +77,15 @@ impl Machine {
             .find_map(|l| l.strip_prefix("PRETTY_NAME="))
             .map(|s| s.trim_matches('"').to_string())
             .unwrap_or_default();
-        let needed = cmd_out("ldd", &[&agents_bin.display().to_string()])
-            .lines()
-            .filter_map(|l| l.split_whitespace().next())
-            .map(str::to_string)
-            .collect();
+        let ldd = cmd_out("ldd", &[&agents_bin.display().to_string()]);
+        let needed = if ldd.contains("statically linked") || ldd.contains("not a dynamic") {
+            vec!["no shared library (statically linked)".to_string()]
+        } else {
+            ldd.lines()
+                .filter_map(|l| l.split_whitespace().next())
+                .map(str::to_string)
+                .collect()
+        };
         Machine {
             date_utc: cmd_out("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
             cpu_model,
