@@ -64,9 +64,19 @@ for a in "$@"; do
 done
 
 mkdir -p bench/results
-exec target/release/ocfrs-bench \
+readme=
+for a in "${args[@]}"; do [ "$a" = --readme ] && readme=yes; done
+set +e
+target/release/ocfrs-bench \
   --agents-bin "$agents" \
   --tester-bin target/release/ocf-tester \
   --json "bench/results/$name.json" \
   --markdown "bench/results/$name.md" \
   "${args[@]}"
+rc=$?
+set -e
+# The figures behind the README's table are kept (committed) beside it.
+if [ -n "$readme" ] && [ -f "bench/results/$name.json" ]; then
+  cp "bench/results/$name.json" "bench/results/readme-$name.json"
+fi
+exit $rc
