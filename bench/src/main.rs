@@ -56,7 +56,8 @@ usage: ocfrs-bench [options]
   --json PATH         raw figures (default bench/results/latest.json)
   --markdown PATH     also write the table as Markdown
   --readme PATH       replace the table between the markers in this file
-  --readme-marker M   the markers: <!-- M:begin --> and <!-- M:end --> (bench)";
+  --readme-marker M   the markers: <!-- M:begin --> and <!-- M:end --> (bench)
+  --floor PATH        also measure this do-nothing program as a floor (repeatable)";
 
 /// Command-line options.
 #[derive(Debug, Clone, Serialize)]
@@ -76,6 +77,7 @@ pub struct Opts {
     pub markdown: Option<PathBuf>,
     pub readme: Option<PathBuf>,
     pub readme_marker: String,
+    pub floor: Vec<PathBuf>,
 }
 
 fn parse_opts() -> Result<Opts> {
@@ -99,6 +101,7 @@ fn parse_opts() -> Result<Opts> {
         markdown: None,
         readme: None,
         readme_marker: "bench".to_string(),
+        floor: Vec::new(),
     };
     let mut explicit = Vec::new();
     let mut args = std::env::args().skip(1);
@@ -125,6 +128,7 @@ fn parse_opts() -> Result<Opts> {
             "--markdown" => o.markdown = Some(val()?.into()),
             "--readme" => o.readme = Some(val()?.into()),
             "--readme-marker" => o.readme_marker = val()?,
+            "--floor" => o.floor.push(val()?.into()),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -202,8 +206,9 @@ pub struct Run {
     pub machine: report::Machine,
     pub opts: Opts,
     pub agents_built: Vec<String>,
-    /// The floor: one exec of a small C program (`/bin/true`), same runner, same runs.
-    pub floor: Option<OpResult>,
+    /// The floor: one exec of a program that exits at once (`/bin/true`, and each
+    /// `--floor` binary), same runner, same number of runs.
+    pub floor: Vec<(PathBuf, OpResult)>,
     pub pairs: Vec<PairResult>,
     pub testers: Vec<TesterResult>,
 }
@@ -718,9 +723,10 @@ fn real_main() -> Result<bool> {
         built: built.clone(),
         reaper: Reaper::install()?,
     };
-    let floor = {
+    let mut floor = Vec::new();
+    for program in std::iter::once(PathBuf::from("/bin/true")).chain(opts.floor.iter().cloned()) {
         let call = Call {
-            program: PathBuf::from("/bin/true"),
+            program: program.clone(),
             args: Vec::new(),
             env: vec![("PATH".to_string(), PATH.to_string())],
         };
@@ -732,8 +738,10 @@ fn real_main() -> Result<bool> {
             }
         }
         r.finish();
-        (r.wall_ms.n > 0).then_some(r)
-    };
+        if r.wall_ms.n > 0 {
+            floor.push((program, r));
+        }
+    }
     let mut results = Vec::new();
     for p in pairs::PAIRS {
         if let Some(only) = &opts.only {

@@ -560,10 +560,16 @@ pub fn markdown(run: &Run) -> String {
         m.load_start,
         m.load_end
     );
-    if let Some(f) = &run.floor {
+    for (program, f) in &run.floor {
         let _ = writeln!(
             out,
-            "Floor on this machine, one exec of /bin/true (dynamically linked C): wall {} / {} ms (median / p95), CPU {} ms, {} minor page faults.\n",
+            "Floor: one exec of `{}` ({}): wall {} / {} ms (median / p95), CPU {} ms, {} minor page faults.\n",
+            program.display(),
+            if program.ends_with("true-static") {
+                "static C, exits at once"
+            } else {
+                "dynamically linked C, exits at once"
+            },
             ms(f.wall_ms.median),
             ms(f.wall_ms.p95),
             ms(f.cpu_ms.median),
