@@ -26,6 +26,8 @@ pub struct Machine {
     /// Busy share of all cores during the run (everything on the machine, the benchmark
     /// included), from /proc/stat.
     pub machine_busy_pct: f64,
+    /// The benchmark's own share (runner and everything it ran), same unit.
+    pub bench_busy_pct: f64,
     pub duration_s: f64,
     #[serde(skip)]
     started: Option<(Instant, (u64, u64))>,
@@ -104,6 +106,7 @@ impl Machine {
             load_start: loadavg(),
             load_end: String::new(),
             machine_busy_pct: 0.0,
+            bench_busy_pct: 0.0,
             duration_s: 0.0,
             started: Some((Instant::now(), cpu_times())),
         }
@@ -116,6 +119,17 @@ impl Machine {
             self.machine_busy_pct =
                 100.0 * (dt.saturating_sub(idle.saturating_sub(idle0))) as f64 / dt as f64;
             self.duration_s = t0.elapsed().as_secs_f64();
+            let mut cpu_us = 0;
+            for who in [libc::RUSAGE_SELF, libc::RUSAGE_CHILDREN] {
+                // SAFETY: rusage is plain old data, written by the kernel.
+                let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+                // SAFETY: valid pointer to a local.
+                if unsafe { libc::getrusage(who, &mut ru) } == 0 {
+                    cpu_us += crate::measure::rusage_cpu(&ru);
+                }
+            }
+            self.bench_busy_pct =
+                100.0 * cpu_us as f64 / (self.duration_s * 1e6 * self.cores.max(1) as f64);
         }
         self.load_end = loadavg();
         self
@@ -550,13 +564,15 @@ pub fn markdown(run: &Run) -> String {
     let _ = writeln!(
         out,
         "ocfrs-agents: {} KiB, needs {}. Run: {:.0} s, {} runs per figure ({} start+stop cycles); \
-         machine busy {:.0} % of all cores meanwhile (load {} → {}).\n",
+         all cores busy {:.0} % of the time (this benchmark {:.0} %, everything else {:.0} %; load {} → {}).\n",
         m.agents_bin_bytes / 1024,
         m.agents_bin_needed.join(", "),
         m.duration_s,
         run.opts.runs,
         run.opts.cycles,
         m.machine_busy_pct,
+        m.bench_busy_pct,
+        (m.machine_busy_pct - m.bench_busy_pct).max(0.0),
         m.load_start,
         m.load_end
     );
