@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The benchmark, one command (as root, on Debian 12 with a Rust toolchain):
+#
+#   bash bench/run.sh                       full run (about 10 minutes): table on stdout,
+#                                           raw figures in bench/results/latest.json,
+#                                           the table in bench/results/latest.md
+#   bash bench/run.sh --readme bench/README.md   same, and replace the README's table
+#   bash bench/run.sh --quick               a short run that checks the benchmark works
+#   bash bench/run.sh --static              measure a statically linked build of our agents
+#                                           (built into target/static; results/static.*)
+#
+# Any other ocfrs-bench option passes through (bash bench/run.sh --help lists them).
+# Installs the Debian packages it needs (idempotent), builds release binaries, then measures
+# our agents and their resource-agents counterparts side by side in one run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  resource-agents      # the shell agents and /usr/sbin/ocf-tester being compared
+  strace               # the process-counting pass
+  iproute2             # IPaddr2's network namespace and veth
+  e2fsprogs util-linux mount psmisc procps   # Filesystem: mkfs.ext4, losetup, mount, fuser
+)
+
+if [ "$(id -u)" != 0 ]; then
+  echo "run as root (network namespaces, loop devices, mounts)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Release binaries, as installed (CARGO_BUILD_JOBS limits parallel jobs on shared machines).
+cargo build --release -p ocfrs-agents -p ocf-tester -p ocfrs-bench
+agents=target/release/ocfrs-agents
+name=latest
+
+args=()
+for a in "$@"; do
+  if [ "$a" = --static ]; then
+    # The same agents linked statically (glibc static-pie): no dynamic loader, no libc
+    # relocation at every exec. A comparison, not what `make install` ships.
+    triple=$(rustc -vV | sed -n 's/^host: //p')
+    RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR=target/static \
+      cargo build --release -p ocfrs-agents --target "$triple"
+    agents=target/static/$triple/release/ocfrs-agents
+    name=static
+    args+=(--readme-marker bench-static)
+  else
+    args+=("$a")
+  fi
+done
+
+# The floor: a static C program that exits at once (nothing exec'd can cost less).
+mkdir -p target/bench-floor
+floor=()
+if [ ! -x target/bench-floor/true-static ]; then
+  printf 'int main(void) { return 0; }\n' > target/bench-floor/true.c
+  cc -O2 -static -o target/bench-floor/true-static target/bench-floor/true.c 2>/dev/null || true
+fi
+[ -x target/bench-floor/true-static ] && floor=(--floor target/bench-floor/true-static)
+
+mkdir -p bench/results
+readme=
+for a in "${args[@]}"; do [ "$a" = --readme ] && readme=yes; done
+set +e
+target/release/ocfrs-bench \
+  --agents-bin "$agents" \
+  --tester-bin target/release/ocf-tester \
+  --json "bench/results/$name.json" \
+  --markdown "bench/results/$name.md" \
+  "${floor[@]}" "${args[@]}"
+rc=$?
+set -e
+# The figures behind the README's table are kept (committed) beside it.
+if [ -n "$readme" ] && [ -f "bench/results/$name.json" ]; then
+  cp "bench/results/$name.json" "bench/results/readme-$name.json"
+fi
+exit $rc

@@ -1,0 +1,264 @@
+//! Kernel objects a pair needs, created before its measurements and removed after, by name.
+//! Every name carries the prefix `ocfb` (network namespace `ocfb-net`, interfaces `ocfb0`
+//! and `ocfb1`); image files and mount points live in the run's scratch directory
+//! (`/tmp/ocfb-bench.<pid>`), and loop devices are detached by the path `losetup` returned.
+
+use crate::Side;
+use anyhow::{bail, Context as _, Result};
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// What a pair needs besides a scratch directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fixture {
+    /// Nothing.
+    None,
+    /// A network namespace with a veth pair (`ocfb0` carrying 10.250.0.1/24, peer `ocfb1`),
+    /// entered by the runner (network and a private mount namespace with that namespace's
+    /// /sys, as `ip netns exec` does) so the agents run in it without a wrapper process.
+    /// Variables: `{nic}`, `{ip}` (10.250.0.10 for ours, .11 for the shell agent).
+    Netns,
+    /// One 64 MiB ext4 image per side on a loop device. Variables: `{dev}`, `{mnt}`.
+    LoopExt4,
+}
+
+const NETNS: &str = "ocfb-net";
+
+/// A set-up fixture.
+pub struct Active {
+    vars: [Vec<(String, String)>; 2],
+    netns: Option<Entered>,
+    loops: Vec<(PathBuf, PathBuf)>,
+}
+
+fn run(cmd: &mut Command) -> Result<String> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("run {cmd:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "{cmd:?}: {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn ip(args: &[&str]) -> Result<String> {
+    run(Command::new("ip").args(args))
+}
+
+impl Fixture {
+    /// Create the fixture's objects (and enter its namespaces).
+    pub fn setup(self, dir: &Path) -> Result<Active> {
+        let mut active = Active {
+            vars: [Vec::new(), Vec::new()],
+            netns: None,
+            loops: Vec::new(),
+        };
+        match self {
+            Fixture::None => {}
+            Fixture::Netns => {
+                // A namespace left by an interrupted run of ours: same name, ours to remove.
+                if Path::new("/run/netns").join(NETNS).exists() {
+                    let _ = ip(&["netns", "delete", NETNS]);
+                }
+                ip(&["netns", "add", NETNS])?;
+                let steps: &[&[&str]] = &[
+                    &[
+                        "link", "add", "ocfb0", "type", "veth", "peer", "name", "ocfb1",
+                    ],
+                    &["addr", "add", "10.250.0.1/24", "dev", "ocfb0"],
+                    &["link", "set", "lo", "up"],
+                    &["link", "set", "ocfb0", "up"],
+                    &["link", "set", "ocfb1", "up"],
+                ];
+                for s in steps {
+                    let mut args = vec!["-n", NETNS];
+                    args.extend_from_slice(s);
+                    if let Err(e) = ip(&args) {
+                        let _ = ip(&["netns", "delete", NETNS]);
+                        return Err(e);
+                    }
+                }
+                match enter_netns(NETNS) {
+                    Ok(e) => active.netns = Some(e),
+                    Err(e) => {
+                        let _ = ip(&["netns", "delete", NETNS]);
+                        return Err(e);
+                    }
+                }
+                for side in [Side::Ours, Side::Shell] {
+                    let v = &mut active.vars[side.index()];
+                    v.push(("nic".into(), "ocfb0".into()));
+                    v.push(("ip".into(), format!("10.250.0.{}", 10 + side.index())));
+                }
+            }
+            Fixture::LoopExt4 => {
+                for side in [Side::Ours, Side::Shell] {
+                    let img = dir.join(format!("fs-{}.img", side.name()));
+                    let mnt = dir.join(format!("mnt-{}", side.name()));
+                    std::fs::create_dir_all(&mnt)?;
+                    let f = std::fs::File::create(&img)?;
+                    f.set_len(64 << 20)?;
+                    drop(f);
+                    run(Command::new("mkfs.ext4").args(["-q", "-F"]).arg(&img))?;
+                    let dev =
+                        match run(Command::new("losetup").args(["--find", "--show"]).arg(&img)) {
+                            Ok(d) => PathBuf::from(d),
+                            Err(e) => {
+                                active.teardown();
+                                return Err(e);
+                            }
+                        };
+                    active.loops.push((dev.clone(), mnt.clone()));
+                    let v = &mut active.vars[side.index()];
+                    v.push(("dev".into(), dev.display().to_string()));
+                    v.push(("mnt".into(), mnt.display().to_string()));
+                }
+            }
+        }
+        Ok(active)
+    }
+}
+
+impl Active {
+    /// The template variables for one side.
+    pub fn vars(&self, side: Side) -> &[(String, String)] {
+        &self.vars[side.index()]
+    }
+
+    /// Remove what [`Fixture::setup`] created; errors are reported, not fatal.
+    pub fn teardown(&mut self) {
+        if let Some(e) = self.netns.take() {
+            if let Err(err) = e.leave() {
+                eprintln!("ocfrs-bench: leaving {NETNS}: {err:#}");
+            }
+            if let Err(err) = ip(&["netns", "delete", NETNS]) {
+                eprintln!("ocfrs-bench: {err:#}");
+            }
+        }
+        for (dev, mnt) in self.loops.drain(..) {
+            if is_mountpoint(&mnt) {
+                let _ = run(Command::new("umount").arg(&mnt));
+            }
+            if let Err(err) = run(Command::new("losetup").arg("-d").arg(&dev)) {
+                eprintln!("ocfrs-bench: {err:#}");
+            }
+        }
+    }
+}
+
+/// Whether `path` is a mount point of this mount namespace.
+pub fn is_mountpoint(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    let want = path.display().to_string();
+    text.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .any(|m| m == want)
+}
+
+/// The runner's own namespaces, kept to return to.
+struct Entered {
+    net: OwnedFd,
+    mnt: OwnedFd,
+    cwd: PathBuf,
+}
+
+fn open_fd(path: &Path) -> Result<OwnedFd> {
+    Ok(OwnedFd::from(
+        std::fs::File::open(path).with_context(|| format!("open {}", path.display()))?,
+    ))
+}
+
+fn setns(fd: &OwnedFd, kind: libc::c_int, what: &str) -> Result<()> {
+    // SAFETY: setns only reads the descriptor; the runner is single-threaded, as entering a
+    // mount namespace requires.
+    if unsafe { libc::setns(fd.as_raw_fd(), kind) } != 0 {
+        bail!("setns {what}: {}", std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn cstr(s: &str) -> Result<CString> {
+    Ok(CString::new(s)?)
+}
+
+fn enter_netns(name: &str) -> Result<Entered> {
+    let saved = Entered {
+        net: open_fd(Path::new("/proc/self/ns/net"))?,
+        mnt: open_fd(Path::new("/proc/self/ns/mnt"))?,
+        cwd: std::env::current_dir()?,
+    };
+    let target = open_fd(&Path::new("/run/netns").join(name))?;
+    setns(&target, libc::CLONE_NEWNET, name)?;
+    // A private mount namespace whose /sys shows this network namespace's interfaces.
+    let sysfs = || -> Result<()> {
+        // SAFETY: plain syscalls on valid C strings.
+        unsafe {
+            if libc::unshare(libc::CLONE_NEWNS) != 0 {
+                bail!("unshare mount ns: {}", std::io::Error::last_os_error());
+            }
+            let root = cstr("/")?;
+            if libc::mount(
+                std::ptr::null(),
+                root.as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_SLAVE,
+                std::ptr::null(),
+            ) != 0
+            {
+                bail!("make / rslave: {}", std::io::Error::last_os_error());
+            }
+            let sys = cstr("/sys")?;
+            let fstype = cstr("sysfs")?;
+            let source = cstr("ocfb-sysfs")?;
+            if libc::umount2(sys.as_ptr(), libc::MNT_DETACH) != 0 {
+                bail!("umount /sys: {}", std::io::Error::last_os_error());
+            }
+            if libc::mount(
+                source.as_ptr(),
+                sys.as_ptr(),
+                fstype.as_ptr(),
+                0,
+                std::ptr::null(),
+            ) != 0
+            {
+                bail!("mount sysfs: {}", std::io::Error::last_os_error());
+            }
+        }
+        Ok(())
+    };
+    if let Err(e) = sysfs() {
+        let _ = saved.leave_ref();
+        return Err(e);
+    }
+    Ok(saved)
+}
+
+impl Entered {
+    fn leave_ref(&self) -> Result<()> {
+        setns(
+            &self.mnt,
+            libc::CLONE_NEWNS,
+            "back to the runner's mount namespace",
+        )?;
+        setns(
+            &self.net,
+            libc::CLONE_NEWNET,
+            "back to the runner's network namespace",
+        )?;
+        std::env::set_current_dir(&self.cwd)?;
+        Ok(())
+    }
+
+    fn leave(self) -> Result<()> {
+        self.leave_ref()
+    }
+}

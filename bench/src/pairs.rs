@@ -1,0 +1,86 @@
+//! What is compared: one line per agent pair, one line per tester case.
+//!
+//! Adding an agent to the benchmark is one [`Pair`] below: our type name (as listed by
+//! `ocfrs-agents --list`), the path of its resource-agents counterpart, the fixture it needs
+//! (see [`crate::fixture`]: a new kind of kernel object is one more `Fixture` variant) and its
+//! parameters. Parameter values are templates: `{dir}` is the benchmark's scratch directory,
+//! `{side}` is `ours` or `shell`, and each fixture adds its own variables (`{ip}`, `{nic}`,
+//! `{dev}`, `{mnt}`). Both sides get the same parameters but their own instance, so both
+//! resources can run at once and their monitors can be interleaved run by run.
+
+use crate::fixture::Fixture;
+
+/// One of our agents and the shell agent it replaces.
+pub struct Pair {
+    /// Our agent type, as `ocfrs-agents --list` prints it.
+    pub agent: &'static str,
+    /// The resource-agents counterpart, relative to `/usr/lib/ocf/resource.d/`.
+    pub shell: &'static str,
+    /// Kernel objects the pair needs (created before, removed after).
+    pub fixture: Fixture,
+    /// `OCF_RESKEY_<name>` values (templates).
+    pub params: &'static [(&'static str, &'static str)],
+}
+
+/// Every pair, in the order they are measured.
+pub const PAIRS: &[Pair] = &[
+    Pair {
+        agent: "Dummy",
+        shell: "heartbeat/Dummy",
+        fixture: Fixture::None,
+        params: &[("state", "{dir}/dummy-{side}.state")],
+    },
+    Pair {
+        agent: "IPaddr2",
+        shell: "heartbeat/IPaddr2",
+        fixture: Fixture::Netns,
+        params: &[("ip", "{ip}"), ("cidr_netmask", "24"), ("nic", "{nic}")],
+    },
+    Pair {
+        agent: "Filesystem",
+        shell: "heartbeat/Filesystem",
+        fixture: Fixture::LoopExt4,
+        params: &[
+            ("device", "{dev}"),
+            ("directory", "{mnt}"),
+            ("fstype", "ext4"),
+        ],
+    },
+];
+
+/// A full tester run compared between our tester and `/usr/sbin/ocf-tester`, on one
+/// implementation of a pair (same parameters as the pair, fixture set up).
+pub struct TesterCase {
+    /// The pair whose parameters and fixture are used.
+    pub pair: &'static str,
+    /// Which implementation of the pair the testers check.
+    pub target: crate::Side,
+}
+
+/// Every tester case.
+pub const TESTER_CASES: &[TesterCase] = &[
+    TesterCase {
+        pair: "Dummy",
+        target: crate::Side::Ours,
+    },
+    TesterCase {
+        pair: "Dummy",
+        target: crate::Side::Shell,
+    },
+    TesterCase {
+        pair: "IPaddr2",
+        target: crate::Side::Ours,
+    },
+    TesterCase {
+        pair: "IPaddr2",
+        target: crate::Side::Shell,
+    },
+    TesterCase {
+        pair: "Filesystem",
+        target: crate::Side::Ours,
+    },
+    TesterCase {
+        pair: "Filesystem",
+        target: crate::Side::Shell,
+    },
+];
