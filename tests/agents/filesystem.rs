@@ -847,7 +847,7 @@ fn depth_0_monitor_forks_nothing() {
     not(feature = "root-tests"),
     ignore = "needs root, loop devices and resource-agents (tests/run.sh setup)"
 )]
-fn passes_the_shell_ocf_tester() {
+fn passes_the_shell_ocf_tester_and_ours() {
     isolate();
     let tmp = Scratch::new("ocffs-tester");
     let lo = Loop::ext4("tester", "ocffs-o");
@@ -863,6 +863,20 @@ fn passes_the_shell_ocf_tester() {
     assert_eq!(rc, 0, "stdout:\n{out}\nstderr:\n{err}");
     assert!(out.contains("passed all tests"), "{out}");
     assert!(mounted_at(&dir).is_none());
+    // Our tester, imitating Pacemaker (OCF 1.1 environment, extra checks) and in the shell
+    // tool's legacy profile.
+    for profile in ["pacemaker", "legacy"] {
+        let (rc, out, err) = sh(Command::new(crate::common::our_tester())
+            .args(["--profile", profile, "-n", "ocffs-tester", "-o"])
+            .arg(format!("device={}", lo.dev()))
+            .arg("-o")
+            .arg(format!("directory={}", dir.display()))
+            .args(["-o", "fstype=ext4"])
+            .arg(agent("Filesystem")));
+        assert_eq!(rc, 0, "ocf-tester --profile {profile}:\n{out}\n{err}");
+        assert!(out.contains("passed all tests"), "{out}");
+        assert!(mounted_at(&dir).is_none());
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

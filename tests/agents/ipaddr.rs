@@ -785,7 +785,7 @@ fn shell_tester(args: &[&str]) -> (i32, String, String) {
     not(feature = "root-tests"),
     ignore = "needs root, network namespaces, tcpdump and strace"
 )]
-fn both_pass_the_shell_ocf_tester() {
+fn both_pass_the_shell_ocf_tester_and_ours() {
     let p = pair("tester");
     let ns = format!("network_namespace={}", p.a.0);
     let a2 = agent("IPaddr2").display().to_string();
@@ -812,6 +812,23 @@ fn both_pass_the_shell_ocf_tester() {
         .env("OCF_ROOT", "/usr/lib/ocf"));
     assert_eq!(rc, 0, "{out}{err}");
     assert!(out.contains("passed all tests"), "{out}");
+    // Our tester, imitating Pacemaker (OCF 1.1 environment, extra checks) and in the shell
+    // tool's legacy profile.
+    for profile in ["pacemaker", "legacy"] {
+        let (rc, out, err) = sh(Command::new(crate::common::our_tester()).args([
+            "--profile",
+            profile,
+            "-n",
+            "vip",
+            "-o",
+            "ip=192.0.2.12",
+            "-o",
+            &ns,
+            &a2,
+        ]));
+        assert_eq!(rc, 0, "ocf-tester --profile {profile}:\n{out}{err}");
+        assert!(out.contains("passed all tests"), "{out}");
+    }
     // The tester can fail: a nic that does not exist.
     let (rc, out, _) = shell_tester(&[
         "-n",

@@ -16,6 +16,17 @@ pub fn agents_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ocfrs-agents"))
 }
 
+/// Our `ocf-tester` binary, next to the agents (tests/run.sh builds every binary first).
+pub fn our_tester() -> PathBuf {
+    let p = agents_bin().with_file_name("ocf-tester");
+    assert!(
+        p.exists(),
+        "{} missing: build every binary first (`cargo build --workspace --bins`, as tests/run.sh does)",
+        p.display()
+    );
+    p
+}
+
 /// A temporary directory, removed when dropped.
 #[derive(Debug)]
 pub struct TempDir(pub PathBuf);

@@ -14,9 +14,7 @@ fn repo() -> PathBuf {
 }
 
 fn tester_bin() -> PathBuf {
-    let p = agents_bin().with_file_name("ocf-tester");
-    assert!(p.exists(), "{} missing: build every binary first (`cargo build --workspace --bins`, as tests/run.sh does)", p.display());
-    p
+    crate::common::our_tester()
 }
 
 fn make(args: &[String]) -> (i32, String, String) {
