@@ -26,7 +26,7 @@
 //! that needs a C library (libvirt for VirtualDomain, for instance) must not add it here,
 //! because every agent would map it at start-up; such an agent talks to the service through
 //! its command-line tool or socket protocol, or gets a binary of its own (a `[[bin]]` with its
-//! own `main` calling [`ocf::run`]). A test (`tests/agents/multicall.rs`) checks the binary's
+//! own `main` calling [`ocf::run`]). A test (`tests/sdk/multicall.rs`) checks the binary's
 //! dynamic dependencies.
 
 pub mod dummy;

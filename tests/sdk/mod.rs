@@ -2,4 +2,5 @@
 mod bad_input;
 mod install;
 mod metadata;
+mod multicall;
 mod shell_tester;
