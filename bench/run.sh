@@ -26,21 +26,7 @@ if [ "$(id -u)" != 0 ]; then
   echo "run as root (network namespaces, loop devices, mounts)" >&2
   exit 1
 fi
-
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing: ${missing[*]}"
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-    chmod 755 /usr/sbin/policy-rc.d
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get -o DPkg::Lock::Timeout=600 update -qq
-  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash tests/run.sh install "${PACKAGES[@]}"
 
 # Release binaries, as installed (CARGO_BUILD_JOBS limits parallel jobs on shared machines).
 cargo build --release -p ocfrs-agents -p ocf-tester -p ocfrs-bench

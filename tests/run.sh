@@ -26,10 +26,11 @@ need_root() {
   if [ "$(id -u)" != 0 ]; then echo "run as root (tests use namespaces, loop devices, daemons)" >&2; exit 1; fi
 }
 
-setup() {
+# Install the Debian packages given that are missing (idempotent); no daemon starts.
+install_packages() {
   need_root
   local missing=()
-  for p in "${PACKAGES[@]}"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -42,6 +43,10 @@ setup() {
     apt-get -o DPkg::Lock::Timeout=600 update -qq
     apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
+}
+
+setup() {
+  install_packages "${PACKAGES[@]}"
   # pcs validates agent meta-data with its own schemas before `pcs resource create`; the tests
   # use them without installing pcs (and its Python stack): unpack the package's data only.
   local pcs=/var/cache/ocfrs-tests/pcs
@@ -89,5 +94,6 @@ case "${1:-}" in
   demo) demo ;;
   test) shift; run_tests "$@" ;;
   setup) setup ;;
-  *) echo "usage: $0 demo|test|setup" >&2; exit 2 ;;
+  install) shift; install_packages "$@" ;;
+  *) echo "usage: $0 demo|test [cargo test args]|setup|install PACKAGE..." >&2; exit 2 ;;
 esac
