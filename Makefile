@@ -50,7 +50,7 @@ CARGO_PROFILE_FLAG = $(if $(filter release,$(PROFILE)),--release,--profile $(PRO
 all: build
 
 build:
-	$(CARGO) build $(CARGO_PROFILE_FLAG) --bins
+	$(CARGO) build $(CARGO_PROFILE_FLAG) -p ocfrs-agents -p ocf-tester
 
 install: $(if $(NO_BUILD),,build)
 	@set -e; \
