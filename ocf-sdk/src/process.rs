@@ -717,8 +717,9 @@ impl Pidfile {
 }
 
 /// Send each signal of `signals` in turn to every process of `procs` that is still alive,
-/// waiting up to an equal share of the budget after each, then SIGKILL the rest and wait
-/// until the deadline. Returns the processes still alive (empty on success).
+/// waiting up to an equal share of the budget after each (the last signal gets the rest).
+/// Only the given signals are sent: escalate by including `SIGKILL` last, or by a second
+/// call (as [`stop_tree`] does). Returns the processes still alive (empty on success).
 pub fn stop_processes(procs: &[ProcRef], signals: &[Signal], deadline: Deadline) -> Vec<ProcRef> {
     let alive = |v: &[ProcRef]| {
         v.iter()
@@ -727,7 +728,7 @@ pub fn stop_processes(procs: &[ProcRef], signals: &[Signal], deadline: Deadline)
             .collect::<Vec<_>>()
     };
     let mut left = alive(procs);
-    let steps = signals.len().max(1) as f64 + 1.0;
+    let steps = signals.len() as f64;
     for (i, sig) in signals.iter().enumerate() {
         if left.is_empty() {
             return left;
@@ -737,17 +738,6 @@ pub fn stop_processes(procs: &[ProcRef], signals: &[Signal], deadline: Deadline)
         }
         let share = deadline.fraction(1.0 / (steps - i as f64));
         left = share
-            .wait_until(Duration::from_millis(50), || {
-                let l = alive(&left);
-                l.is_empty().then_some(l)
-            })
-            .unwrap_or_else(|| alive(&left));
-    }
-    if !left.is_empty() && !signals.contains(&Signal::SIGKILL) {
-        for p in &left {
-            p.signal(Signal::SIGKILL);
-        }
-        left = deadline
             .wait_until(Duration::from_millis(20), || {
                 let l = alive(&left);
                 l.is_empty().then_some(l)
@@ -894,6 +884,34 @@ mod tests {
         pf.remove().unwrap();
         pf.remove().unwrap();
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn stop_processes_sends_only_the_given_signals() {
+        let d = spawn_daemon(
+            &Cmd::new("sh")
+                .arg("-c")
+                .arg("trap '' TERM; while :; do sleep 1; done"),
+            &DaemonOutput::Null,
+        )
+        .unwrap();
+        // Give the shell time to install its trap.
+        std::thread::sleep(Duration::from_millis(200));
+        let left = stop_processes(
+            &[d],
+            &[Signal::SIGTERM],
+            Deadline::after(Duration::from_millis(300)),
+        );
+        assert_eq!(left, vec![d], "TERM alone must not escalate");
+        let left = stop_processes(
+            &left,
+            &[Signal::SIGKILL],
+            Deadline::after(Duration::from_secs(5)),
+        );
+        assert!(left.is_empty());
+        for p in tree(d.pid) {
+            p.as_ref().signal(Signal::SIGKILL);
+        }
     }
 
     #[test]

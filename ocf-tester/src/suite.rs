@@ -539,38 +539,35 @@ impl Tester {
         }
         if has_promote && has_demote {
             let s = |a: &str| Spec::new(a).interval(l);
-            let run = self.r.run(&s("demote"));
-            self.assert(
-                "15 demote started",
-                &run,
-                &[0],
-                "Demoting a start resource should not fail",
-                false,
-            )?;
-            let run = self.r.run(&s("promote"));
-            self.assert("15 promote", &run, &[0], "Promote failed", false)?;
-            let run = self.r.run(&s("demote"));
-            self.assert("15 demote", &run, &[0], "Demote failed", true)?;
-            let run = self.r.run(&s("demote"));
-            self.assert(
-                "15 demote demoted",
-                &run,
-                &[0],
-                "Demoting a demoted resource should not fail",
-                false,
-            )?;
-            let run = self.r.run(&s("promote"));
-            self.assert("15 promote again", &run, &[0], "Promote failed", true)?;
-            let run = self.r.run(&s("promote"));
-            self.assert(
-                "15 promote promoted",
-                &run,
-                &[0],
-                "Promoting a promoted resource should not fail",
-                false,
-            )?;
-            let run = self.r.run(&s("demote"));
-            self.assert("15 demote again", &run, &[0], "Demote failed", true)?;
+            // (action, step, message on failure, fatal), the shell tool's order.
+            const CYCLE: &[(&str, &str, &str, bool)] = &[
+                (
+                    "demote",
+                    "15 demote started",
+                    "Demoting a start resource should not fail",
+                    false,
+                ),
+                ("promote", "15 promote", "Promote failed", false),
+                ("demote", "15 demote", "Demote failed", true),
+                (
+                    "demote",
+                    "15 demote demoted",
+                    "Demoting a demoted resource should not fail",
+                    false,
+                ),
+                ("promote", "15 promote again", "Promote failed", true),
+                (
+                    "promote",
+                    "15 promote promoted",
+                    "Promoting a promoted resource should not fail",
+                    false,
+                ),
+                ("demote", "15 demote again", "Demote failed", true),
+            ];
+            for (action, step, message, fatal) in CYCLE {
+                let run = self.r.run(&s(action));
+                self.assert(step, &run, &[0], message, *fatal)?;
+            }
         } else if !has_promote && !has_demote {
             self.info("* Your agent does not support promotable clones (optional)");
             self.note(

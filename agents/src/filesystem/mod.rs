@@ -1045,17 +1045,11 @@ fn unmount_one(cfg: &Config, m: &Mount, deadline: Deadline) -> Result<()> {
                 );
             } else {
                 for u in &users {
-                    for s in signals {
-                        ocf::info!("{path} is busy: sending {} to {u}", s.as_str());
-                        u.proc.signal(*s);
-                    }
+                    let names: Vec<&str> = signals.iter().map(|s| s.as_str()).collect();
+                    ocf::info!("{path} is busy: sending {} to {u}", names.join(", "));
                 }
                 let procs: Vec<_> = users.iter().map(|u| u.proc).collect();
-                phase
-                    .within(cfg.signal_delay)
-                    .wait_until(Duration::from_millis(50), || {
-                        (!procs.iter().any(ocf::process::ProcRef::is_alive)).then_some(())
-                    });
+                ocf::process::stop_processes(&procs, signals, phase.within(cfg.signal_delay));
                 last_users = users;
             }
             if try_umount(m, force)? {

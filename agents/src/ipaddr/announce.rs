@@ -391,7 +391,7 @@ pub fn arp_probe(
     let s = PacketSocket::open(link.index, ETH_P_ARP, true)?;
     let frame = arp_frame(1, BROADCAST_MAC, mac, Ipv4Addr::UNSPECIFIED, [0; 6], ip);
     let mut buf = [0u8; 1514];
-    for i in 0..probes {
+    for _ in 0..probes {
         if deadline.expired() {
             break;
         }
@@ -410,7 +410,6 @@ pub fn arp_probe(
                 return Ok(Some(holder));
             }
         }
-        let _ = i;
     }
     Ok(None)
 }
