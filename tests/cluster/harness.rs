@@ -66,6 +66,25 @@ pub const WAIT: Duration = Duration::from_secs(90);
 const CMD_TIMEOUT: Duration = Duration::from_secs(60);
 
 static ONE_CLUSTER: Mutex<()> = Mutex::new(());
+/// Machine-wide lock file (outside [`STATE`], which [`Cluster::up`] removes).
+const MACHINE_LOCK: &str = "/run/lock/ocfrs-cluster-tests.lock";
+
+/// Wait (blocking) for the machine-wide cluster lock: the names of the namespaces, the state
+/// directory and the nodes are fixed, so only one process on the machine may run a cluster.
+fn machine_lock() -> std::fs::File {
+    use std::os::fd::AsRawFd;
+    let _ = std::fs::create_dir_all("/run/lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(MACHINE_LOCK)
+        .expect("open the machine-wide cluster lock");
+    // SAFETY: flock on a descriptor we own; released when the file is dropped.
+    let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+    assert_eq!(rc, 0, "flock {MACHINE_LOCK}");
+    f
+}
 
 /// Harness time stamp + message, on stderr (captured by the test harness; shown on failure).
 pub fn log(msg: impl AsRef<str>) {
@@ -290,6 +309,9 @@ pub struct Cluster {
     fencer: Option<std::thread::JoinHandle<()>>,
     fenced: Arc<Mutex<Vec<String>>>,
     _one: MutexGuard<'static, ()>,
+    /// Held for the cluster's life: other test processes on this machine (another checkout,
+    /// a second `cargo test`) wait here instead of tearing down this cluster's fixed names.
+    _machine_lock: std::fs::File,
 }
 
 fn ns(i: usize) -> String {
@@ -515,6 +537,7 @@ impl Cluster {
     pub fn up(n: usize) -> Cluster {
         assert!((2..=9).contains(&n), "2..9 nodes");
         let one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+        let machine_lock = machine_lock();
         let started = Instant::now();
         remove_stale();
         let mut c = Cluster {
@@ -532,6 +555,7 @@ impl Cluster {
             fencer: None,
             fenced: Arc::new(Mutex::new(Vec::new())),
             _one: one,
+            _machine_lock: machine_lock,
         };
         std::fs::create_dir_all(state().join("fence")).expect("create state dir");
         std::fs::create_dir_all(state().join("fence-bin")).expect("create state dir");
