@@ -1,7 +1,7 @@
 //! Running the agent: the environment each profile sets, deadlines, and what one run saw.
 
 use crate::cli::Profile;
-use ocf::inspect::MetaData;
+use crate::inspect::MetaData;
 use ocf::process::Cmd;
 use ocf::{Deadline, Env};
 use std::io::Write;

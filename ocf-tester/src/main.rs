@@ -17,7 +17,7 @@
 //!   with our extra checks reported but not counted.
 //! * **Deadlines.** Every action runs in its own process group with a time limit (the
 //!   advertised timeout, or `--timeout`); a hang is killed and reported.
-//! * **Meta-data rules** without xmllint ([`ocf::inspect`]); **extra behaviour checks**;
+//! * **Meta-data rules** without xmllint (`inspect`); **extra behaviour checks**;
 //!   **scenario files** (`--ocft`, `--scenario`, see `ocf-tester/README.md`); output as
 //!   text with a summary table, `--format json` or `--format junit`.
 //! * `--generate man DIR` writes `ocf-tester.8`; `--generate completions SHELL [NAME]`
@@ -25,6 +25,7 @@
 
 mod cli;
 mod exec;
+mod inspect;
 mod ocft;
 mod report;
 mod suite;

@@ -2,8 +2,8 @@
 
 use crate::cli::Profile;
 use crate::exec::{RunResult, Runner, Spec};
+use crate::inspect::{self, Document, MetaData};
 use crate::report::{secs, Check, Group, Verdict};
-use ocf::inspect::{self, Document, MetaData};
 use std::time::Duration;
 
 /// A fatal step failed: the run stops here (exit status 1).
@@ -925,7 +925,7 @@ impl Tester {
         // a value to extend (never invent a value, which could be a path the agent writes).
         if self.advertises("reload-agent") {
             let changed = self.r.md.as_ref().and_then(|m| {
-                let mut cands: Vec<&ocf::inspect::ParamInfo> =
+                let mut cands: Vec<&inspect::ParamInfo> =
                     m.params.iter().filter(|p| p.reloadable).collect();
                 cands.sort_by_key(|p| (p.content_type == "string") as u8);
                 cands.into_iter().find_map(|p| {
