@@ -77,6 +77,19 @@ pub struct Cli {
     /// else 20).
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// Treat warnings as failures. Warnings are portability rules beyond the profile's
+    /// caller (in the pacemaker profile: meta-data with an empty environment or an empty
+    /// PATH, meta-data as an unprivileged user, ra-api-1.dtd details Pacemaker never
+    /// applies, probe codes only older Pacemaker versions fail on): shown and counted, but
+    /// not failures unless --strict.
+    #[arg(long)]
+    pub strict: bool,
+    /// Run start, stop, monitor, promote, demote, validate-all and meta-data through
+    /// Pacemaker's own executor (crm_resource --force-*/--validate/--show-metadata on a
+    /// scratch CIB; no cluster needed) instead of imitating it, and report where the
+    /// imitation differs. Needs root and Pacemaker's crm_resource (pacemaker profile only).
+    #[arg(long)]
+    pub via_pacemaker: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

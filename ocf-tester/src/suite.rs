@@ -21,6 +21,8 @@ pub struct Tester {
     pub text: bool,
     /// The agent path as given (for messages).
     pub agent_display: String,
+    /// `--strict`: portability warnings are failures.
+    pub strict: bool,
 }
 
 const UNKNOWN_ACTION: &str = "ocf-tester-no-such-action";
@@ -39,12 +41,26 @@ impl Tester {
         }
     }
 
-    fn push(&mut self, c: Check) {
-        if self.text && c.verdict == Verdict::Fail {
+    fn push(&mut self, mut c: Check) {
+        // A portability rule is a warning in the pacemaker profile unless --strict: Pacemaker
+        // itself would not trip over it. Under rgmanager (no PATH, no OCF_ROOT of its own)
+        // the same rules are real failures; the legacy profile keeps the shell tool's verdict.
+        if c.verdict == Verdict::Fail
+            && c.portability
+            && !self.strict
+            && self.r.profile == Profile::Pacemaker
+        {
+            c.verdict = Verdict::Warn;
+        }
+        if !matches!(c.verdict, Verdict::Fail | Verdict::Warn) {
+            c.output = None;
+        }
+        if self.text && matches!(c.verdict, Verdict::Fail | Verdict::Warn) {
             let rc = c.rc.clone().unwrap_or_else(|| "-".into());
-            match (c.group, c.counted) {
-                (Group::Compat, _) | (_, true) => println!("* rc={rc}: {}", c.message),
-                (_, false) => println!(
+            match (c.verdict, c.group, c.counted) {
+                (Verdict::Warn, _, _) => println!("- warning: rc={rc}: {}", c.message),
+                (_, Group::Compat, _) | (_, _, true) => println!("* rc={rc}: {}", c.message),
+                (_, _, false) => println!(
                     "- extra (not counted in the legacy profile): rc={rc}: {}",
                     c.message
                 ),
@@ -63,6 +79,7 @@ impl Tester {
             c.rc = Some(r.rc_text());
             c.seconds = Some(secs(r.elapsed));
             c.advertised_timeout = r.advertised.map(secs);
+            c.output = Some(r.output_text());
         }
         c
     }
@@ -76,8 +93,23 @@ impl Tester {
         msg: &str,
         fatal: bool,
     ) -> Result<bool, Abort> {
+        self.assert_p(name, run, expected, msg, fatal, false)
+    }
+
+    /// [`Tester::assert`] for a step that is a portability rule (a warning in the pacemaker
+    /// profile unless --strict).
+    fn assert_p(
+        &mut self,
+        name: &str,
+        run: &RunResult,
+        expected: &[i32],
+        msg: &str,
+        fatal: bool,
+        portability: bool,
+    ) -> Result<bool, Abort> {
         let mut c = self.step_check(Group::Compat, name, Some(run));
         c.expected = expected.to_vec();
+        c.portability = portability;
         if run.is(expected) {
             self.push(c);
             return Ok(true);
@@ -121,7 +153,24 @@ impl Tester {
         ok: bool,
         msg: String,
     ) {
+        self.extra_p(group, name, run, expected, ok, msg, false);
+    }
+
+    /// [`Tester::extra`] for a portability rule (a warning in the pacemaker profile unless
+    /// --strict).
+    #[allow(clippy::too_many_arguments)]
+    fn extra_p(
+        &mut self,
+        group: Group,
+        name: &str,
+        run: Option<&RunResult>,
+        expected: &[i32],
+        ok: bool,
+        msg: String,
+        portability: bool,
+    ) {
         let mut c = self.step_check(group, name, run);
+        c.portability = portability;
         c.expected = expected.to_vec();
         c.counted = !self.legacy();
         if !ok {
@@ -150,14 +199,14 @@ impl Tester {
     pub fn run_all(&mut self) -> Result<(), Abort> {
         self.info(&format!("Beginning tests for {}...", self.agent_display));
         self.compat_metadata();
-        self.metadata_extras();
         self.compat_behaviour()?;
         self.behaviour_extras();
         self.aggregate_checks();
         Ok(())
     }
 
-    /// Steps 1-4.
+    /// Steps 1-4 and the meta-data rules: every meta-data variant runs at once (they are
+    /// independent), the document is parsed once.
     fn compat_metadata(&mut self) {
         let path = self.r.agent.clone();
         if !path.is_file() {
@@ -172,54 +221,77 @@ impl Tester {
             self.checks
                 .push(Check::pass(Group::Compat, "1 file exists"));
         }
-        let nobody = nobody();
-        if nix::unistd::Uid::effective().is_root() {
+        let root = nix::unistd::Uid::effective().is_root();
+        let md = |f: &dyn Fn(&mut Spec)| {
             let mut s = Spec::new("meta-data");
             s.no_instance = true;
-            s.user = nobody;
-            let run = self.r.run(&s);
-            let _ = self.assert(
-                "2 meta-data as nobody",
-                &run,
-                &[0],
-                "Your agent has too restrictive permissions: should be 755",
-                false,
-            );
-        } else {
-            self.info(
-                "WARN: Can't check agent's permissions because we're not root; they should be 755",
-            );
-            self.note(
-                Group::Compat,
-                "2 meta-data as nobody",
-                Verdict::Skip,
-                "not root",
-            );
+            f(&mut s);
+            s
+        };
+        let mut specs = vec![
+            md(&|s| s.close_stdio = self.r.profile == Profile::Rgmanager),
+            md(&|s| {
+                s.set
+                    .push(("OCF_TESTER_FAIL_HAVE_BINARY".into(), "1".into()))
+            }),
+            md(&|s| s.empty_env = true),
+            md(&|s| {
+                s.set
+                    .push(("OCF_TESTER_FAIL_HAVE_BINARY".into(), "1".into()));
+                s.set.push(("PATH".into(), String::new()));
+            }),
+        ];
+        if root {
+            specs.push(md(&|s| s.user = nobody()));
         }
-        let mut s = Spec::new("meta-data");
-        s.no_instance = true;
-        if self.r.profile == Profile::Rgmanager {
-            s.close_stdio = true;
+        let mut runs = self.r.run_many(&specs).into_iter();
+        let (Some(plain), Some(nobin), Some(empty_env), Some(empty_path)) =
+            (runs.next(), runs.next(), runs.next(), runs.next())
+        else {
+            return;
+        };
+        let unprivileged = runs.next();
+        // Step 2.
+        match &unprivileged {
+            // Pacemaker runs meta-data as root: a portability rule there.
+            Some(run) => {
+                let _ = self.assert_p(
+                    "2 meta-data as nobody",
+                    run,
+                    &[0],
+                    "Your agent has too restrictive permissions: should be 755",
+                    false,
+                    true,
+                );
+            }
+            None => {
+                self.info(
+                    "WARN: Can't check agent's permissions because we're not root; they should be 755",
+                );
+                self.note(
+                    Group::Compat,
+                    "2 meta-data as nobody",
+                    Verdict::Skip,
+                    "not root",
+                );
+            }
         }
-        let run = self.r.run(&s);
-        let parsed = Document::parse(&run.stdout);
+        let parsed = Document::parse(&plain.stdout);
         if let Ok(doc) = &parsed {
             self.r.md = Some(MetaData::from_document(doc));
         }
         // Step 3: the schema check. Legacy: ra-api-1.dtd as the shell tool applies it.
-        let claims_11 = self.r.md.as_ref().is_some_and(MetaData::claims_11);
+        // Pacemaker: the OCF 1.1 structure (what pcs checks before it creates a resource);
+        // the DTD's extra demands are a portability rule below.
         let (problems, schema) = match &parsed {
             Err(e) => (vec![e.clone()], "ra-api-1.dtd"),
             Ok(doc) => match self.r.profile {
                 Profile::Legacy => (inspect::check_dtd(doc), "ra-api-1.dtd"),
                 Profile::Rgmanager => (inspect::check_rgmanager(doc), "rgmanager's rules"),
-                Profile::Pacemaker if claims_11 => {
-                    (inspect::check_ocf11(doc), "the OCF 1.1 schema")
-                }
-                Profile::Pacemaker => (inspect::check_dtd(doc), "ra-api-1.dtd"),
+                Profile::Pacemaker => (inspect::check_ocf11(doc), "the OCF 1.1 schema"),
             },
         };
-        let mut c = self.step_check(Group::Compat, "3 meta-data schema", Some(&run));
+        let mut c = self.step_check(Group::Compat, "3 meta-data schema", Some(&plain));
         if !problems.is_empty() {
             c.verdict = Verdict::Fail;
             // xmllint's codes: 1 not well-formed, 4 no DTD found, 3 invalid.
@@ -242,31 +314,38 @@ impl Tester {
         }
         self.push(c);
         // Step 4: meta-data with binaries missing.
-        let mut s = Spec::new("meta-data").set("OCF_TESTER_FAIL_HAVE_BINARY", "1");
-        s.no_instance = true;
-        let run = self.r.run(&s);
-        let msg = if run.rc == Some(3) {
+        let msg = if nobin.rc == Some(3) {
             "Your agent does not support the meta-data action"
         } else {
             "The meta-data action cannot fail and must return 0"
         };
-        let _ = self.assert("4 meta-data without binaries", &run, &[0], msg, false);
+        let _ = self.assert("4 meta-data without binaries", &nobin, &[0], msg, false);
+        self.metadata_extras(
+            &plain,
+            parsed,
+            &empty_env,
+            &empty_path,
+            unprivileged.as_ref(),
+        );
     }
 
-    /// Our meta-data rules (after step 4).
-    fn metadata_extras(&mut self) {
+    /// Our meta-data rules (after step 4), on the runs made for steps 2-4.
+    fn metadata_extras(
+        &mut self,
+        plain: &RunResult,
+        parsed: Result<Document, String>,
+        empty_env: &RunResult,
+        empty_path: &RunResult,
+        unprivileged: Option<&RunResult>,
+    ) {
         let g = Group::Metadata;
-        let mut s = Spec::new("meta-data");
-        s.no_instance = true;
-        let run = self.r.run(&s);
-        let doc = Document::parse(&run.stdout);
-        let doc = match doc {
+        let doc = match parsed {
             Ok(d) => d,
             Err(e) => {
                 self.extra(
                     g,
                     "meta-data is pure XML",
-                    Some(&run),
+                    Some(plain),
                     &[0],
                     false,
                     format!("meta-data output is not one XML document: {e}"),
@@ -277,7 +356,7 @@ impl Tester {
         self.extra(
             g,
             "meta-data is pure XML",
-            Some(&run),
+            Some(plain),
             &[0],
             true,
             String::new(),
@@ -291,20 +370,24 @@ impl Tester {
             v.is_empty(),
             v.join("; "),
         );
-        let p = inspect::check_ocf11(&doc);
-        let n = p.len();
-        let mut c = self.step_check(g, "OCF 1.1 structure", None);
-        c.counted = !self.legacy();
-        if n > 0 {
-            c.verdict = Verdict::Fail;
-            c.message = format!("meta-data breaks {n} OCF 1.1 structure rule(s)");
-            c.details = p;
+        if self.r.profile != Profile::Pacemaker {
+            // (The pacemaker profile's step 3 is this check.)
+            let p = inspect::check_ocf11(&doc);
+            let n = p.len();
+            let mut c = self.step_check(g, "OCF 1.1 structure", None);
+            c.counted = !self.legacy();
+            if n > 0 {
+                c.verdict = Verdict::Fail;
+                c.message = format!("meta-data breaks {n} OCF 1.1 structure rule(s)");
+                c.details = p;
+            }
+            self.push(c);
         }
-        self.push(c);
         if !MetaData::from_document(&doc).claims_11() && self.r.profile == Profile::Pacemaker {
-            // Legacy step 3 already applied the DTD.
+            // Pacemaker never applies the DTD (xmllint and the shell tool do): portability.
             let p = inspect::check_dtd(&doc);
             let mut c = self.step_check(g, "ra-api-1.dtd (claims 1.0)", None);
+            c.portability = true;
             if !p.is_empty() {
                 c.verdict = Verdict::Fail;
                 c.message = "meta-data claims OCF 1.0 but does not conform to ra-api-1.dtd".into();
@@ -312,51 +395,66 @@ impl Tester {
             }
             self.push(c);
         }
-        // Empty environment.
-        let mut s = Spec::new("meta-data");
-        s.empty_env = true;
-        let run = self.r.run(&s);
-        let ok = run.rc == Some(0) && Document::parse(&run.stdout).is_ok();
-        self.extra(g, "meta-data with an empty environment", Some(&run), &[0], ok,
-            "meta-data must print valid XML and exit 0 with an empty environment (rgmanager, crm_resource)".into());
+        // Empty environment: Pacemaker always sets OCF_ROOT and PATH; rgmanager's
+        // meta-data call and hand-run tools may not.
+        let ok = empty_env.rc == Some(0) && Document::parse(&empty_env.stdout).is_ok();
+        self.extra_p(g, "meta-data with an empty environment", Some(empty_env), &[0], ok,
+            "meta-data must print valid XML and exit 0 with an empty environment (rgmanager, hand-run tools)".into(), true);
         // Binaries missing: empty PATH.
-        let mut s = Spec::new("meta-data")
-            .set("OCF_TESTER_FAIL_HAVE_BINARY", "1")
-            .set("PATH", "");
-        s.no_instance = true;
-        let run = self.r.run(&s);
-        let parsed = Document::parse(&run.stdout)
+        let parsed = Document::parse(&empty_path.stdout)
             .err()
             .map(|e| format!(" ({e})"))
             .unwrap_or_default();
-        let ok = run.rc == Some(0) && parsed.is_empty();
-        self.extra(
+        let ok = empty_path.rc == Some(0) && parsed.is_empty();
+        self.extra_p(
             g,
             "meta-data with an empty PATH",
-            Some(&run),
+            Some(empty_path),
             &[0],
             ok,
             format!(
                 "meta-data must print valid XML and exit 0 when no binary can be found{parsed}"
             ),
+            true,
         );
-        // Unprivileged.
-        if nix::unistd::Uid::effective().is_root() {
-            let mut s = Spec::new("meta-data");
-            s.no_instance = true;
-            s.user = nobody();
-            let run = self.r.run(&s);
+        // Unprivileged (Pacemaker runs meta-data as root).
+        if let Some(run) = unprivileged {
             let ok = run.rc == Some(0) && Document::parse(&run.stdout).is_ok();
-            self.extra(
+            self.extra_p(
                 g,
                 "meta-data as nobody prints XML",
-                Some(&run),
+                Some(run),
                 &[0],
                 ok,
                 "meta-data must print valid XML as an unprivileged user".into(),
+                true,
             );
         }
         // The rgmanager rules are step 3 of that profile.
+    }
+
+    /// `--via-pacemaker`: the differences between the imitation and Pacemaker's executor.
+    pub fn pacemaker_findings(&mut self, p: &crate::pacemaker::Executor) {
+        p.compare_environment(&self.r);
+        let findings = p.findings.lock().map(|f| f.clone()).unwrap_or_default();
+        let mut c = Check::pass(Group::Extra, "imitation vs Pacemaker's executor");
+        c.verdict = Verdict::Info;
+        c.message = if findings.is_empty() {
+            "no difference".into()
+        } else {
+            format!(
+                "{} difference(s) between the imitation and Pacemaker's executor",
+                findings.len()
+            )
+        };
+        c.details = findings;
+        if self.text && !self.quiet {
+            println!("* findings: {}", c.message);
+            for d in &c.details {
+                println!("    {d}");
+            }
+        }
+        self.checks.push(c);
     }
 
     fn probe(&mut self) -> Spec {
@@ -1190,7 +1288,6 @@ impl Tester {
             self.agent_display
         ));
         self.compat_metadata();
-        self.metadata_extras();
         let g = Group::Extra;
         let has = |t: &Tester, a: &str| t.advertises(a);
         let stop = Spec::new("stop");
