@@ -20,6 +20,8 @@ PACKAGES=(
   iproute2 e2fsprogs xfsprogs psmisc procps util-linux tcpdump strace
   kmod                        # modprobe: the shell Filesystem agent exits 5 on every action without it
   mount iputils-ping          # losetup; the cluster scenarios' client namespace pings the floating IP
+  mariadb-server mariadb-client curl   # ocf-tester corpus: Debian's mysql and apache agents on real daemons
+  python3-jsonschema          # ocf-tester: its JSON report validates against its schema
 )
 
 need_root() {

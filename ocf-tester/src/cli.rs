@@ -70,6 +70,11 @@ pub struct Cli {
     /// '='; the value is passed verbatim (quotes and spaces are fine).
     #[arg(short = 'o', value_name = "NAME=VALUE", action = ArgAction::Append)]
     pub options: Vec<String>,
+    /// An extra variable of the caller's environment (NAME=VALUE, repeatable), set for every
+    /// action on top of the profile's: what a node's pacemaker environment adds
+    /// (/etc/default/pacemaker), e.g. HA_SBIN_DIR, or a PATH with site tools.
+    #[arg(long = "env", value_name = "NAME=VALUE", action = ArgAction::Append)]
+    pub env: Vec<String>,
     /// Caller to imitate.
     #[arg(long, value_enum, default_value_t = Profile::Pacemaker)]
     pub profile: Profile,

@@ -167,6 +167,8 @@ pub struct Runner {
     pub history: Vec<RunResult>,
     /// The tester's own environment (legacy profile base).
     pub base: Env,
+    /// `--env` variables, set for every action (but the empty-environment check).
+    pub extra_env: Vec<(String, String)>,
     /// `--via-pacemaker`: run the actions through Pacemaker's own executor.
     pub pacemaker: Option<crate::pacemaker::Executor>,
 }
@@ -333,6 +335,9 @@ impl Runner {
                 e
             }
         };
+        for (k, v) in &self.extra_env {
+            env.set(k, v);
+        }
         for (k, v) in &spec.set {
             env.set(k, v);
         }

@@ -136,6 +136,10 @@ fn run(cli: Cli) -> ExitCode {
         Ok(p) => p,
         Err(e) => return usage_error(&e),
     };
+    let extra_env = match parse_options(&cli.env) {
+        Ok(p) => p,
+        Err(e) => return usage_error(&e.replace("-o ", "--env ")),
+    };
     let base = ocf::Env::from_process();
     if base.get_nonempty("OCF_ROOT").is_none() && !std::path::Path::new("/usr/lib/ocf").is_dir() {
         return usage_error(
@@ -191,6 +195,7 @@ fn run(cli: Cli) -> ExitCode {
         text_out: text,
         history: Vec::new(),
         base,
+        extra_env,
         pacemaker,
     };
     let mut t = suite::Tester {

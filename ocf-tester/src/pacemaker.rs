@@ -171,7 +171,7 @@ impl Executor {
         if r.debug {
             env.set("HA_debug", "1");
         }
-        for (k, v) in &spec.set {
+        for (k, v) in r.extra_env.iter().chain(&spec.set) {
             env.set(k, v);
         }
         let mut argv: Vec<String> = Vec::new();
