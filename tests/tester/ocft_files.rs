@@ -191,6 +191,7 @@ fn apache_config() {
     // The config's SETUP-AGENT uses systemctl when an apache2 unit file exists; this machine
     // runs without systemd, so a `systemctl` that fails sends it to /etc/init.d/apache2, for
     // both tools alike. Apache listens on port 80 inside its own network namespace.
+    let _apache = apache_lock();
     let d = Tmp::new("apache");
     let shim = d.join("systemctl");
     std::fs::write(&shim, "#!/bin/sh\n# no systemd on this machine\nexit 1\n").unwrap();
