@@ -38,6 +38,20 @@ pub enum Format {
 /// depths, reload-agent, exit reasons, stdout discipline and timeouts. Every action runs in
 /// its own process group under a deadline: a hanging agent is killed and reported.
 ///
+/// Verdicts: the default profile (pacemaker) fails an agent only for what would go wrong
+/// under Pacemaker or what the OCF standard forbids. Portability rules beyond that
+/// (meta-data with an empty environment, an empty PATH or as an unprivileged user;
+/// ra-api-1.dtd details; exit reasons; stdout noise; actions Pacemaker never calls; probe
+/// codes only old Pacemaker versions fail on) are WARNINGS: printed as `- warning: ...`,
+/// counted as warnings in JSON (`warnings`) and JUnit (a `<skipped>` testcase whose message
+/// starts with `warning:`), exit status 0. --strict makes them failures.
+///
+/// --via-pacemaker runs start, stop, monitor, promote, demote, validate-all and meta-data
+/// through Pacemaker's own executor (crm_resource --force-*, --validate, --show-metadata on
+/// a scratch CIB; no cluster needed) and reports where the imitation differs. It needs root
+/// and Pacemaker's command-line tools, and takes a few times longer (each action is a
+/// crm_resource run, read-only ones run both ways).
+///
 /// With --ocft or --scenario it runs scenario files instead (resource-agents' ocft format,
 /// or this tool's extended format; see ocf-tester(8) and ocf-tester/README.md).
 ///

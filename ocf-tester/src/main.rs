@@ -15,6 +15,10 @@
 //! * **Profiles** (`--profile pacemaker|rgmanager|legacy`, default pacemaker) set the
 //!   environment as each caller does; `legacy` is the shell tool's environment and verdict,
 //!   with our extra checks reported but not counted.
+//! * **Verdicts.** The pacemaker profile fails only what Pacemaker trips over; portability
+//!   rules are warnings (`--strict` makes them failures).
+//! * **`--via-pacemaker`** runs the actions through Pacemaker's own executor
+//!   (crm_resource on a scratch CIB) and reports where the imitation differs.
 //! * **Deadlines.** Every action runs in its own process group with a time limit (the
 //!   advertised timeout, or `--timeout`); a hang is killed and reported.
 //! * **Meta-data rules** without xmllint (`inspect`); **extra behaviour checks**;
