@@ -218,9 +218,8 @@ fn debian_ipaddr2_passes_and_filesystem_has_one_finding() {
         // Finding 1 in ocf-tester/README.md.
         &["stop without parameters (never started)"],
         &[
-            "no stdout outside meta-data",
             "validate-all without required directory",
-            "start without required fstype",
+            "validate-all without required fstype",
         ],
         false,
     );
