@@ -1003,8 +1003,11 @@ impl Tester {
             .as_ref()
             .map(|m| m.depths_of("monitor"))
             .unwrap_or_default();
-        for d in depths {
-            let run = self.r.run(&rec.clone().depth(d));
+        // At once, as Pacemaker runs the recurring monitors of different depths (each has
+        // its own interval) independently of each other.
+        let specs: Vec<Spec> = depths.iter().map(|d| rec.clone().depth(*d)).collect();
+        let runs = self.r.run_many(&specs);
+        for (d, run) in depths.into_iter().zip(runs) {
             let ok = run.is(&[0]);
             self.extra(
                 g,
