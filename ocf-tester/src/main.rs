@@ -209,6 +209,7 @@ fn run(cli: Cli) -> ExitCode {
         text,
         agent_display: agent_display.clone(),
         strict: cli.strict,
+        running_done: false,
     };
     let outcome = match cli.profile {
         Profile::Rgmanager => t.run_rgmanager(),

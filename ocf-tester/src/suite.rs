@@ -23,6 +23,8 @@ pub struct Tester {
     pub agent_display: String,
     /// `--strict`: portability warnings are failures.
     pub strict: bool,
+    /// The running-state checks ran already (before step 22).
+    pub running_done: bool,
 }
 
 const UNKNOWN_ACTION: &str = "ocf-tester-no-such-action";
@@ -748,6 +750,12 @@ impl Tester {
             "Monitoring an active resource should return 0",
             false,
         )?;
+        if !self.legacy() {
+            // The running-state checks use the resource steps 18-21 started (one start and
+            // one stop fewer); the legacy profile keeps the shell tool's sequence.
+            self.running_extras();
+            self.running_done = true;
+        }
         let run = self.r.run(&stop);
         self.assert(
             "22 stop",
@@ -981,7 +989,61 @@ impl Tester {
                 }
             }
         }
-        // Running-state checks.
+        // Running-state checks (in the legacy profile: here, on a resource started for
+        // them; in the others they ran before step 22, on the resource steps 18-21 started).
+        if !self.running_done {
+            self.running_extras_on_a_new_start();
+        }
+        // Every advertised action is handled.
+        let advertised: Vec<String> = self
+            .r
+            .md
+            .as_ref()
+            .map(|m| m.actions.iter().map(|a| a.name.clone()).collect())
+            .unwrap_or_default();
+        let mut done: Vec<String> = Vec::new();
+        for a in advertised {
+            if done.contains(&a) {
+                continue;
+            }
+            done.push(a.clone());
+            let three: Vec<&RunResult> = self
+                .r
+                .history
+                .iter()
+                .filter(|h| h.action == a && h.rc == Some(3))
+                .collect();
+            let ok = three.is_empty();
+            let rc = if ok { None } else { Some("3") };
+            let mut c = self.step_check(g, &format!("advertised action {a} is handled"), None);
+            c.rc = rc.map(str::to_string);
+            c.counted = !self.legacy();
+            // Pacemaker never calls the others (status, recover, methods, custom actions).
+            c.portability = !PACEMAKER_ACTIONS.contains(&a.as_str());
+            if !ok {
+                c.verdict = Verdict::Fail;
+                c.message =
+                    format!("The agent advertises {a} but returned 3 (unimplemented) for it");
+            }
+            self.push(c);
+        }
+        // Always: migrate_from (step 26) and reload (27) may have started it again.
+        let stop = self.r.run(&Spec::new("stop").interval(l));
+        let ok = stop.is(&[0]);
+        self.extra(
+            g,
+            "stop after the extra checks",
+            Some(&stop),
+            &[0],
+            ok,
+            "Stop failed".into(),
+        );
+    }
+
+    /// The legacy profile's running-state checks: start, check, (stopped by the caller).
+    fn running_extras_on_a_new_start(&mut self) {
+        let g = Group::Extra;
+        let l = self.legacy_interval();
         let start = self.r.run(&Spec::new("start").interval(l));
         if !start.is(&[0]) {
             self.extra(
@@ -995,6 +1057,14 @@ impl Tester {
             self.cleanup_stop();
             return;
         }
+        self.running_extras();
+    }
+
+    /// Checks on a running resource: each depth, notifications, promotion, reload-agent,
+    /// and every advertised action not run yet (recover, custom actions).
+    fn running_extras(&mut self) {
+        let g = Group::Extra;
+        let l = self.legacy_interval();
         let rec = self.recurring();
         // Each advertised depth.
         let depths = self
@@ -1191,54 +1261,23 @@ impl Tester {
                 ),
             }
         }
-        // Every advertised action is handled.
         let seen: Vec<String> = self.r.history.iter().map(|h| h.action.clone()).collect();
+        let mut done: Vec<String> = Vec::new();
         let advertised: Vec<String> = self
             .r
             .md
             .as_ref()
             .map(|m| m.actions.iter().map(|a| a.name.clone()).collect())
             .unwrap_or_default();
-        let mut done: Vec<String> = Vec::new();
         for a in advertised {
-            if done.contains(&a) {
+            // The steps run these themselves (migrate_*: only their detection).
+            let later = ["migrate_to", "migrate_from", "reload", "start", "stop"];
+            if done.contains(&a) || seen.contains(&a) || later.contains(&a.as_str()) {
                 continue;
             }
             done.push(a.clone());
-            if !seen.contains(&a) && !["migrate_to", "migrate_from"].contains(&a.as_str()) {
-                // Never run yet (recover, custom actions): run it on the started resource.
-                let _ = self.r.run(&Spec::new(&a).interval(l));
-            }
-            let three: Vec<&RunResult> = self
-                .r
-                .history
-                .iter()
-                .filter(|h| h.action == a && h.rc == Some(3))
-                .collect();
-            let ok = three.is_empty();
-            let rc = if ok { None } else { Some("3") };
-            let mut c = self.step_check(g, &format!("advertised action {a} is handled"), None);
-            c.rc = rc.map(str::to_string);
-            c.counted = !self.legacy();
-            // Pacemaker never calls the others (status, recover, methods, custom actions).
-            c.portability = !PACEMAKER_ACTIONS.contains(&a.as_str());
-            if !ok {
-                c.verdict = Verdict::Fail;
-                c.message =
-                    format!("The agent advertises {a} but returned 3 (unimplemented) for it");
-            }
-            self.push(c);
+            let _ = self.r.run(&Spec::new(&a).interval(l));
         }
-        let stop = self.r.run(&Spec::new("stop").interval(l));
-        let ok = stop.is(&[0]);
-        self.extra(
-            g,
-            "stop after the extra checks",
-            Some(&stop),
-            &[0],
-            ok,
-            "Stop failed".into(),
-        );
     }
 
     /// Checks over every run: exit reasons, stdout, degraded codes, time.

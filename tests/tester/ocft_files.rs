@@ -114,7 +114,12 @@ fn clean_filesystem_leftovers() {
             let _ = sh(Command::new("losetup").args(["-d", dev]));
         }
     }
+    // ocft's control file naming the loop device it made: a stale one makes the next run
+    // reuse that device name, which may belong to someone else by then. Its name depends on
+    // ocft's run directory (/run or /var/run).
     let _ = std::fs::remove_file("/run/resource-agents/_run_resource-agents_ocft-Filesystem-fs");
+    let _ =
+        std::fs::remove_file("/run/resource-agents/_var_run_resource-agents_ocft-Filesystem-fs");
     let _ = std::fs::remove_file("/run/resource-agents/ocft-Filesystem-fs");
     let _ = std::fs::remove_dir(mnt);
 }
