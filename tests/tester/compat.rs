@@ -221,7 +221,11 @@ fn man_page_and_completions_are_generated() {
     assert_eq!(rc, 0, "{err}");
     let man = std::fs::read_to_string(d.join("ocf-tester.8")).unwrap();
     assert!(
-        man.contains(".TH ocf-tester 8") && man.contains("profile"),
+        man.contains(".TH ocf-tester 8")
+            && man.contains("profile")
+            && man.contains("\\-\\-strict")
+            && man.contains("\\-\\-via\\-pacemaker")
+            && man.contains("WARNINGS"),
         "{}",
         &man[..200.min(man.len())]
     );
