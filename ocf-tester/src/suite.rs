@@ -212,6 +212,7 @@ impl Tester {
         let mut c = self.step_check(Group::Compat, name, Some(run));
         c.verdict = Verdict::Info;
         c.message = msg.to_string();
+        c.output = None;
         self.info(msg);
         self.checks.push(c);
     }
