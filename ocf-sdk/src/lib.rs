@@ -76,6 +76,13 @@
 
 #![warn(missing_docs)]
 
+// The dispatcher turns a panic into exit 1 with an exit reason; with `panic = "abort"` it
+// would be a SIGABRT that no cluster understands.
+#[cfg(panic = "abort")]
+compile_error!(
+    "ocf-sdk needs panic = \"unwind\": set it in the [profile.*] sections of your Cargo.toml"
+);
+
 pub mod cluster;
 pub mod context;
 pub mod deadline;
@@ -95,7 +102,7 @@ pub mod process;
 pub mod testing;
 
 pub use context::{Caller, Context};
-pub use deadline::Deadline;
+pub use deadline::{bounded, Blocked, Deadline};
 pub use dispatch::{entry, multicall, run, Entry, ResourceAgent, Status};
 pub use env::Env;
 pub use exit::{Error, OrRc, Rc, Result};
