@@ -88,8 +88,11 @@ pub mod types;
 pub use config::{parse_source, Config, ForceUnmount, Source};
 
 use ocf::mount::{self, MountTable};
-use ocf::{bounded, Context, Deadline, Error, OrRc, Params, Rc, ResourceAgent, Result, Status};
-use start::{clone_guard, device_for_start, do_mount, fsck_needed, fstype_supported, run_fsck};
+use ocf::{bounded, Context, Deadline, Error, Params, ResourceAgent, Result, Status};
+use start::{
+    clone_guard, device_for_start, do_mount, fsck_needed, fstype_supported, make_mount_point,
+    run_fsck,
+};
 use state::{hidden_error, mount_point, state, State};
 use std::path::Path;
 use std::time::Duration;
@@ -138,7 +141,7 @@ impl ResourceAgent for Filesystem {
         ) {
             return Ok(());
         }
-        device_for_start(cfg).map(|_| ())
+        device_for_start(cfg, cx.deadline).map(|_| ())
     }
 
     fn start(cfg: &Config, cx: &Context) -> Result<()> {
@@ -160,7 +163,7 @@ impl ResourceAgent for Filesystem {
             )));
         }
         fstype_supported(cfg, cx)?;
-        let dev = device_for_start(cfg)?;
+        let dev = device_for_start(cfg, cx.deadline)?;
         if let Some(node) = dev.as_deref().filter(|_| cfg.is_block()) {
             if let Some(rdev) = mount::block_dev_of(node) {
                 if !fs_type(&cfg.fstype).cluster {
@@ -182,12 +185,7 @@ impl ResourceAgent for Filesystem {
                 run_fsck(cfg, node, cx)?;
             }
         }
-        if !mp.is_dir() {
-            std::fs::create_dir_all(&mp).or_rc(
-                Rc::ErrInstalled,
-                &format!("cannot create mount point {}", mp.display()),
-            )?;
-        }
+        make_mount_point(&mp, cx.deadline.fraction(0.5))?;
         if let Some(node) = dev.as_deref().filter(|_| cfg.is_block()) {
             flush(node, cx.deadline.fraction(0.2));
         }
@@ -295,6 +293,7 @@ mod tests {
     use nix::sys::signal::Signal;
     use ocf::mount::FsId;
     use ocf::testing::{check_declaration, Run};
+    use ocf::Rc;
     use std::path::Path;
 
     #[test]

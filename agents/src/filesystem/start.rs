@@ -4,7 +4,7 @@ use super::config::{has_option, Config, Source};
 use super::types::{fs_type, kernel_fs};
 use ocf::mount;
 use ocf::process::Cmd;
-use ocf::{Context, Error, Result};
+use ocf::{bounded, Context, Deadline, Error, Result};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -41,7 +41,7 @@ pub fn clone_guard(cfg: &Config, cx: &Context) -> Result<()> {
 }
 
 /// The device node (or bind source) start will mount; `None` for sources without one.
-pub fn device_for_start(cfg: &Config) -> Result<Option<PathBuf>> {
+pub fn device_for_start(cfg: &Config, deadline: Deadline) -> Result<Option<PathBuf>> {
     match &cfg.source {
         Source::Path(p) => {
             if cfg.is_block() && p != Path::new("/dev/null") && mount::block_dev_of(p).is_none() {
@@ -50,7 +50,7 @@ pub fn device_for_start(cfg: &Config) -> Result<Option<PathBuf>> {
                     p.display()
                 )));
             }
-            if !cfg.is_block() && !p.exists() {
+            if !cfg.is_block() && !exists(p, deadline)? {
                 return Err(Error::installed(format!("{} not found", p.display())));
             }
             Ok(Some(p.clone()))
@@ -59,7 +59,7 @@ pub fn device_for_start(cfg: &Config) -> Result<Option<PathBuf>> {
             .map(Some)
             .ok_or_else(|| Error::installed(format!("no block device holds the filesystem {id}"))),
         Source::Bind(p) => {
-            if p.exists() {
+            if exists(p, deadline)? {
                 Ok(Some(p.clone()))
             } else {
                 Err(Error::installed(format!(
@@ -163,4 +163,35 @@ pub fn do_mount(cfg: &Config, dev: Option<&Path>, mp: &Path, cx: &Context) -> Re
                 .map_or(e.reason(), |(_, why)| why)
         ))
     })
+}
+
+/// Whether `p` exists, looked up in a worker bounded by `deadline` (it may lie on a hung
+/// filesystem).
+///
+/// # Errors
+/// 1 when the lookup blocks past the deadline.
+pub fn exists(p: &Path, deadline: Deadline) -> Result<bool> {
+    let q = p.to_path_buf();
+    Ok(bounded(
+        deadline,
+        format!("lookup of {}", p.display()),
+        move || q.exists(),
+    )?)
+}
+
+/// Create the mount point unless it is a directory already, bounded by `deadline`.
+///
+/// # Errors
+/// 5 when it cannot be created, 1 when the lookup blocks.
+pub fn make_mount_point(mp: &Path, deadline: Deadline) -> Result<()> {
+    let dir = mp.to_path_buf();
+    let what = format!("creation of mount point {}", mp.display());
+    bounded(deadline, what, move || {
+        if dir.is_dir() {
+            Ok(())
+        } else {
+            std::fs::create_dir_all(&dir)
+        }
+    })?
+    .map_err(|e| Error::installed(format!("cannot create mount point {}: {e}", mp.display())))
 }
