@@ -16,14 +16,14 @@
 //! | [`params`] | `OCF_RESKEY_*` → typed values, defaults, deprecations, malformed input → 6 |
 //! | [`context`] | action, instance, caller, probe, interval/timeout, depth, clones, notify, migrate |
 //! | [`dispatch`] | [`ResourceAgent`], [`run`], [`multicall`], policy, panic catching |
-//! | [`deadline`] | budgets and bounded waits |
+//! | [`deadline`] | budgets, bounded waits, [`bounded`] blocking calls, the action watchdog |
 //! | [`process`] | argv-only commands with deadlines, daemons, `/proc` lookups, pid files, stop escalation |
-//! | [`net`] | rtnetlink: links, addresses, routes, address labels; network namespaces |
+//! | `net` | rtnetlink: links, addresses, routes, address labels; network namespaces (cargo feature `net`, off by default: only agents that manage the network build netlink) |
 //! | [`log`] | `HA_LOG*` conventions, syslog, the exit-reason line |
 //! | [`cluster`] | promotion scores, node name, locks, state directories |
 //! | [`files`] | per-instance file names, atomic writes, idempotent removal |
 //! | [`man`] | man pages and the `metadata/` tree |
-//! | [`mount`] | `/proc/self/mountinfo`, mount options, UUID/LABEL lookup, processes using a mount |
+//! | [`mount`] | `/proc/self/mountinfo`, mount options, UUID/LABEL lookup, processes using a mount, mounting and unmounting with escalation |
 //! | [`testing`] | run actions in-process or as binaries and assert on the outcome |
 //!
 //! ## A complete agent
@@ -96,6 +96,7 @@ pub mod man;
 pub mod meta;
 pub mod metadata;
 pub mod mount;
+#[cfg(feature = "net")]
 pub mod net;
 pub mod params;
 pub mod process;
