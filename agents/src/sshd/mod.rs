@@ -293,10 +293,11 @@ fn sshd_test(cfg: &Config, cx: &Context) -> Result<()> {
     if out.success() {
         return Ok(());
     }
-    let msg = out.one_line();
+    let msg = sshd_message(&out.stderr_text());
     let host_problem = [
         "Unable to load host key",
         "no hostkeys available",
+        "UNPROTECTED PRIVATE KEY FILE",
         "No such file or directory",
         "Missing privilege separation directory",
     ]
@@ -308,6 +309,34 @@ fn sshd_test(cfg: &Config, cx: &Context) -> Result<()> {
     } else {
         Error::configured(text)
     })
+}
+
+/// sshd's complaint as one line for the exit reason: the decoration of its key warnings
+/// dropped, duplicates dropped, the lines that name the problem first.
+fn sshd_message(stderr: &str) -> String {
+    let mut lines: Vec<&str> = Vec::new();
+    for l in stderr.lines() {
+        let l = l.trim().trim_matches('@').trim();
+        if !l.is_empty() && !lines.contains(&l) {
+            lines.push(l);
+        }
+    }
+    let key = |l: &&str| {
+        ![
+            "Bad configuration option",
+            "Unable to load host key",
+            "no hostkeys",
+            "line ",
+        ]
+        .iter()
+        .any(|m| l.contains(m))
+    };
+    lines.sort_by_key(key);
+    if lines.is_empty() {
+        "failed without a message".to_string()
+    } else {
+        lines.join("; ")
+    }
 }
 
 /// sshd refuses to start without its privilege separation directory (Debian's unit creates
@@ -545,6 +574,19 @@ mod tests {
         }
         // A shell metacharacter in a value is just part of the value.
         assert_eq!(parse_options("Banner=;rm").unwrap(), vec!["Banner=;rm"]);
+    }
+
+    #[test]
+    fn sshd_messages_put_the_problem_first() {
+        let err = "@@@@@@@@\n@   WARNING: UNPROTECTED PRIVATE KEY FILE!   @\n@@@@@@@@\n\
+                   Permissions 0644 for '/k' are too open.\nUnable to load host key: /k\n\
+                   sshd: no hostkeys available -- exiting.\n";
+        assert_eq!(
+            sshd_message(err),
+            "Unable to load host key: /k; sshd: no hostkeys available -- exiting.; \
+             WARNING: UNPROTECTED PRIVATE KEY FILE!; Permissions 0644 for '/k' are too open."
+        );
+        assert_eq!(sshd_message(""), "failed without a message");
     }
 
     #[test]
