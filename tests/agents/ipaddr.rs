@@ -274,14 +274,12 @@ fn ipv4_lifecycle_with_gratuitous_arp() {
         .env("OCFRS_RUN_DIR", state.path());
     let cap = capture(&p.b, "ocfip0b", "arp");
     long.clone().action("start").run().assert_rc(Rc::Success);
-    let recorded = std::fs::read_to_string(state.join("IPaddr2/send_arp-192.0.2.10")).unwrap();
-    let mut it = recorded
-        .split_whitespace()
-        .map(|x| x.parse::<u64>().unwrap());
-    let sender = ocf::process::ProcRef {
-        pid: it.next().unwrap() as i32,
-        start_ticks: it.next().unwrap(),
-    };
+    // Recorded in the SDK's pid file format (pid and start time).
+    let sender = ocf::process::Pidfile::new(state.join("IPaddr2/send_arp-192.0.2.10"))
+        .read_record()
+        .unwrap()
+        .and_then(|r| r.identity())
+        .expect("pid file with a start time");
     assert!(sender.is_alive(), "no background sender");
     std::thread::sleep(Duration::from_millis(350));
     long.clone().action("stop").run().assert_rc(Rc::Success);

@@ -6,7 +6,6 @@ use nix::sys::signal::Signal;
 use ocf::mount::{self, FsId, MountOptions};
 use ocf::{Error, Params, Result};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 
 /// What `device` names.
@@ -258,34 +257,7 @@ pub fn parse_source(device: &str, fstype: &str, bind: bool) -> Result<Source> {
 }
 
 fn parse_signals(p: &Params<'_>, param: &ocf::Param) -> Result<Vec<Signal>> {
-    let text = p.string(param)?;
-    let mut out = Vec::new();
-    for w in text.split_whitespace() {
-        let sig = if let Ok(n) = w.parse::<i32>() {
-            Signal::try_from(n).ok()
-        } else {
-            let up = w.to_ascii_uppercase();
-            let name = if up.starts_with("SIG") {
-                up
-            } else {
-                format!("SIG{up}")
-            };
-            Signal::from_str(&name).ok()
-        };
-        match sig {
-            Some(s) => out.push(s),
-            None => {
-                return Err(Error::configured(format!(
-                    "{}: '{w}' is not a signal",
-                    param.name
-                )))
-            }
-        }
-    }
-    if out.is_empty() {
-        return Err(Error::configured(format!("{} names no signal", param.name)));
-    }
-    Ok(out)
+    ocf::process::parse_signals(param.name, &p.string(param)?)
 }
 
 fn strip_trailing_slashes(s: &str) -> &str {

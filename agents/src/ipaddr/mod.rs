@@ -88,7 +88,7 @@ use sender::*;
 
 use announce::ArpMode;
 use ocf::net::{self, Addr, Link, LinkKind, NetError, Netlink, NewAddr, Route, RouteKind};
-use ocf::process::{Cmd, ProcRef};
+use ocf::process::{Cmd, Pidfile, ProcRef};
 use ocf::{cluster, Context, Deadline, Error, Params, ResourceAgent, Result, Status};
 use std::cell::OnceCell;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -151,11 +151,8 @@ pub(super) fn spawn_background(
         .spawn(count, cfg.arp_interval, cx.deadline.remaining())
         .map_err(|e| format!("cannot start the background sender: {e}"))?;
     if let Some(r) = ProcRef::of(pid) {
-        if let Err(e) = std::fs::write(&file, format!("{} {}\n", r.pid, r.start_ticks)) {
-            ocf::warn!(
-                "cannot record the background sender in {}: {e}",
-                file.display()
-            );
+        if let Err(e) = Pidfile::new(&file).write_identity(r) {
+            ocf::warn!("cannot record the background sender: {}", e.reason());
         }
     }
     Ok(pid)
@@ -166,26 +163,22 @@ pub(super) fn stop_background(cfg: &Config, cx: &Context) {
     let Ok(file) = sender_pidfile(cfg, cx) else {
         return;
     };
-    let Ok(text) = std::fs::read_to_string(&file) else {
-        return;
-    };
-    let mut it = text.split_whitespace().map(str::parse::<u64>);
-    if let (Some(Ok(pid)), Some(Ok(start_ticks))) = (it.next(), it.next()) {
-        if let Ok(pid) = i32::try_from(pid) {
-            let r = ProcRef { pid, start_ticks };
-            if r.signal(nix::sys::signal::Signal::SIGKILL) {
-                // Signals are delivered asynchronously: wait (bounded) until it is gone.
-                let gone = cx
-                    .deadline
-                    .within(Duration::from_secs(2))
-                    .wait_until(Duration::from_millis(5), || (!r.is_alive()).then_some(()));
-                if gone.is_some() {
-                    ocf::info!("stopped the background sender {pid} for {}", cfg.ip);
-                } else {
-                    ocf::warn!("the background sender {pid} for {} did not exit", cfg.ip);
-                }
+    let pidfile = Pidfile::new(&file);
+    // The SDK pid file: pid and start time, so a reused pid is never signalled.
+    if let Ok(Some(r)) = pidfile.running(None) {
+        let pid = r.pid;
+        if r.signal(nix::sys::signal::Signal::SIGKILL) {
+            // Signals are delivered asynchronously: wait (bounded) until it is gone.
+            let gone = cx
+                .deadline
+                .within(Duration::from_secs(2))
+                .wait_until(Duration::from_millis(5), || (!r.is_alive()).then_some(()));
+            if gone.is_some() {
+                ocf::info!("stopped the background sender {pid} for {}", cfg.ip);
+            } else {
+                ocf::warn!("the background sender {pid} for {} did not exit", cfg.ip);
             }
         }
     }
-    let _ = std::fs::remove_file(&file);
+    let _ = pidfile.remove();
 }
