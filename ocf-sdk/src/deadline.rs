@@ -17,8 +17,9 @@
 //!   exit 1, so the cluster always gets an answer in time and always learns why.
 
 use crate::exit::{Error, Result};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The longest budget anything is given: far beyond any cluster timeout, and small enough
@@ -274,9 +275,12 @@ type Fire = Box<dyn FnOnce(String) + Send>;
 /// A timer that answers for an action that overruns its budget (see the module docs).
 ///
 /// Armed by the dispatcher for every action of a real agent process; disarmed when dropped.
+/// It costs one sleeping thread: no allocation, no wake-up and no system call after it
+/// started unless it fires (disarming only sets a flag it reads when it wakes; the process
+/// normally exits long before).
 #[derive(Debug)]
 pub struct Watchdog {
-    stop: Option<mpsc::Sender<()>>,
+    disarmed: Option<Arc<AtomicBool>>,
 }
 
 impl Watchdog {
@@ -284,15 +288,18 @@ impl Watchdog {
     /// `"{action}: {activity} blocked in the kernel for N s"` (or, when no [`bounded`] call is
     /// in progress, `"{action}: no answer within N s ..."`).
     pub fn arm(at: Deadline, action: &str, on_fire: Fire) -> Watchdog {
-        let (tx, rx) = mpsc::channel::<()>();
+        let disarmed = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&disarmed);
         let action = action.to_string();
         let started = Instant::now();
         let spawned = std::thread::Builder::new()
-            .name("ocf-watchdog".into())
             .stack_size(128 * 1024)
             .spawn(move || {
-                if rx.recv_timeout(at.remaining()) != Err(mpsc::RecvTimeoutError::Timeout) {
-                    return; // disarmed
+                while !at.expired() {
+                    std::thread::sleep(at.remaining());
+                }
+                if flag.load(Ordering::Acquire) {
+                    return;
                 }
                 let reason = match activity() {
                     Some((what, since)) => format!(
@@ -309,20 +316,20 @@ impl Watchdog {
                 on_fire(reason);
             });
         Watchdog {
-            stop: spawned.is_ok().then_some(tx),
+            disarmed: spawned.is_ok().then_some(disarmed),
         }
     }
 
     /// Whether the timer thread runs (it could not start when the system is out of threads).
     pub fn armed(&self) -> bool {
-        self.stop.is_some()
+        self.disarmed.is_some()
     }
 }
 
 impl Drop for Watchdog {
     fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
+        if let Some(d) = self.disarmed.take() {
+            d.store(true, Ordering::Release);
         }
     }
 }

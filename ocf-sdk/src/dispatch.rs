@@ -388,6 +388,13 @@ pub fn prepare_process() {
         // Called at the start of main, before any thread exists.
         std::env::set_var("PATH", joined);
         std::env::set_var("LC_ALL", "C");
+        // One malloc arena: an agent runs a few short-lived threads (the watchdog, bounded
+        // calls), and glibc would reserve a 128 MiB arena for the first allocation of each.
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: mallopt only sets an allocator tunable; called before any thread exists.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 1);
+        }
         install_panic_hook();
         WATCHDOG.store(true, Ordering::Relaxed);
     });
