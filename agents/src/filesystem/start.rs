@@ -55,7 +55,7 @@ pub fn device_for_start(cfg: &Config, deadline: Deadline) -> Result<Option<PathB
             }
             Ok(Some(p.clone()))
         }
-        Source::Id(id) => mount::find_block_device(id)
+        Source::Id(id) => find_device(id, deadline)?
             .map(Some)
             .ok_or_else(|| Error::installed(format!("no block device holds the filesystem {id}"))),
         Source::Bind(p) => {
@@ -194,4 +194,18 @@ pub fn make_mount_point(mp: &Path, deadline: Deadline) -> Result<()> {
         }
     })?
     .map_err(|e| Error::installed(format!("cannot create mount point {}: {e}", mp.display())))
+}
+
+/// The block device holding `id` ([`mount::find_block_device`]: udev links, else the
+/// superblocks of every block device), in a worker bounded by `deadline`: reading a failing
+/// device's superblock can block.
+///
+/// # Errors
+/// 1 when the search blocks past the deadline.
+pub fn find_device(id: &mount::FsId, deadline: Deadline) -> Result<Option<PathBuf>> {
+    let wanted = id.clone();
+    let what = format!("search for the device holding {id}");
+    Ok(bounded(deadline, what, move || {
+        mount::find_block_device(&wanted)
+    })?)
 }

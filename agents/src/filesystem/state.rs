@@ -65,12 +65,17 @@ pub fn hidden_error(cfg: &Config, m: &Mount, mp: &Path) -> Error {
 
 /// The device number of the configured device when it can be known cheaply (device node or
 /// udev link; with `scan`, also by reading superblocks).
-pub fn configured_dev(cfg: &Config, scan: bool) -> Option<(u32, u32)> {
+pub fn configured_dev(cfg: &Config, scan: bool, deadline: Deadline) -> Option<(u32, u32)> {
     match &cfg.source {
         Source::Path(p) if cfg.is_block() => mount::block_dev_of(p),
         Source::Id(id) => {
             if scan {
-                mount::find_block_device(id).and_then(|p| mount::block_dev_of(&p))
+                super::start::find_device(id, deadline)
+                    .unwrap_or_else(|e| {
+                        ocf::warn!("{}", e.reason());
+                        None
+                    })
+                    .and_then(|p| mount::block_dev_of(&p))
             } else {
                 id_link(id).and_then(|p| mount::block_dev_of(&p))
             }
@@ -149,7 +154,7 @@ pub fn state(cfg: &Config, table: &MountTable, mp: &Path, scan: bool, deadline: 
     if stack.is_empty() {
         return State::Unmounted;
     }
-    let dev = configured_dev(cfg, scan);
+    let dev = configured_dev(cfg, scan, deadline);
     let visible = table.visible(mp);
     if let Some(v) = visible {
         if is_ours(cfg, v, dev, deadline) != Some(false) {

@@ -82,6 +82,18 @@ fn attempt(m: &Mount, flags: MntFlags, deadline: Deadline) -> Result<Attempt> {
     })
 }
 
+/// The processes using `m` ([`users`]), scanned in a worker bounded by `deadline`: reading
+/// `/proc/<pid>/maps` waits for that process's memory map lock, which a process stuck in a
+/// page fault on a hung filesystem holds. A scan that blocks finds nobody (with a warning).
+fn holders(m: &Mount, deadline: Deadline) -> Vec<super::Holder> {
+    let mount = m.clone();
+    let what = format!("scan for processes using {}", m.mount_point.display());
+    bounded(deadline, what, move || users(&mount)).unwrap_or_else(|b| {
+        crate::warn!("{b}");
+        Vec::new()
+    })
+}
+
 /// `umount2` blocked in the kernel: force (network, FUSE), then detach lazily if allowed.
 fn hung(m: &Mount, esc: &Escalation, first: Blocked, deadline: Deadline) -> Result<()> {
     let path = m.mount_point.display().to_string();
@@ -135,7 +147,7 @@ pub fn unmount(m: &Mount, esc: &Escalation, deadline: Deadline) -> Result<()> {
         Attempt::Busy => {}
     }
     // Keep a little time for naming the blocking processes after the last attempt.
-    let reserve = (deadline.remaining() / 20).min(Duration::from_millis(300));
+    let reserve = (deadline.remaining() / 5).min(Duration::from_secs(1));
     let end = Deadline::at(
         deadline
             .instant()
@@ -161,7 +173,7 @@ pub fn unmount(m: &Mount, esc: &Escalation, deadline: Deadline) -> Result<()> {
             let found = if signals.is_empty() {
                 Vec::new()
             } else {
-                users(m)
+                holders(m, phase)
             };
             if found.is_empty() {
                 phase.sleep(
@@ -187,7 +199,7 @@ pub fn unmount(m: &Mount, esc: &Escalation, deadline: Deadline) -> Result<()> {
             }
         }
     }
-    let found = users(m);
+    let found = holders(m, deadline);
     let found = if found.is_empty() { last_users } else { found };
     let who = if found.is_empty() {
         "no process uses it (a loop device, swap file or mount below may hold it)".to_string()
