@@ -37,3 +37,22 @@ fn netlink_is_built_only_with_the_net_feature() {
         "the agents crate must enable ocf-sdk/net"
     );
 }
+
+/// Built with `panic = "abort"`, a panic would be SIGABRT instead of exit 1 with a reason:
+/// the SDK refuses to compile (`compile_error!`). Checks the SDK alone (about 10 s).
+#[test]
+fn panic_abort_builds_are_refused() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = crate::common::TempDir::new("ocfcore-panic-abort");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["check", "--offline", "--quiet", "-p", "ocf-sdk"])
+        .current_dir(&root)
+        .env("CARGO_TARGET_DIR", target.path())
+        .env("RUSTFLAGS", "-C panic=abort")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("ocf-sdk needs panic = \"unwind\""), "{err}");
+}
