@@ -1276,3 +1276,45 @@ fn hung_fuse_monitor_and_stop_answer_within_their_budget() {
     drop(stat);
     drop(fuse);
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root, /dev/fuse and bindfs (tests/run.sh setup)"
+)]
+fn fuse_resource_lifecycle() {
+    // A FUSE type with a path as device is mounted through mount(8) (mount.fuse runs bindfs),
+    // not refused for want of a block device; mountinfo calls it `fuse`.
+    isolate();
+    let tmp = Scratch::new("ocffs-fusel");
+    let (src, dir) = (tmp.join("src"), tmp.join("m"));
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("hello"), "x").unwrap();
+    let r = fs(src.to_str().unwrap(), &dir, "fuse.bindfs");
+    r.clone()
+        .action("validate-all")
+        .run()
+        .assert_rc(Rc::Success);
+    r.clone()
+        .action("monitor")
+        .probe()
+        .run()
+        .assert_rc(Rc::NotRunning);
+    r.clone().action("start").run().assert_rc(Rc::Success);
+    assert!(dir.join("hello").exists());
+    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.clone()
+        .action("monitor")
+        .recurring()
+        .depth(20)
+        .run()
+        .assert_rc(Rc::Success);
+    r.clone().action("stop").run().assert_rc(Rc::Success);
+    assert!(mounted_at(&dir).is_none_or(|m| m.fstype != "fuse"));
+    r.clone()
+        .action("monitor")
+        .recurring()
+        .run()
+        .assert_rc(Rc::NotRunning);
+    r.action("stop").run().assert_rc(Rc::Success);
+}

@@ -71,6 +71,9 @@
 //! * UUID/LABEL devices are resolved without udev or blkid (superblocks are read when
 //!   `/dev/disk/by-*` links are missing), and depth 10 reads the mounted device for them
 //!   (the shell agent skipped it).
+//! * FUSE types (`fuse`, `fuse.*`) are not block filesystems: a resource whose `device` is a
+//!   path for bindfs, sshfs and the like is mounted through mount(8) without looking for a
+//!   block device node (start exited 5 before), and its stop may force the unmount.
 //! * A lazy unmount only where `umount2` itself blocks on a network or FUSE filesystem (the
 //!   shell agent's `umount` then hangs until the cluster fences the node); no systemd
 //!   drop-ins (this agent does not

@@ -1,7 +1,7 @@
 //! What is mounted at the mount point, from the resource's point of view.
 
 use super::config::{Config, Source};
-use super::types::fs_type;
+use super::types::{fs_type, is_fuse};
 use ocf::mount::{self, FsId, Mount, MountTable};
 use ocf::{bounded, Deadline, Error};
 use std::os::unix::fs::MetadataExt;
@@ -144,6 +144,12 @@ fn is_ours(cfg: &Config, m: &Mount, dev: Option<(u32, u32)>, deadline: Deadline)
         Source::Name(n) => {
             Some(m.source == *n && (cfg.fstype.is_empty() || m.fstype == cfg.fstype))
         }
+        // FUSE: mountinfo says `fuse` (or `fuse.<subtype>` when the daemon sets one) for a
+        // `fuse.<name>` resource; the source is what the daemon was given.
+        Source::Path(p) if is_fuse(&cfg.fstype) => Some(
+            (m.fstype == cfg.fstype || is_fuse(&m.fstype))
+                && Path::new(&m.source).components().eq(p.components()),
+        ),
         _ if !cfg.fstype.is_empty() && cfg.fstype != "none" => Some(m.fstype == cfg.fstype),
         _ => None,
     }
