@@ -320,14 +320,31 @@ fn ipv4_lifecycle_with_gratuitous_arp() {
         assert!(count(&cap.finish_after("192.0.2.10", 1), "192.0.2.10") >= 1);
         ext.action("stop").run().assert_rc(Rc::Success);
     }
-    // A sender that is not installed: start 5 with a reason.
+    // A sender that is not installed: start 5 with a reason. The agent always searches the
+    // standard directories too, so pick a sender this host lacks (arping comes and goes with
+    // iputils-arping; ipoibarping is InfiniBand's).
+    let installed = |prog: &str| {
+        [
+            "/usr/local/sbin",
+            "/usr/local/bin",
+            "/usr/sbin",
+            "/usr/bin",
+            "/sbin",
+            "/bin",
+        ]
+        .iter()
+        .any(|d| std::path::Path::new(d).join(prog).exists())
+    };
+    let (sender, prog) = [("iputils_arping", "arping"), ("ipoibarping", "ipoibarping")]
+        .into_iter()
+        .find(|(_, prog)| !installed(prog))
+        .expect("both arping and ipoibarping are installed: no missing sender to test");
     r.clone()
-        .param("arp_sender", "iputils_arping")
-        .env("PATH", "/nonexistent")
+        .param("arp_sender", sender)
         .action("start")
         .run()
         .assert_rc(Rc::ErrInstalled)
-        .assert_reason_contains("arping");
+        .assert_reason_contains(prog);
     assert!(!p.a.has(vip, 24));
 }
 
