@@ -31,9 +31,12 @@ fn netlink_is_built_only_with_the_net_feature() {
     );
     let agents = std::fs::read_to_string(root.join("agents/Cargo.toml")).unwrap();
     assert!(
-        agents
-            .lines()
-            .any(|l| l.starts_with("ocf-sdk") && l.contains("features = [\"net\"]")),
+        agents.lines().any(|l| l.starts_with("ocf-sdk")
+            && l.split_once("features = [").is_some_and(|(_, f)| f
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .contains("\"net\""))),
         "the agents crate must enable ocf-sdk/net"
     );
 }
