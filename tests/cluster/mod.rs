@@ -15,3 +15,7 @@ mod group;
 mod monitor_faults;
 mod recovery;
 mod sampler;
+
+// Seed policies (issue 20): ServiceGuard, MSCS, rgmanager import.
+mod policy_common;
+mod rgmanager_import;
