@@ -19,3 +19,6 @@ mod sampler;
 // Seed policies (issue 20): ServiceGuard, MSCS, rgmanager import.
 mod policy_common;
 mod rgmanager_import;
+mod serviceguard;
+mod mscs;
+mod subnets;

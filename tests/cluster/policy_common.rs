@@ -87,15 +87,3 @@ pub fn crm(c: &Cluster, args: &[&str]) -> String {
     log(format!("admin: {}", argv.join(" ")));
     c.run(&argv)
 }
-
-/// The nodes each of `rscs` runs on (one node each), as a map node → resources.
-pub fn placement(c: &Cluster, rscs: &[&str]) -> std::collections::BTreeMap<String, Vec<String>> {
-    let v = c.view().unwrap_or_else(|| c.fail("no cluster view"));
-    let mut m: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    for r in rscs {
-        for n in v.locate(r) {
-            m.entry(n).or_default().push(r.to_string());
-        }
-    }
-    m
-}

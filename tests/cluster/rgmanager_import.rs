@@ -136,14 +136,18 @@ fn imported_services_behave_as_under_rgmanager() {
     c.wait_idle();
     assert_sequence(&c, 2, "stop", &[APP, IP, FS], t3);
     assert_sequence(&c, 2, "start", &[FS, IP, APP], t3);
-    // clusvcadm -Z web (freeze): a failure is reported but nothing is stopped or started.
+    // clusvcadm -Z web (freeze): a failing check leads to no stop and no start.
     crm(&c, &["resource", "unmanage", "web"]);
     let t4 = now();
     c.fault(2, APP, "monitor", Fault::Rc(7), Some(1));
-    c.wait_for("the frozen service's failure is reported", WAIT, |c| {
-        Some(c.view()?.failures.iter().any(|f| f.op_key.starts_with(APP)))
+    c.wait_for("the frozen service's monitor failed", WAIT, |c| {
+        Some(
+            c.calls(2)
+                .iter()
+                .any(|x| x.rsc == APP && x.action == "monitor" && x.what == "fault 7" && x.t >= t4),
+        )
     });
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    std::thread::sleep(std::time::Duration::from_secs(4));
     for r in [FS, IP, APP] {
         assert_eq!(begun(&c, 2, r, "stop", t4), 0, "{r} stopped while frozen\n{}", c.report());
         assert_eq!(begun(&c, 2, r, "start", t4), 0, "{}", c.report());
