@@ -1703,7 +1703,13 @@ impl Cluster {
         ip(&["-n", SWITCH_NS, "link", "add", "br1", "type", "bridge"]);
         ip(&["-n", SWITCH_NS, "link", "set", "br1", "up"]);
         let ends: Vec<(String, String, String)> = (1..=self.n)
-            .map(|i| (ns(i), format!("s{i}"), format!("{SERVICE_NET}.{}/24", 10 + i)))
+            .map(|i| {
+                (
+                    ns(i),
+                    format!("s{i}"),
+                    format!("{SERVICE_NET}.{}/24", 10 + i),
+                )
+            })
             .chain([(
                 CLIENT_NS.to_string(),
                 "sc".to_string(),
@@ -1719,7 +1725,9 @@ impl Cluster {
             ip(&["-n", n, "link", "set", "eth1", "up"]);
             ip(&["-n", n, "addr", "add", addr, "dev", "eth1"]);
         }
-        log(format!("service subnet {SERVICE_NET}.0/24 on eth1 of every node"));
+        log(format!(
+            "service subnet {SERVICE_NET}.0/24 on eth1 of every node"
+        ));
     }
 
     /// Node `i`'s service subnet cable: `false` takes its switch port down (the node's eth1
@@ -1744,7 +1752,17 @@ impl Cluster {
     /// The IPv4 addresses on node `i`'s eth1.
     pub fn subnet_addresses(&self, i: usize) -> Vec<String> {
         let (_, out, _) = host(
-            &["ip", "-n", &ns(i), "-o", "-4", "addr", "show", "dev", "eth1"],
+            &[
+                "ip",
+                "-n",
+                &ns(i),
+                "-o",
+                "-4",
+                "addr",
+                "show",
+                "dev",
+                "eth1",
+            ],
             Duration::from_secs(5),
         );
         out.lines()

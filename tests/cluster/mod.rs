@@ -17,8 +17,9 @@ mod recovery;
 mod sampler;
 
 // Seed policies (issue 20): ServiceGuard, MSCS, rgmanager import.
+mod mscs;
 mod policy_common;
 mod rgmanager_import;
+mod rgmanager_restarts;
 mod serviceguard;
-mod mscs;
 mod subnets;

@@ -61,7 +61,12 @@ fn mscs_push_pull_and_failback_protection() {
         assert_eq!(c.count_calls(1, m, "stop", 0), begun(&c, 1, m, "stop", 0.0));
     }
     assert_sequence(&c, 2, "start", &["ga", "gb", "gc"], t);
-    assert_eq!(begun(&c, 1, "ga", "start", t), 0, "no restart on n1: {}", c.report());
+    assert_eq!(
+        begun(&c, 1, "ga", "start", t),
+        0,
+        "no restart on n1: {}",
+        c.report()
+    );
     log("push: admin move and resource failure stop the group gracefully, in order");
 
     // Pull: n2 dies. It is fenced; nothing is stopped anywhere; the group starts on n3
@@ -75,7 +80,7 @@ fn mscs_push_pull_and_failback_protection() {
     assert_sequence(&c, 3, "start", &["ga", "gb", "gc"], t);
     log("pull: the failed node was fenced, no stop ran, the group started on n3");
     boot_and_settle(&mut c, 2);
-    c.reset();
+    reset_fenced(&c);
 
     // Failback protection against a node where the group fails at every start:
     // migration-threshold=1 + failure-timeout=12s. One attempt per 12 s at most.
@@ -107,7 +112,7 @@ fn mscs_push_pull_and_failback_protection() {
         "failback protection: {attempts} attempts on n1 in {elapsed:.0} s (failure-timeout 12 s)"
     ));
     c.fault_clear(1);
-    c.reset();
+    reset_fenced(&c);
 
     // A start that crashes the preferred node: no fail count survives fencing, so with
     // stickiness 0 the group goes back and crashes the node again. Stickiness above the
@@ -125,9 +130,17 @@ fn mscs_push_pull_and_failback_protection() {
     // From now on q's start takes n1 down (the wrapper hangs the start; the harness crashes
     // the node as soon as it sees that).
     c.fault(1, "q", "start", Fault::Hang, None);
-    c.wait_for("q back on the returned n1, its start under way", WAIT, |c| {
-        Some(c.calls(1).iter().any(|x| x.rsc == "q" && x.what == "fault hang"))
-    });
+    c.wait_for(
+        "q back on the returned n1, its start under way",
+        WAIT,
+        |c| {
+            Some(
+                c.calls(1)
+                    .iter()
+                    .any(|x| x.rsc == "q" && x.what == "fault hang"),
+            )
+        },
+    );
     crash_and_notice(&mut c, 1);
     c.wait_running_on("q", "n2");
     log("a start that crashes n1: q went back to n1 after the first crash, and n1 crashed again");
@@ -139,7 +152,9 @@ fn mscs_push_pull_and_failback_protection() {
     c.wait_idle();
     stays(&c, "q", &["n2"], 5);
     assert!(
-        !c.calls(1).iter().any(|x| x.rsc == "q" && x.action == "start"),
+        !c.calls(1)
+            .iter()
+            .any(|x| x.rsc == "q" && x.action == "start"),
         "{}",
         c.report()
     );

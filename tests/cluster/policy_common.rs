@@ -60,7 +60,9 @@ pub fn stays(c: &Cluster, rsc: &str, nodes: &[&str], secs: u64) {
     while Instant::now() < until {
         let l = c.locate(rsc);
         if l != want {
-            c.fail(&format!("{rsc} runs on {l:?}, expected {want:?} for {secs}s"));
+            c.fail(&format!(
+                "{rsc} runs on {l:?}, expected {want:?} for {secs}s"
+            ));
         }
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -86,4 +88,17 @@ pub fn crm(c: &Cluster, args: &[&str]) -> String {
     argv.extend_from_slice(args);
     log(format!("admin: {}", argv.join(" ")));
     c.run(&argv)
+}
+
+/// [`Cluster::reset`] for a cluster with the fence device: with `stonith-enabled=true` and
+/// the device removed (reset replaces the resources section), Pacemaker does not stop the
+/// orphaned resources either, and reset would wait for them forever. Fencing is switched
+/// off for the reset (reset puts the device back) and on again afterwards.
+pub fn reset_fenced(c: &Cluster) {
+    c.property("stonith-enabled", "false");
+    c.reset();
+    c.wait_for("fence device fence-ocfc started again", WAIT, |c| {
+        Some(!c.view()?.locate("fence-ocfc").is_empty())
+    });
+    c.property("stonith-enabled", "true");
 }

@@ -24,7 +24,8 @@ fn importer() -> std::path::PathBuf {
 /// The importer's crm output for tests/rgmanager/cluster-web.conf with this test's shared
 /// disk and mount point.
 fn imported(dev: &str, mnt: &str, prov: &str) -> String {
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/rgmanager/cluster-web.conf");
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/rgmanager/cluster-web.conf");
     let text = std::fs::read_to_string(&src)
         .expect("cluster-web.conf")
         .replace("@DEVICE@", dev)
@@ -46,12 +47,12 @@ fn imported(dev: &str, mnt: &str, prov: &str) -> String {
         std::time::Duration::from_secs(10),
     );
     assert_eq!(rc, 0, "importer: {err}");
-    log(format!("importer: {}", err.lines().next().unwrap_or_default()));
+    log(format!(
+        "importer: {}",
+        err.lines().next().unwrap_or_default()
+    ));
     // rgmanager's order (fs, ip, script), not the file's (script, ip, fs).
-    assert!(
-        out.contains(&format!("group web {FS} {IP} {APP}")),
-        "{out}"
-    );
+    assert!(out.contains(&format!("group web {FS} {IP} {APP}")), "{out}");
     out
 }
 
@@ -65,7 +66,10 @@ fn imported(dev: &str, mnt: &str, prov: &str) -> String {
 fn imported_services_behave_as_under_rgmanager() {
     let prov = provider(IP_PROVIDER_VAR, "IPaddr2");
     let fs_prov = provider(FS_PROVIDER_VAR, "Filesystem");
-    assert_eq!(prov, fs_prov, "the importer uses one provider for both agents");
+    assert_eq!(
+        prov, fs_prov,
+        "the importer uses one provider for both agents"
+    );
     let mut c = Cluster::up(2);
     c.enable_fencing();
     let dev = c.shared_disk(32);
@@ -149,7 +153,12 @@ fn imported_services_behave_as_under_rgmanager() {
     });
     std::thread::sleep(std::time::Duration::from_secs(4));
     for r in [FS, IP, APP] {
-        assert_eq!(begun(&c, 2, r, "stop", t4), 0, "{r} stopped while frozen\n{}", c.report());
+        assert_eq!(
+            begun(&c, 2, r, "stop", t4),
+            0,
+            "{r} stopped while frozen\n{}",
+            c.report()
+        );
         assert_eq!(begun(&c, 2, r, "start", t4), 0, "{}", c.report());
     }
     // clusvcadm -U web (unfreeze), and the failure cleaned up.

@@ -67,14 +67,25 @@ fn idle(m: &BTreeMap<String, Vec<String>>) -> Vec<String> {
 /// `crm node standby NODE` / `crm node online NODE` (crmsh resolves node names through DNS,
 /// which the test bed's names are not in: the test sets the same attribute directly).
 fn standby(c: &Cluster, node: &str, on: bool) {
-    log(format!("admin: crm node {} {node}", if on { "standby" } else { "online" }));
-    c.run(&["crm_standby", "-N", node, "-v", if on { "on" } else { "off" }]);
+    log(format!(
+        "admin: crm node {} {node}",
+        if on { "standby" } else { "online" }
+    ));
+    c.run(&[
+        "crm_standby",
+        "-N",
+        node,
+        "-v",
+        if on { "on" } else { "off" },
+    ]);
 }
 
 /// The packages as crm shell lines: Dummy, monitored, with `extra` (e.g. a utilization).
 fn pkg_lines(pkgs: &[&str], extra: &str) -> String {
     pkgs.iter()
-        .map(|p| format!("primitive {p} ocf:ocfrs:Dummy {extra} op monitor interval=5s timeout=10s\n"))
+        .map(|p| {
+            format!("primitive {p} ocf:ocfrs:Dummy {extra} op monitor interval=5s timeout=10s\n")
+        })
         .collect()
 }
 
@@ -83,7 +94,16 @@ fn pkg_lines(pkgs: &[&str], extra: &str) -> String {
 fn min_package_node(c: &Cluster) {
     c.property("placement-strategy", "balanced");
     for i in 1..=c.size() {
-        c.run(&["crm_attribute", "-N", &name(i), "-z", "-n", "packages", "-v", "8"]);
+        c.run(&[
+            "crm_attribute",
+            "-N",
+            &name(i),
+            "-z",
+            "-n",
+            "packages",
+            "-v",
+            "8",
+        ]);
     }
 }
 
@@ -110,14 +130,21 @@ fn serviceguard_policies_on_four_nodes() {
     c.wait_moved_from("pkgB", &b_node);
     let mut m = settled(&c, &PKGS);
     m.remove(&b_node); // in standby
-    let crowded: Vec<&String> = m.iter().filter(|(_, v)| v.len() > 1).map(|(n, _)| n).collect();
+    let crowded: Vec<&String> = m
+        .iter()
+        .filter(|(_, v)| v.len() > 1)
+        .map(|(n, _)| n)
+        .collect();
     assert!(
         crowded.len() == 1 && idle(&m).len() == 1,
         "default placement: expected pkgB next to another package while a node stays idle, \
          got {m:?}\n{}",
         c.report()
     );
-    log(format!("default placement: pkgB went to {crowded:?}, {:?} stayed idle", idle(&m)));
+    log(format!(
+        "default placement: pkgB went to {crowded:?}, {:?} stayed idle",
+        idle(&m)
+    ));
     standby(&c, &b_node, false);
     c.wait_idle();
     c.reset();
@@ -137,19 +164,28 @@ fn serviceguard_policies_on_four_nodes() {
     c.wait_running_on("pkgB", &spare);
     let m = settled(&c, &PKGS);
     assert!(m.values().all(|v| v.len() == 1), "{m:?}");
-    log(format!("rotating standby: {b_node} failed, pkgB went to the spare {spare}"));
+    log(format!(
+        "rotating standby: {b_node} failed, pkgB went to the spare {spare}"
+    ));
     // The failed node returns and is the new spare: nothing moves to it.
     let t = now();
     boot_and_settle(&mut c, index(&b_node));
     for p in PKGS {
-        assert_eq!(begun(&c, index(&b_node), p, "start", t), 0, "{}", c.report());
+        assert_eq!(
+            begun(&c, index(&b_node), p, "start", t),
+            0,
+            "{}",
+            c.report()
+        );
     }
     assert_eq!(idle(&packages(&c, &PKGS)), vec![b_node.clone()]);
     // The next failure uses the new spare.
     let a_node = node_of(&packages(&c, &PKGS), "pkgA");
     crash_and_notice(&mut c, index(&a_node));
     c.wait_running_on("pkgA", &b_node);
-    log(format!("rotating standby: {a_node} failed, pkgA went to the new spare {b_node}"));
+    log(format!(
+        "rotating standby: {a_node} failed, pkgA went to the new spare {b_node}"
+    ));
     boot_and_settle(&mut c, index(&a_node));
     c.reset();
 
@@ -163,15 +199,22 @@ fn serviceguard_policies_on_four_nodes() {
     ));
     let m = settled(&c, &PKGS);
     assert_eq!(
-        (node_of(&m, "pkgA"), node_of(&m, "pkgB"), node_of(&m, "pkgC")),
+        (
+            node_of(&m, "pkgA"),
+            node_of(&m, "pkgB"),
+            node_of(&m, "pkgC")
+        ),
         ("n1".into(), "n2".into(), "n3".into())
     );
     standby(&c, "n1", true);
     c.wait_running_on("pkgA", "n4"); // the node running the fewest packages
     standby(&c, "n1", false);
     c.wait_running_on("pkgA", "n1"); // automatic failback
-    // Meanwhile the admin runs another package (it goes to the idle n4) and halts pkgB.
-    c.crm_configure(&pkg_lines(&["pkgD"], "utilization packages=1 meta resource-stickiness=0"));
+                                     // Meanwhile the admin runs another package (it goes to the idle n4) and halts pkgB.
+    c.crm_configure(&pkg_lines(
+        &["pkgD"],
+        "utilization packages=1 meta resource-stickiness=0",
+    ));
     c.wait_running_on("pkgD", "n4");
     crm(&c, &["resource", "stop", "pkgB"]); // cmhaltpkg pkgB
     c.wait_stopped("pkgB");

@@ -41,7 +41,14 @@ fn link_attr(c: &Cluster, i: usize) -> Option<String> {
     let j = c.any_node()?;
     let o = c.on(
         j,
-        &["attrd_updater", "-Q", "-n", "ethmonitor-eth1", "-N", &name(i)],
+        &[
+            "attrd_updater",
+            "-Q",
+            "-n",
+            "ethmonitor-eth1",
+            "-N",
+            &name(i),
+        ],
     );
     let out = o.stdout_text();
     let v = out.split("value=\"").nth(1)?.split('"').next()?.to_string();
@@ -61,7 +68,10 @@ fn vip_on(c: &Cluster, i: usize) -> bool {
 )]
 fn group_needs_its_subnet_on_the_target_node() {
     let prov = provider(super::floating_ip::IP_PROVIDER_VAR, "IPaddr2");
-    assert_eq!(prov, "ocfrs", "this scenario loads ocf:ocfrs:IPaddr2 as written");
+    assert_eq!(
+        prov, "ocfrs",
+        "this scenario loads ocf:ocfrs:IPaddr2 as written"
+    );
     let c = Cluster::up(2);
     c.service_subnet();
     c.subnet_link(1, false);
@@ -74,7 +84,12 @@ fn group_needs_its_subnet_on_the_target_node() {
     assert_eq!(link_attr(&c, 1).as_deref(), Some("0"), "{}", c.report());
     assert_eq!(link_attr(&c, 2).as_deref(), Some("1"), "{}", c.report());
     for r in ["sip", "sapp"] {
-        assert_eq!(begun(&c, 1, r, "start", t0), 0, "{r} tried on n1\n{}", c.report());
+        assert_eq!(
+            begun(&c, 1, r, "start", t0),
+            0,
+            "{r} tried on n1\n{}",
+            c.report()
+        );
     }
     assert!(vip_on(&c, 2) && !vip_on(&c, 1), "{}", c.report());
     log("subnet down on the preferred n1: the group started on n2");

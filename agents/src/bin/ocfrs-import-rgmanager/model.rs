@@ -361,10 +361,12 @@ fn read_domain(d: &Elem, notes: &mut Vec<(usize, String)>) -> Result<Domain, Str
             None => 1,
             Some(p) => match p.trim().parse::<u32>() {
                 Ok(v) if (1..=100).contains(&v) => v,
-                _ => return Err(format!(
+                _ => {
+                    return Err(format!(
                     "line {}: failover domain \"{name}\": priority=\"{p}\" of {node} is not 1..100",
                     n.line
-                )),
+                ))
+                }
             },
         };
         if dom.nodes.iter().any(|(x, _)| x == node) {
