@@ -83,19 +83,19 @@ fn mscs_push_pull_and_failback_protection() {
     reset_fenced(&c);
 
     // Failback protection against a node where the group fails at every start:
-    // migration-threshold=1 + failure-timeout=12s. One attempt per 12 s at most.
+    // migration-threshold=1 + failure-timeout=8s. One attempt per 12 s at most.
     c.fault(1, "p", "start", Fault::Rc(1), None);
     // Expired failures are noticed at the next recheck at the latest.
     c.property("cluster-recheck-interval", "5s");
     let t = now();
     c.crm_configure(
         "primitive p ocf:ocfrs:Dummy meta resource-stickiness=0 migration-threshold=1 \
-         failure-timeout=12s op monitor interval=2s timeout=10s\n\
+         failure-timeout=8s op monitor interval=2s timeout=10s\n\
          location pref-p-n1 p 100: n1\nlocation pref-p-n2 p 50: n2\n",
     );
     c.wait_running_on("p", "n2");
-    // 30 s: when the protection expires, one more attempt on n1 fails and p is back on n2.
-    std::thread::sleep(Duration::from_secs(30));
+    // 20 s: when the protection expires, one more attempt on n1 fails and p is back on n2.
+    std::thread::sleep(Duration::from_secs(20));
     c.wait_running_on("p", "n2");
     let attempts = c
         .calls(1)
@@ -104,12 +104,12 @@ fn mscs_push_pull_and_failback_protection() {
         .count();
     let elapsed = now() - t;
     assert!(
-        attempts >= 2 && (attempts as f64) <= 1.0 + elapsed / 12.0,
+        attempts >= 2 && (attempts as f64) <= 1.0 + elapsed / 8.0,
         "{attempts} start attempts on n1 in {elapsed:.0} s\n{}",
         c.report()
     );
     log(format!(
-        "failback protection: {attempts} attempts on n1 in {elapsed:.0} s (failure-timeout 12 s)"
+        "failback protection: {attempts} attempts on n1 in {elapsed:.0} s (failure-timeout 8 s)"
     ));
     c.fault_clear(1);
     reset_fenced(&c);
