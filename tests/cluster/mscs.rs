@@ -83,7 +83,7 @@ fn mscs_push_pull_and_failback_protection() {
     reset_fenced(&c);
 
     // Failback protection against a node where the group fails at every start:
-    // migration-threshold=1 + failure-timeout=8s. One attempt per 12 s at most.
+    // migration-threshold=1 + failure-timeout=8s. One attempt per 8 s at most.
     c.fault(1, "p", "start", Fault::Rc(1), None);
     // Expired failures are noticed at the next recheck at the latest.
     c.property("cluster-recheck-interval", "5s");
