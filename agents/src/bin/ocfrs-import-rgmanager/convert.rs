@@ -250,6 +250,13 @@ pub fn convert(rm: &Rm, opts: &Options) -> Result<Pcmk, String> {
             match rm.domains.iter().find(|d| &d.name == dname) {
                 Some(d) => {
                     for (n, prio) in &d.nodes {
+                        if !rm.nodes.is_empty() && !rm.nodes.contains(n) {
+                            p.not_mapped.push(format!(
+                                "{ctx}: failover domain \"{}\" lists {n}, which is not a \
+                                 <clusternode>: its constraint names a node Pacemaker may not know",
+                                d.name
+                            ));
+                        }
                         let n = node(n)?;
                         p.constraints.push(Constraint::Prefer {
                             id: format!("loc-{sid}-{n}"),
@@ -306,6 +313,14 @@ pub fn convert(rm: &Rm, opts: &Options) -> Result<Pcmk, String> {
     for (sid, svc) in &top {
         if flag(&svc.attrs, "exclusive") {
             for (other, _) in top.iter().filter(|(o, _)| o != sid) {
+                // Two exclusive services: one constraint between them is enough (a pair in
+                // both directions would be a colocation loop).
+                let done = p.constraints.iter().any(|c| {
+                    matches!(c, Constraint::Apart { rsc, with, .. } if rsc == sid && with == other)
+                });
+                if done {
+                    continue;
+                }
                 p.constraints.push(Constraint::Apart {
                     id: format!("excl-{other}-{sid}"),
                     rsc: other.clone(),

@@ -360,3 +360,22 @@ fn crm_output_loads_with_crmsh() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn two_exclusive_services_one_constraint_and_unknown_domain_node() {
+    let conf = "<cluster name=\"c\"><clusternodes><clusternode name=\"n1\"/></clusternodes><rm>\
+        <failoverdomains><failoverdomain name=\"d\"><failoverdomainnode name=\"n9\"/></failoverdomain></failoverdomains>\
+        <service name=\"a\" exclusive=\"1\" domain=\"d\"><ip address=\"10.0.0.1\"/></service>\
+        <service name=\"b\" exclusive=\"1\"><ip address=\"10.0.0.2\"/></service></rm></cluster>";
+    let (code, out, err) = run(&["-".into()], &mut conf.as_bytes());
+    assert_eq!(code, OK, "{err}");
+    let apart: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("colocation "))
+        .collect();
+    assert_eq!(apart, ["colocation excl-b-a -inf: b a"], "{out}");
+    assert!(
+        err.contains("lists n9, which is not a <clusternode>"),
+        "{err}"
+    );
+}
