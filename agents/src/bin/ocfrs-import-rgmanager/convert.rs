@@ -511,8 +511,9 @@ fn service_policies(
             Some(s) if meta.iter().any(|(k, _)| k == "migration-threshold") => {
                 meta.push(("failure-timeout".into(), format!("{s}s")));
                 p.info.push(format!(
-                    "{ctx}: restart_expire_time={raw} → failure-timeout={s}s (old failures \
-                     forgotten; Pacemaker checks at the next recheck, cluster-recheck-interval)"
+                    "{ctx}: restart_expire_time={raw} → failure-timeout={s}s (Pacemaker forgets \
+                     all failures {s}s after the last one, rgmanager each restart {s}s after it \
+                     happened; checked at the next recheck, cluster-recheck-interval)"
                 ));
             }
             Some(_) => p.not_mapped.push(format!(
