@@ -150,7 +150,7 @@ fn mscs_push_pull_and_failback_protection() {
     c.fault(1, "q", "start", Fault::Hang, None);
     c.wait_online("n1", true);
     c.wait_idle();
-    stays(&c, "q", &["n2"], 5);
+    stays(&c, "q", &["n2"], 3);
     assert!(
         !c.calls(1)
             .iter()
