@@ -22,6 +22,7 @@ PACKAGES=(
   mount iputils-ping          # losetup; the cluster scenarios' client namespace pings the floating IP
   bindfs fuse3                # a FUSE filesystem whose daemon the hung-filesystem tests stop
   openssh-server openssh-client   # the sshd agent's tests: a real sshd, key logins through it
+  iputils-arping bc           # ocf:heartbeat:ethmonitor (cluster::subnets) checks for both
 )
 
 need_root() {
