@@ -1154,22 +1154,33 @@ impl Cluster {
         ]);
         // Without their configuration the resources are orphans, which Pacemaker stops
         // (a target-role would not do: it can land in a rule-governed attribute set).
+        // With fencing on, the fence device stays: without it Pacemaker (stonith-enabled=true)
+        // cannot fence and so never stops the orphans.
+        let keep = if self.fencing {
+            self.fence_device()
+        } else {
+            String::new()
+        };
+        let resources = format!("<resources>{keep}</resources>");
         self.run(&[
             "cibadmin",
             "--replace",
             "-o",
             "resources",
             "--xml-text",
-            "<resources/>",
+            &resources,
         ]);
         self.wait_for("every resource stopped", WAIT, |c| {
             let v = c.view()?;
-            Some(v.resources.values().all(|r| !r.active))
+            Some(
+                v.resources
+                    .iter()
+                    .all(|(id, r)| !r.active || id == "fence-ocfc"),
+            )
         });
-        self.wait_idle(); // the orphans' stops are done
-        if self.fencing {
-            self.cib_create("resources", &self.fence_device());
-        }
+        // The orphans' stops are done.
+        self.wait_idle();
+
         // rsc_defaults exists only once something was set; no match is not an error here.
         if let Some(i) = self.any_node() {
             let _ = self.on(
