@@ -15,3 +15,11 @@ mod group;
 mod monitor_faults;
 mod recovery;
 mod sampler;
+
+// Seed policies (issue 20): ServiceGuard, MSCS, rgmanager import.
+mod mscs;
+mod policy_common;
+mod rgmanager_import;
+mod rgmanager_restarts;
+mod serviceguard;
+mod subnets;
