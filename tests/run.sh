@@ -23,6 +23,8 @@ PACKAGES=(
   bindfs fuse3                # a FUSE filesystem whose daemon the hung-filesystem tests stop
   openssh-server openssh-client   # the sshd agent's tests: a real sshd, key logins through it
   iputils-arping bc           # ocf:heartbeat:ethmonitor (cluster::subnets) checks for both
+  mariadb-server mariadb-client curl   # ocf-tester corpus: Debian's mysql and apache agents on real daemons
+  python3-jsonschema          # ocf-tester: its JSON report validates against its schema
 )
 
 need_root() {
