@@ -8,6 +8,7 @@
 //! | `Filesystem` | [`filesystem`]: mounts (block devices, NFS/CIFS, bind, tmpfs) |
 //! | `IPaddr2` | [`ipaddr`]: virtual IPv4/IPv6 addresses over netlink |
 //! | `IPaddr` | [`ipaddr::legacy`]: IPaddr's legacy parameter names over the same engine |
+//! | `mysql` | [`mysql`]: MySQL/MariaDB, primitive, clone or promotable with replication |
 //!
 //! # One multicall binary
 //! All agents are compiled into one executable, `ocfrs-agents`, installed once under
@@ -32,6 +33,7 @@
 pub mod dummy;
 pub mod filesystem;
 pub mod ipaddr;
+pub mod mysql;
 pub mod stateful;
 
 /// Every agent in the multicall binary.
@@ -41,4 +43,5 @@ pub const AGENTS: &[ocf::Entry] = &[
     ocf::entry::<filesystem::Filesystem>(),
     ocf::entry::<ipaddr::IPaddr2>(),
     ocf::entry::<ipaddr::legacy::IPaddr>(),
+    ocf::entry::<mysql::Mysql>(),
 ];
