@@ -20,6 +20,7 @@ PACKAGES=(
   iproute2 e2fsprogs xfsprogs psmisc procps util-linux tcpdump strace
   kmod                        # modprobe: the shell Filesystem agent exits 5 on every action without it
   mount iputils-ping          # losetup; the cluster scenarios' client namespace pings the floating IP
+  mariadb-server mariadb-client   # the mysql agent's tests: private MariaDB instances
 )
 
 need_root() {

@@ -287,6 +287,13 @@ fn server(cfg: &Config, cx: &Context) -> Option<ProcRef> {
     }
 }
 
+/// Outside a promotable clone (a tester calling promote on a primitive), the role is kept in
+/// this marker so that monitor reports what promote did; Pacemaker never promotes a
+/// primitive.
+fn promoted_marker(cx: &Context) -> PathBuf {
+    files::instance_file(cx, "promoted")
+}
+
 // ---------------------------------------------------------------------------------------
 // Directories.
 
@@ -961,6 +968,7 @@ impl ResourceAgent for Mysql {
         }
         let r = stop_instance(cfg, cx);
         attrs::forget_reader(cx);
+        let _ = files::remove_if_exists(&promoted_marker(cx));
         r
     }
 
@@ -997,25 +1005,37 @@ impl ResourceAgent for Mysql {
         if file.is_empty() {
             ocf::warn!("binary logging is off: replicas cannot follow this source");
         }
-        let local = cluster::local_node_name(cx);
-        let info = ReplInfo {
-            host: attrs::source_address(cx, &local),
-            file,
-            pos,
-        };
-        if let Err(e) = attrs::set_repl_info(cx, &info.encode()) {
-            ocf::warn!("cannot publish the replication info: {}", e.reason());
+        if promotable(cx) {
+            let local = cluster::local_node_name(cx);
+            let info = ReplInfo {
+                host: attrs::source_address(cx, &local),
+                file,
+                pos,
+            };
+            if let Err(e) = attrs::set_repl_info(cx, &info.encode()) {
+                ocf::warn!("cannot publish the replication info: {}", e.reason());
+            }
+            ocf::info!("publishing {}", info.encode());
         }
         set_read_only(&c, cx, false)?;
+        if !promotable(cx) {
+            cluster::state_dir(cx)?;
+            files::write_atomic(&promoted_marker(cx), b"promoted\n")?;
+        }
         score(cx, Some(source_score(cfg)));
         reader(cfg, cx, true);
-        ocf::info!("promoted ({v}): {}", info.encode());
+        ocf::info!("promoted ({v})");
         Ok(())
     }
 
     fn demote(cfg: &Config, cx: &Context) -> Result<()> {
         if server(cfg, cx).is_none() {
             return Err(Error::not_running("not running"));
+        }
+        files::remove_if_exists(&promoted_marker(cx))?;
+        if !promotable(cx) {
+            // A primitive's read_only is the admin's: leave it as configured.
+            return Ok(());
         }
         let c = repl_client(cfg, cx)?;
         set_read_only(&c, cx, true)?;
@@ -1121,7 +1141,11 @@ impl Mysql {
             if deep {
                 test_query(cfg, cx)?;
             }
-            return Ok(Status::Running);
+            return Ok(if promoted_marker(cx).exists() {
+                Status::Promoted
+            } else {
+                Status::Running
+            });
         }
         // Promotable: always at depth 10, as the shell agent.
         let facts = repl_client(cfg, cx).and_then(|c| {
