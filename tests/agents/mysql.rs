@@ -65,6 +65,8 @@ struct Instance {
     node: String,
     promotable: bool,
     extra: Vec<(String, String)>,
+    /// The attribute store (one per "cluster").
+    store: PathBuf,
 }
 
 impl Instance {
@@ -86,6 +88,7 @@ impl Instance {
         std::fs::write(bin.join("crm_attribute"), CRM_ATTRIBUTE).unwrap();
         crate::common::set_mode(&bin.join("crm_attribute"), 0o755);
         Instance {
+            store: dir.join("attrs"),
             dir,
             instance: format!("{PREFIX}-{tag}"),
             node: format!("{PREFIX}-node-{tag}"),
@@ -103,12 +106,8 @@ impl Instance {
         self
     }
 
-    /// Share the attribute store with `other` (one "cluster").
-    fn attrs(&self) -> PathBuf {
-        self.dir.join("attrs")
-    }
-
-    fn base(&self, attrs: &Path) -> Run {
+    fn agent(&self) -> Run {
+        let attrs = &self.store;
         let d = self.dir.path();
         let mut r = run("mysql")
             .pacemaker(&self.instance)
@@ -139,10 +138,6 @@ impl Instance {
                 .env("OCF_RESKEY_CRM_meta_notify", "true");
         }
         r
-    }
-
-    fn agent(&self) -> Run {
-        self.base(&self.attrs())
     }
 
     fn act(&self, action: &str) -> Outcome {
@@ -503,18 +498,18 @@ fn replication_pair_promote_swap_and_broken_replicas_lose_reads_and_promotion() 
         .set("max_slave_lag", "60");
     // One clone (same instance name), one store, two nodes.
     b.instance = a.instance.clone();
-    let store = a.attrs();
-    let b_run = |bb: &Instance| bb.base(&store);
+    b.store = a.store.clone();
+    let store = a.store.clone();
     // Both start as plain instances first to create the replication account.
     for i in [&a, &b] {
-        i.base(&store).action("start").run().assert_rc(Rc::Success);
+        i.agent().action("start").run().assert_rc(Rc::Success);
         i.sql(&format!(
             "SET sql_log_bin=0; CREATE USER ocfmysqlrepl@'127.0.0.1' IDENTIFIED BY '{REPL_PW}'; \
              CREATE USER ocfmysqlrepl@localhost IDENTIFIED BY '{REPL_PW}'; \
              GRANT ALL ON *.* TO ocfmysqlrepl@'127.0.0.1' WITH GRANT OPTION; \
              GRANT ALL ON *.* TO ocfmysqlrepl@localhost WITH GRANT OPTION; SET sql_log_bin=1"
         ));
-        i.base(&store).action("stop").run().assert_rc(Rc::Success);
+        i.agent().action("stop").run().assert_rc(Rc::Success);
     }
     a.promotable = true;
     b.promotable = true;
@@ -531,16 +526,13 @@ fn replication_pair_promote_swap_and_broken_replicas_lose_reads_and_promotion() 
         .unwrap();
     }
     // Start both: read-only, no source known yet, score 1 each, reader 0.
-    a.base(&store).action("start").run().assert_rc(Rc::Success);
-    b_run(&b).action("start").run().assert_rc(Rc::Success);
+    a.agent().action("start").run().assert_rc(Rc::Success);
+    b.agent().action("start").run().assert_rc(Rc::Success);
     assert_eq!(a.sql("SELECT @@read_only").trim(), "1");
     assert_eq!(score(&store, &a), Some(1));
     assert_eq!(score(&store, &b), Some(1));
     // Promote A; B follows it after the post-promote notification.
-    a.base(&store)
-        .action("promote")
-        .run()
-        .assert_rc(Rc::Success);
+    a.agent().action("promote").run().assert_rc(Rc::Success);
     let info = attr(&store, "cluster", &format!("{}_REPL_INFO", a.instance)).unwrap();
     assert!(info.starts_with("127.0.0.1|ocfmysql-bin."), "{info}");
     assert_eq!(score(&store, &a), Some(61));
@@ -555,7 +547,7 @@ fn replication_pair_promote_swap_and_broken_replicas_lose_reads_and_promotion() 
         b.try_sql("SELECT COUNT(*) FROM ocfmysqlt.r WHERE id = 1 AND v = 'from a'")
             .is_some_and(|o| o.trim() == "1")
     });
-    let mon = |i: &Instance| i.base(&store).recurring().action("monitor").run();
+    let mon = |i: &Instance| i.agent().recurring().action("monitor").run();
     mon(&a).assert_rc(Rc::RunningPromoted);
     mon(&b).assert_rc(Rc::Success);
     assert_eq!(attr(&store, &b.node, "readable").as_deref(), Some("1"));
@@ -563,10 +555,10 @@ fn replication_pair_promote_swap_and_broken_replicas_lose_reads_and_promotion() 
 
     // Swap: A demoted (read-only, clients killed), B promoted, A follows B.
     notify(&a, "pre", "demote", &a.node).assert_rc(Rc::Success);
-    a.base(&store).action("demote").run().assert_rc(Rc::Success);
+    a.agent().action("demote").run().assert_rc(Rc::Success);
     assert_eq!(a.sql("SELECT @@read_only").trim(), "1");
     notify(&b, "post", "demote", &a.node).assert_rc(Rc::Success);
-    b_run(&b).action("promote").run().assert_rc(Rc::Success);
+    b.agent().action("promote").run().assert_rc(Rc::Success);
     notify(&a, "post", "promote", &b.node).assert_rc(Rc::Success);
     b.sql("INSERT INTO ocfmysqlt.r VALUES (2, 'from b')");
     wait_for("row 2 on the new replica", 30, || {
@@ -608,8 +600,8 @@ fn replication_pair_promote_swap_and_broken_replicas_lose_reads_and_promotion() 
     let calls = std::fs::read_to_string(store.join("calls.log")).unwrap();
     assert!(!calls.contains(REPL_PW));
     // Stop both: scores deleted, nothing left running.
-    a.base(&store).action("stop").run().assert_rc(Rc::Success);
-    b_run(&b).action("stop").run().assert_rc(Rc::Success);
+    a.agent().action("stop").run().assert_rc(Rc::Success);
+    b.agent().action("stop").run().assert_rc(Rc::Success);
     assert_eq!(score(&store, &a), None);
     assert_eq!(score(&store, &b), None);
     assert!(a.pids().is_empty() && b.pids().is_empty());
