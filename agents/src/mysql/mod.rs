@@ -759,23 +759,34 @@ fn launch(cfg: &Config, cx: &Context, who: &Account) -> Result<()> {
     ocf::info!("starting {}", cmd.display());
     let probe = test_client(cfg, cx)?;
     let deadline = cx.deadline;
+    // Any answer but "cannot connect" or silence: an error from the server (access denied)
+    // proves it serves; so does a client that fails for a reason of its own once the
+    // socket accepts connections (checked too).
     let answers = move || match probe.exec("SELECT 1", deadline.within(Duration::from_secs(3))) {
         Ok(()) => true,
-        Err(e) => e.server_answered(),
+        Err(e) => !matches!(e, DbError::Unreachable(_) | DbError::Timeout(_)),
     };
     cluster::state_dir(cx)?;
-    let started = Daemon::forking(cmd, &cfg.pid)
+    // mysqld_safe (and the server itself) stay in the foreground: the process started is
+    // the launcher, and its exit, whatever its status, is a failed start.
+    let started = Daemon::new(cmd)
         .explain_with(&cfg.log)
+        .ready(Ready::Pidfile(cfg.pid.clone()))
+        .ready(Ready::Unix(cfg.socket.clone()))
         .ready(Ready::custom(
             format!("the server to answer on {}", cfg.socket.display()),
             answers,
         ))
-        .record(server_record(cx))
+        .record(launcher_record(cx))
         .start(cx.deadline)?;
-    launcher_record(cx).write_identity(started.leader)?;
+    let srv = Pidfile::new(&cfg.pid)
+        .running(None)?
+        .ok_or_else(|| Error::generic("the server's pid file names no live process"))?;
+    server_record(cx).write_identity(srv)?;
     ocf::info!(
-        "server {} answers on {}",
-        started.main.pid,
+        "server {} (launcher {}) answers on {}",
+        srv.pid,
+        started.leader.pid,
         cfg.socket.display()
     );
     Ok(())
@@ -846,6 +857,29 @@ impl ResourceAgent for Mysql {
                 process::which(v).unwrap_or_else(|| PathBuf::from(v))
             })
         };
+        let account = |param: &ocf::Param| -> Result<String> {
+            let v = p.string(param)?;
+            // MariaDB allows 80 characters (MySQL 32): anything longer cannot log in.
+            if v.chars().count() > 80 {
+                return Err(Error::configured(format!(
+                    "{} is longer than 80 characters",
+                    param.name
+                )));
+            }
+            Ok(v)
+        };
+        let password = |param: &ocf::Param| -> Result<String> {
+            let v = p.string(param)?;
+            // The client reads option-file lines of limited length: refuse rather than have
+            // it read a cut password (the reason never shows the value).
+            if v.len() > 1024 {
+                return Err(Error::configured(format!(
+                    "{} is longer than 1024 bytes",
+                    param.name
+                )));
+            }
+            Ok(v)
+        };
         Ok(Config {
             binary: program(&meta::BINARY)?,
             client: program(&meta::CLIENT_BINARY)?,
@@ -858,12 +892,12 @@ impl ResourceAgent for Mysql {
             socket: abs("socket", p.string(&meta::SOCKET)?)?,
             test_table,
             test_table_name,
-            test_user: p.string(&meta::TEST_USER)?,
-            test_passwd: p.string(&meta::TEST_PASSWD)?,
+            test_user: account(&meta::TEST_USER)?,
+            test_passwd: password(&meta::TEST_PASSWD)?,
             enable_creation: p.bool(&meta::ENABLE_CREATION)?,
             additional: split_words(&p.string(&meta::ADDITIONAL_PARAMETERS)?)?,
-            repl_user: p.string(&meta::REPLICATION_USER)?,
-            repl_passwd: p.string(&meta::REPLICATION_PASSWD)?,
+            repl_user: account(&meta::REPLICATION_USER)?,
+            repl_passwd: password(&meta::REPLICATION_PASSWD)?,
             repl_port: u16::try_from(p.int(&meta::REPLICATION_PORT)?)
                 .map_err(|_| Error::configured("replication_port out of range"))?,
             repl_tls,
