@@ -515,13 +515,14 @@ fn replication_pair_promote_swap_and_broken_replicas_lose_reads_and_promotion() 
     b.promotable = true;
     // Replicas reach the source's node through this address (the shell agent's
     // <instance>_mysql_master_IP node attribute).
-    for n in [&a.node, &b.node] {
+    // Two spellings of the loopback address, so that each node's address differs.
+    for (n, addr) in [(&a.node, "127.0.0.1"), (&b.node, "127.1")] {
         std::fs::create_dir_all(store.join(n)).unwrap();
         std::fs::write(
             store
                 .join(n)
                 .join(format!("{}_mysql_master_IP", a.instance)),
-            "127.0.0.1",
+            addr,
         )
         .unwrap();
     }
@@ -569,6 +570,17 @@ fn replication_pair_promote_swap_and_broken_replicas_lose_reads_and_promotion() 
     mon(&a).assert_rc(Rc::Success);
     assert_eq!(attr(&store, &a.node, "readable").as_deref(), Some("1"));
     assert!(score(&store, &a).is_some());
+
+    // The replica reboots (stop, start without notification variables): it replicates from
+    // the published source again (RA#1841).
+    a.agent().action("stop").run().assert_rc(Rc::Success);
+    a.agent().action("start").run().assert_rc(Rc::Success);
+    assert!(a.sql("SHOW SLAVE STATUS").contains("127.1"));
+    b.sql("INSERT INTO ocfmysqlt.r VALUES (10, 'after the reboot')");
+    wait_for("row 10 on the rebooted replica", 30, || {
+        a.try_sql("SELECT COUNT(*) FROM ocfmysqlt.r WHERE id = 10")
+            .is_some_and(|o| o.trim() == "1")
+    });
 
     // Break the replica: IO thread stopped → reader 0 and no promotion score, monitor 0.
     a.sql("STOP SLAVE IO_THREAD");

@@ -601,10 +601,15 @@ fn set_source(
     let v = facts.version;
     let dialect = v.dialect();
     let same = facts.replica.as_ref().is_some_and(|r| r.host == host);
-    let position = if same {
+    if same {
+        // Same source as before (a replica restarting): keep everything, including the
+        // position, which CHANGE MASTER TO with a host would discard.
         ocf::info!("keeping the replication position for {host}");
-        Position::Keep
-    } else if v.flavor == Flavor::MariaDb {
+        return c
+            .exec(dialect.start(), cx.deadline)
+            .map_err(|e| e.to_error(&format!("replicate from {host}")));
+    }
+    let position = if v.flavor == Flavor::MariaDb {
         Position::MariaDbGtid
     } else if facts.gtid_mode_on {
         Position::AutoPosition
@@ -617,10 +622,7 @@ fn set_source(
             _ => Position::Keep,
         }
     };
-    let mut stmts = vec![dialect.stop().to_string()];
-    if !same {
-        stmts.push(dialect.reset_all().to_string());
-    }
+    let mut stmts = vec![dialect.stop().to_string(), dialect.reset_all().to_string()];
     if position == Position::MariaDbGtid {
         // A former source's own writes are in its binlog position, not its replica position:
         // start from whichever is further, never replay what it already has.
