@@ -13,5 +13,6 @@ mod floating_ip;
 mod follow_crashed_node;
 mod group;
 mod monitor_faults;
+mod mysql_replication;
 mod recovery;
 mod sampler;
