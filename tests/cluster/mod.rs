@@ -12,6 +12,7 @@ mod fencing;
 mod floating_ip;
 mod follow_crashed_node;
 mod group;
+mod lamp;
 mod monitor_faults;
 mod mysql_replication;
 mod recovery;
