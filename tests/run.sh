@@ -21,6 +21,7 @@ PACKAGES=(
   kmod                        # modprobe: the shell Filesystem agent exits 5 on every action without it
   mount iputils-ping          # losetup; the cluster scenarios' client namespace pings the floating IP
   mariadb-server mariadb-client   # the mysql agent's tests: private MariaDB instances
+  curl                        # the LAMP scenario's client reads the page (and Debian's apache agent needs it)
 )
 
 need_root() {
