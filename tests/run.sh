@@ -22,6 +22,7 @@ PACKAGES=(
   mount iputils-ping          # losetup; the cluster scenarios' client namespace pings the floating IP
   mariadb-server mariadb-client   # the mysql agent's tests: private MariaDB instances
   curl                        # the LAMP scenario's client reads the page (and Debian's apache agent needs it)
+  openssh-server openssh-client   # the sshd agent's tests: a real sshd, key logins through it
 )
 
 need_root() {

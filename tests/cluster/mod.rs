@@ -17,3 +17,4 @@ mod monitor_faults;
 mod mysql_replication;
 mod recovery;
 mod sampler;
+mod ssh_group;
