@@ -7,12 +7,13 @@
 //! command line names its temp dir is killed.
 //!
 //! Cluster attributes (promotion scores, the reader attribute, `<instance>_REPL_INFO`,
-//! `<instance>_mysql_master_IP`) are observed through a **stand-in `crm_attribute`** put first
-//! on the agent's PATH: a small script that keeps each attribute in a file and logs every
-//! call. It is a stand-in because two instances on one host cannot be two Pacemaker nodes
-//! of one real cluster without the namespace harness; the stand-in accepts exactly the
-//! options the agent and the SDK use (`-N`, `-l`, `--name`/`-n`, `-v`, `-D`, `--query`/`-G`,
-//! `-q`, `--type crm_config`, `-s`, `--promotion=`).
+//! `<instance>_mysql_master_IP`) are observed through a **stand-in `crm_attribute` and
+//! `attrd_updater`** put first on the agent's PATH: a small script that keeps each attribute
+//! in a file and logs every call. It is a stand-in because two instances on one host cannot
+//! be two Pacemaker nodes of one real cluster without the namespace harness; it accepts the
+//! options the agent and the SDK use (`-N`, `-l`, `--name`/`-n`, `-v`/`-U`, `-D`,
+//! `--query`/`-G`/`-Q`, `-q`, `--type`, `-s`, `--promotion=`). The real cluster test
+//! (`cluster::mysql_replication`) checks the same attributes in a real CIB.
 use crate::common::{agent, run, sh, TempDir};
 use ocf::testing::{Outcome, Run};
 use ocf::Rc;
@@ -24,9 +25,11 @@ use std::time::{Duration, Instant};
 
 /// The stand-in crm_attribute (see the module docs).
 const CRM_ATTRIBUTE: &str = r#"#!/bin/bash
-# test stand-in for crm_attribute: one file per attribute under $OCFMYSQL_ATTRS
+# test stand-in for crm_attribute and attrd_updater (by the name it is run as): one file
+# per attribute under $OCFMYSQL_ATTRS/<node or "cluster">/<name>
 store=${OCFMYSQL_ATTRS:?}
-echo "crm_attribute $*" >> "$store/calls.log"
+tool=$(basename "$0")
+echo "$tool $*" >> "$store/calls.log"
 node=${OCF_RESKEY_CRM_meta_on_node:-local}; name=""; value=""; op=query; scope=node
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -34,9 +37,9 @@ while [ $# -gt 0 ]; do
     -l|--lifetime) shift;;
     -n|--name) name=$2; shift;;
     --name=*) name=${1#--name=};;
-    -v|--update) value=$2; op=set; shift;;
+    -v|--update|-U) value=$2; op=set; shift;;
     -D|--delete) op=delete;;
-    -G|--query) op=query;;
+    -G|--query|-Q) op=query;;
     -q|--quiet) ;;
     -t|--type) [ "$2" = crm_config ] && scope=cluster; shift;;
     -s|--set-name) shift;;
@@ -52,7 +55,10 @@ f="$store/$node/$name"
 case $op in
   set) mkdir -p "$store/$node"; printf '%s' "$value" > "$f";;
   delete) rm -f "$f";;
-  query) [ -f "$f" ] || { echo "stand-in: $name not found" >&2; exit 105; }; cat "$f"; echo;;
+  query) [ -f "$f" ] || { echo "stand-in: $name not found" >&2; exit 105; }
+         if [ "$tool" = attrd_updater ]; then
+           echo "name=\"$name\" host=\"$node\" value=\"$(cat "$f")\""
+         else cat "$f"; echo; fi;;
 esac
 "#;
 
@@ -85,8 +91,10 @@ impl Instance {
         std::fs::create_dir_all(dir.join("attrs")).unwrap();
         let bin = dir.join("bin");
         std::fs::create_dir_all(&bin).unwrap();
-        std::fs::write(bin.join("crm_attribute"), CRM_ATTRIBUTE).unwrap();
-        crate::common::set_mode(&bin.join("crm_attribute"), 0o755);
+        for tool in ["crm_attribute", "attrd_updater"] {
+            std::fs::write(bin.join(tool), CRM_ATTRIBUTE).unwrap();
+            crate::common::set_mode(&bin.join(tool), 0o755);
+        }
         Instance {
             store: dir.join("attrs"),
             dir,

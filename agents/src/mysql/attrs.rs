@@ -1,5 +1,5 @@
-//! What a promotable mysql publishes in the cluster, through `crm_attribute` (as the shell
-//! agent does, so the two can be mixed during a migration):
+//! What a promotable mysql publishes in the cluster (the shell agent's names, so the two can
+//! be mixed during a migration):
 //!
 //! * the reader attribute (`reader_attribute`, node attribute, lifetime reboot): 1 where reads
 //!   may go;
@@ -8,11 +8,14 @@
 //! * `<instance>_mysql_master_IP` (node attribute, permanent, set by the admin): the address
 //!   replicas use to reach the source on that node instead of its node name.
 //!
-//! Every call has a deadline and a failure is reported to the caller, which decides whether
-//! it matters (a monitor only logs it). The reader attribute is written only when it changes:
+//! The node attributes go through the SDK's [`NodeAttributes`] (`attrd_updater` for the
+//! transient reader attribute, `crm_attribute -l forever` for the address); the cluster
+//! property through `crm_attribute --type crm_config`. Every call has a deadline and a
+//! failure is reported to the caller, which decides whether it matters (a monitor only logs it). The reader attribute is written only when it changes:
 //! the last value written is kept in this instance's run directory (tmpfs, emptied at boot
 //! like the attribute itself), so a steady monitor forks nothing here.
 
+use ocf::cluster::{Lifetime, NodeAttributes};
 use ocf::process::Cmd;
 use ocf::{cluster, files, Context, Error, Result};
 use std::time::Duration;
@@ -43,10 +46,11 @@ fn run(cx: &Context, cmd: &Cmd) -> Result<String> {
     }
 }
 
-/// Set the reader attribute on this node, unless it was already set to `value` by us.
+/// Set the reader attribute on this node (transient, through the SDK's node attributes),
+/// unless it was already set to `value` by us.
 ///
 /// # Errors
-/// 1 when crm_attribute fails.
+/// 1 when the attribute manager refuses it.
 pub fn set_reader(cx: &Context, name: &str, value: bool) -> Result<()> {
     let v = if value { "1" } else { "0" };
     let cache = files::instance_file(cx, "reader");
@@ -54,9 +58,11 @@ pub fn set_reader(cx: &Context, name: &str, value: bool) -> Result<()> {
         return Ok(());
     }
     let node = cluster::local_node_name(cx);
-    run(
-        cx,
-        &crm_attribute().args(["-N", &node, "-l", "reboot", "--name", name, "-v", v]),
+    NodeAttributes::new().node(&node).set(
+        name,
+        v,
+        Lifetime::Reboot,
+        cx.deadline.within(Duration::from_secs(10)),
     )?;
     let _ = cluster::state_dir(cx);
     files::write_atomic(&cache, v.as_bytes())
@@ -114,13 +120,14 @@ pub fn set_repl_info(cx: &Context, value: &str) -> Result<()> {
 /// attribute `<instance>_mysql_master_IP` when set, else the node name.
 pub fn source_address(cx: &Context, node: &str) -> String {
     let name = format!("{}_mysql_master_IP", instance_base(cx));
-    match crm_attribute()
-        .args(["-N", node, "-l", "forever", "-n", &name, "-q", "-G"])
-        .run(cx.deadline.within(Duration::from_secs(10)))
-    {
-        Ok(out) if out.success() && !out.stdout_text().trim().is_empty() => {
-            out.stdout_text().trim().to_string()
-        }
-        _ => node.to_string(),
-    }
+    NodeAttributes::new()
+        .node(node)
+        .get(
+            &name,
+            Lifetime::Forever,
+            cx.deadline.within(Duration::from_secs(10)),
+        )
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| node.to_string())
 }
