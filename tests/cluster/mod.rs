@@ -18,3 +18,11 @@ mod mysql_replication;
 mod recovery;
 mod sampler;
 mod ssh_group;
+
+// Seed policies (issue 20): ServiceGuard, MSCS, rgmanager import.
+mod mscs;
+mod policy_common;
+mod rgmanager_import;
+mod rgmanager_restarts;
+mod serviceguard;
+mod subnets;
