@@ -8,6 +8,7 @@
 //! | `Filesystem` | [`filesystem`]: mounts (block devices, NFS/CIFS, bind, tmpfs) |
 //! | `IPaddr2` | [`ipaddr`]: virtual IPv4/IPv6 addresses over netlink |
 //! | `IPaddr` | [`ipaddr::legacy`]: IPaddr's legacy parameter names over the same engine |
+//! | `mysql` | [`mysql`]: MySQL/MariaDB, primitive, clone or promotable with replication |
 //! | `sshd` | [`sshd`]: an OpenSSH server of a service group (floating address, shared host keys) |
 //!
 //! # One multicall binary
@@ -51,6 +52,7 @@
 pub mod dummy;
 pub mod filesystem;
 pub mod ipaddr;
+pub mod mysql;
 pub mod sshd;
 pub mod stateful;
 
@@ -61,5 +63,6 @@ pub const AGENTS: &[ocf::Entry] = &[
     ocf::entry::<filesystem::Filesystem>(),
     ocf::entry::<ipaddr::IPaddr2>(),
     ocf::entry::<ipaddr::legacy::IPaddr>(),
+    ocf::entry::<mysql::Mysql>(),
     ocf::entry::<sshd::Sshd>(),
 ];

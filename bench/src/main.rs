@@ -401,7 +401,7 @@ fn drain_orphans(reaper: &mut Reaper, limit: Duration) {
 fn measure_pair(cx: &mut Ctx<'_>, pair: &pairs::Pair) -> PairResult {
     let shell_path = Path::new(OCF_ROOT).join("resource.d").join(pair.shell);
     let mut result = PairResult {
-        agent: pair.agent.to_string(),
+        agent: pairs::label(pair),
         shell: shell_path.display().to_string(),
         ours_missing: None,
         skipped: None,

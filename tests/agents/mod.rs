@@ -1,4 +1,5 @@
 //! One module per agent, against real parts.
 mod filesystem;
 mod ipaddr;
+mod mysql;
 mod sshd;

@@ -12,9 +12,12 @@ mod fencing;
 mod floating_ip;
 mod follow_crashed_node;
 mod group;
+mod lamp;
 mod monitor_faults;
+mod mysql_replication;
 mod recovery;
 mod sampler;
+mod ssh_group;
 
 // Seed policies (issue 20): ServiceGuard, MSCS, rgmanager import.
 mod mscs;
