@@ -9,6 +9,7 @@
 //! | `IPaddr2` | [`ipaddr`]: virtual IPv4/IPv6 addresses over netlink |
 //! | `IPaddr` | [`ipaddr::legacy`]: IPaddr's legacy parameter names over the same engine |
 //! | `sshd` | [`sshd`]: an OpenSSH server of a service group (floating address, shared host keys) |
+//! | `VServer` | [`vserver`]: a Linux-VServer guest through util-vserver's `vserver` command |
 //!
 //! # One multicall binary
 //! All agents are compiled into one executable, `ocfrs-agents`, installed once under
@@ -53,6 +54,7 @@ pub mod filesystem;
 pub mod ipaddr;
 pub mod sshd;
 pub mod stateful;
+pub mod vserver;
 
 /// Every agent in the multicall binary.
 pub const AGENTS: &[ocf::Entry] = &[
@@ -62,4 +64,5 @@ pub const AGENTS: &[ocf::Entry] = &[
     ocf::entry::<ipaddr::IPaddr2>(),
     ocf::entry::<ipaddr::legacy::IPaddr>(),
     ocf::entry::<sshd::Sshd>(),
+    ocf::entry::<vserver::VServer>(),
 ];

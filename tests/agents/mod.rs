@@ -2,3 +2,4 @@
 mod filesystem;
 mod ipaddr;
 mod sshd;
+mod vserver;
