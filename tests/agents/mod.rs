@@ -2,4 +2,4 @@
 mod filesystem;
 mod ipaddr;
 mod sshd;
-mod vserver;
+pub(crate) mod vserver; // the cluster scenario reuses its guest layout and stand-in

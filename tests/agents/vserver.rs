@@ -19,10 +19,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const STANDIN: &str = include_str!("../fixtures/vserver-standin");
+/// The stand-in `vserver` command (a test double, see the module docs).
+pub(crate) const STANDIN: &str = include_str!("../fixtures/vserver-standin");
 
 /// A guest that stops on SIGTERM, with a service process.
-const INIT_POLITE: &str = "#!/bin/sh\n\
+pub(crate) const INIT_POLITE: &str = "#!/bin/sh\n\
 trap 'kill $svc; exit 0' TERM\n\
 sleep 1000000 &\nsvc=$!\n\
 while :; do sleep 1 & wait $!; done\n";
@@ -40,44 +41,57 @@ struct Guest {
     name: String,
 }
 
-fn write_exec(p: &Path, text: &str) {
+pub(crate) fn write_exec(p: &Path, text: &str) {
     std::fs::write(p, text).unwrap();
     crate::common::set_mode(p, 0o755);
+}
+
+/// Write a guest in util-vserver's layout: configuration directory `cfg` (`vdir` a link to
+/// `vdir_target`, `fstab` binding the host's /usr read-only and /dev/null and mounting proc,
+/// `uts/nodename` = `<name>.guest`, a 5 s stop sync timeout) and root directory `root` with
+/// `init` as its /sbin/init.
+pub(crate) fn write_guest(cfg: &Path, root: &Path, vdir_target: &Path, name: &str, init: &str) {
+    for d in [
+        cfg.join("apps/vshelper"),
+        cfg.join("uts"),
+        root.join("usr"),
+        root.join("proc"),
+        root.join("dev"),
+        root.join("sbin"),
+        root.join("tmp"),
+    ] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    for l in ["bin", "lib", "lib64"] {
+        std::os::unix::fs::symlink(format!("usr/{l}"), root.join(l)).unwrap();
+    }
+    std::fs::write(root.join("dev/null"), "").unwrap();
+    std::os::unix::fs::symlink(vdir_target, cfg.join("vdir")).unwrap();
+    std::fs::write(
+        cfg.join("fstab"),
+        "/usr /usr none bind,ro 0 0\n/dev/null /dev/null none bind 0 0\n\
+         proc /proc proc defaults 0 0\n",
+    )
+    .unwrap();
+    std::fs::write(cfg.join("uts/nodename"), format!("{name}.guest\n")).unwrap();
+    std::fs::write(cfg.join("apps/vshelper/sync-timeout"), "5\n").unwrap();
+    write_exec(&root.join("sbin/init"), init);
 }
 
 impl Guest {
     fn new(tag: &str, init: &str) -> Guest {
         let dir = TempDir::new(&format!("ocfvs-{tag}"));
         let name = format!("ocfvs-{tag}");
-        let cfg = dir.join("etc").join(&name);
-        let root = dir.join("vservers").join(&name);
-        for d in [
-            cfg.join("apps/vshelper"),
-            cfg.join("uts"),
-            root.join("usr"),
-            root.join("proc"),
-            root.join("dev"),
-            root.join("sbin"),
-            root.join("tmp"),
-            dir.join("bin"),
-            dir.join("run"),
-        ] {
+        for d in [dir.join("bin"), dir.join("run")] {
             std::fs::create_dir_all(d).unwrap();
         }
-        for l in ["bin", "lib", "lib64"] {
-            std::os::unix::fs::symlink(format!("usr/{l}"), root.join(l)).unwrap();
-        }
-        std::fs::write(root.join("dev/null"), "").unwrap();
-        std::os::unix::fs::symlink(&root, cfg.join("vdir")).unwrap();
-        std::fs::write(
-            cfg.join("fstab"),
-            "/usr /usr none bind,ro 0 0\n/dev/null /dev/null none bind 0 0\n\
-             proc /proc proc defaults 0 0\n",
-        )
-        .unwrap();
-        std::fs::write(cfg.join("uts/nodename"), format!("{name}.guest\n")).unwrap();
-        std::fs::write(cfg.join("apps/vshelper/sync-timeout"), "5\n").unwrap();
-        write_exec(&root.join("sbin/init"), init);
+        write_guest(
+            &dir.join("etc").join(&name),
+            &dir.join("vservers").join(&name),
+            &Path::new("../../vservers").join(&name),
+            &name,
+            init,
+        );
         write_exec(&dir.join("bin/vserver"), STANDIN);
         Guest { dir, name }
     }
