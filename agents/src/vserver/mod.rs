@@ -383,7 +383,19 @@ impl ResourceAgent for VServer {
     }
 
     fn stop(cfg: &Config, cx: &Context) -> Result<()> {
-        let guest = Guest::of(cfg);
+        // The guest's root may be on a shared filesystem that hangs: bounded.
+        let c = cfg.clone();
+        let guest = match bounded(
+            cx.deadline.fraction(0.2),
+            format!("reading guest {}'s context and root", cfg.name),
+            move || Guest::of(&c),
+        ) {
+            Ok(g) => Ok(g),
+            Err(blocked) => {
+                ocf::warn!("{blocked}");
+                Err(blocked)
+            }
+        };
         ocf::debug!("guest {}: {guest:?}", cfg.name);
         let f = cfg
             .cmd("stop")
@@ -401,6 +413,20 @@ impl ResourceAgent for VServer {
                 how(&f.output)
             );
         }
+        let guest = match guest {
+            Ok(g) => g,
+            // Nothing tells whether processes remain: only util-vserver's word counts.
+            Err(blocked) if f.timed_out || !f.output.success() => {
+                return Err(Error::generic(format!(
+                    "vserver {} stop failed and {blocked}",
+                    cfg.name
+                )));
+            }
+            Err(_) => Guest {
+                xid: None,
+                root: None,
+            },
+        };
         if !guest.known() {
             ocf::warn!(
                 "guest {}: neither a context id ({}/run, context) nor a root directory (vdir): \
