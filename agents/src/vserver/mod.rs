@@ -442,6 +442,7 @@ impl ResourceAgent for VServer {
                 cfg.name
             ))),
             Ok(_) => Ok(()),
+            Err(e) if !guest.known() => Err(e),
             Err(e) => {
                 // Its processes are gone: the status command's own trouble is not a
                 // reason to fence the node.
