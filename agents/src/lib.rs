@@ -10,6 +10,7 @@
 //! | `IPaddr` | [`ipaddr::legacy`]: IPaddr's legacy parameter names over the same engine |
 //! | `mysql` | [`mysql`]: MySQL/MariaDB, primitive, clone or promotable with replication |
 //! | `sshd` | [`sshd`]: an OpenSSH server of a service group (floating address, shared host keys) |
+//! | `VServer` | [`vserver`]: a Linux-VServer guest through util-vserver's `vserver` command |
 //!
 //! # One multicall binary
 //! All agents are compiled into one executable, `ocfrs-agents`, installed once under
@@ -55,6 +56,7 @@ pub mod ipaddr;
 pub mod mysql;
 pub mod sshd;
 pub mod stateful;
+pub mod vserver;
 
 /// Every agent in the multicall binary.
 pub const AGENTS: &[ocf::Entry] = &[
@@ -65,4 +67,5 @@ pub const AGENTS: &[ocf::Entry] = &[
     ocf::entry::<ipaddr::legacy::IPaddr>(),
     ocf::entry::<mysql::Mysql>(),
     ocf::entry::<sshd::Sshd>(),
+    ocf::entry::<vserver::VServer>(),
 ];

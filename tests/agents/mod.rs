@@ -3,3 +3,4 @@ mod filesystem;
 mod ipaddr;
 mod mysql;
 mod sshd;
+pub(crate) mod vserver; // the cluster scenario reuses its guest layout and stand-in

@@ -26,3 +26,4 @@ mod rgmanager_import;
 mod rgmanager_restarts;
 mod serviceguard;
 mod subnets;
+mod vserver;
