@@ -94,7 +94,7 @@ run_tests() {
   setup
   # Every binary first: the install tests put ocf-tester next to the agents.
   cargo build --workspace --bins --features ocfrs-agents/root-tests,ocf-tester/root-tests
-  cargo test --workspace --features ocfrs-agents/root-tests,ocf-tester/root-tests "$@"
+  cargo test --no-fail-fast --workspace --features ocfrs-agents/root-tests,ocf-tester/root-tests "$@"
 }
 
 case "${1:-}" in
