@@ -22,6 +22,7 @@
 //! | [`log`] | `HA_LOG*` conventions, syslog, the exit-reason line |
 //! | [`cluster`] | promotion scores, node name, locks, state directories |
 //! | [`files`] | per-instance file names, atomic writes, idempotent removal |
+//! | [`http`] | HTTP/1.1 status-page client (GET/HEAD, deadline, optional TLS) |
 //! | [`man`] | man pages and the `metadata/` tree |
 //! | [`mount`] | `/proc/self/mountinfo`, mount options, UUID/LABEL lookup, processes using a mount |
 //! | [`testing`] | run actions in-process or as binaries and assert on the outcome |
@@ -83,6 +84,7 @@ pub mod dispatch;
 pub mod env;
 pub mod exit;
 pub mod files;
+pub mod http;
 pub mod inspect;
 pub mod log;
 pub mod man;
