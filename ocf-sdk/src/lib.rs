@@ -17,7 +17,9 @@
 //! | [`context`] | action, instance, caller, probe, interval/timeout, depth, clones, notify, migrate |
 //! | [`dispatch`] | [`ResourceAgent`], [`run`], [`multicall`], policy, panic catching |
 //! | [`deadline`] | budgets and bounded waits |
-//! | [`process`] | argv-only commands with deadlines, daemons, `/proc` lookups, pid files, stop escalation |
+//! | [`process`] | argv-only commands with deadlines, accounts by name, `/proc` lookups, pid files (pid + start time), process families, stop escalation, signal names |
+//! | [`daemon`] | start a daemon (foreground or self-daemonizing), readiness waits, log tails in exit reasons, status, graceful stop |
+//! | [`secret`] | values hidden from debug output; 0600 client options files removed after the action |
 //! | [`net`] | rtnetlink: links, addresses, routes, address labels; network namespaces |
 //! | [`log`] | `HA_LOG*` conventions, syslog, the exit-reason line |
 //! | [`cluster`] | promotion scores, node name, locks, state directories |
@@ -79,6 +81,7 @@
 
 pub mod cluster;
 pub mod context;
+pub mod daemon;
 pub mod deadline;
 pub mod dispatch;
 pub mod env;
@@ -94,6 +97,7 @@ pub mod mount;
 pub mod net;
 pub mod params;
 pub mod process;
+pub mod secret;
 pub mod testing;
 
 pub use context::{Caller, Context};
