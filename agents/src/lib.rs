@@ -8,6 +8,7 @@
 //! | `Filesystem` | [`filesystem`]: mounts (block devices, NFS/CIFS, bind, tmpfs) |
 //! | `IPaddr2` | [`ipaddr`]: virtual IPv4/IPv6 addresses over netlink |
 //! | `IPaddr` | [`ipaddr::legacy`]: IPaddr's legacy parameter names over the same engine |
+//! | `apache` | [`apache`]: an Apache httpd instance, status page checked in process |
 //!
 //! # One multicall binary
 //! All agents are compiled into one executable, `ocfrs-agents`, installed once under
@@ -29,6 +30,7 @@
 //! own `main` calling [`ocf::run`]). A test (`tests/sdk/multicall.rs`) checks the binary's
 //! dynamic dependencies.
 
+pub mod apache;
 pub mod dummy;
 pub mod filesystem;
 pub mod ipaddr;
@@ -41,4 +43,5 @@ pub const AGENTS: &[ocf::Entry] = &[
     ocf::entry::<filesystem::Filesystem>(),
     ocf::entry::<ipaddr::IPaddr2>(),
     ocf::entry::<ipaddr::legacy::IPaddr>(),
+    ocf::entry::<apache::Apache>(),
 ];
