@@ -29,6 +29,11 @@ pub fn ere(param: &str, text: &str) -> Result<Regex> {
         })
 }
 
+/// Whether some line of `text` matches, as `grep` matches (`^` and `$` at line ends).
+pub fn matches_a_line(re: &Regex, text: &str) -> bool {
+    text.lines().any(|l| re.is_match(l))
+}
+
 /// The outcome of one check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -75,7 +80,7 @@ pub fn fetch_and_match(test: &Test, family: Family, deadline: Deadline) -> Outco
     }
     match req.send(deadline) {
         Err(e) => Outcome::NoAnswer(e.reason().to_string()),
-        Ok(r) if test.regex.is_match(&r.text()) => Outcome::Ok,
+        Ok(r) if matches_a_line(&test.regex, &r.text()) => Outcome::Ok,
         Ok(r) => Outcome::Wrong(format!(
             "GET {url}: answer {} does not match /{}/",
             r.status_line(),
@@ -234,6 +239,9 @@ mod tests {
     fn regex_is_ere_case_insensitive() {
         let r = ere("testregex", "</ *html *>").unwrap();
         assert!(r.is_match("<p>x</HTML >"));
+        let up = ere("m", "^ServerUptime").unwrap();
+        assert!(matches_a_line(&up, "Total: 1\nServerUptime: 3\n"));
+        assert!(!matches_a_line(&up, "x ServerUptime"));
         assert!(ere("testregex", "Server[[:space:]]+uptime")
             .unwrap()
             .is_match("server   Uptime"));

@@ -654,8 +654,9 @@ impl ResourceAgent for Apache {
         let inst = cfg.instance(cx)?;
         let pf = Pidfile::new(&inst.pidfile);
         let mut status = pf.status(None)?;
-        if status == PidStatus::Missing && !cx.is_probe() {
-            // A graceful restart rewrites the pid file (RA#1210): give it a moment.
+        if status == PidStatus::Missing && !cx.is_probe() && !leftovers(inst).is_empty() {
+            // A graceful restart rewrites the pid file while the server runs on (RA#1210):
+            // give it a moment. With no process of this configuration at all, it is stopped.
             let wait = cx.deadline.fraction(0.5).within(Duration::from_secs(5));
             if let Some(s) = wait.wait_until(Duration::from_millis(200), || {
                 pf.status(None).ok().filter(|s| *s != PidStatus::Missing)
