@@ -46,6 +46,18 @@ pub const PAIRS: &[Pair] = &[
             ("fstype", "ext4"),
         ],
     },
+    Pair {
+        agent: "apache",
+        shell: "heartbeat/apache",
+        fixture: Fixture::Apache,
+        // No envfiles on either side (both would source Debian's envvars, which this
+        // private configuration does not use): the status page is found in the config.
+        params: &[
+            ("configfile", "{conf}"),
+            ("httpd", "/usr/sbin/apache2"),
+            ("envfiles", ""),
+        ],
+    },
 ];
 
 /// A full tester run compared between our tester and `/usr/sbin/ocf-tester`, on one
@@ -81,6 +93,14 @@ pub const TESTER_CASES: &[TesterCase] = &[
     },
     TesterCase {
         pair: "Filesystem",
+        target: crate::Side::Shell,
+    },
+    TesterCase {
+        pair: "apache",
+        target: crate::Side::Ours,
+    },
+    TesterCase {
+        pair: "apache",
         target: crate::Side::Shell,
     },
 ];
