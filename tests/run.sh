@@ -21,6 +21,7 @@ PACKAGES=(
   iproute2 e2fsprogs xfsprogs psmisc procps util-linux tcpdump strace
   kmod                        # modprobe: the shell Filesystem agent exits 5 on every action without it
   mount iputils-ping          # losetup; the cluster scenarios' client namespace pings the floating IP
+  openssh-server openssh-client   # the sshd agent's tests: a real sshd, key logins through it
 )
 
 need_root() {

@@ -22,7 +22,8 @@
 //! | [`secret`] | values hidden from debug output; 0600 client options files removed after the action |
 //! | [`net`] | rtnetlink: links, addresses, routes, address labels; network namespaces |
 //! | [`log`] | `HA_LOG*` conventions, syslog, the exit-reason line |
-//! | [`cluster`] | promotion scores, node name, locks, state directories |
+//! | [`cluster`] | promotion scores, node attributes (transient/permanent), node name, locks, state directories |
+//! | [`systemd`] | whether systemd is PID 1, `systemctl` with a deadline, runtime drop-ins |
 //! | [`files`] | per-instance file names, atomic writes, idempotent removal |
 //! | [`http`] | HTTP/1.1 status-page client (GET/HEAD, deadline, optional TLS) |
 //! | [`man`] | man pages and the `metadata/` tree |
@@ -98,6 +99,7 @@ pub mod net;
 pub mod params;
 pub mod process;
 pub mod secret;
+pub mod systemd;
 pub mod testing;
 
 pub use context::{Caller, Context};

@@ -2,3 +2,4 @@
 mod apache;
 mod filesystem;
 mod ipaddr;
+mod sshd;

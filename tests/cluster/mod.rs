@@ -15,4 +15,5 @@ mod group;
 mod monitor_faults;
 mod recovery;
 mod sampler;
+mod ssh_group;
 mod web;

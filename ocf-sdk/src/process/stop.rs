@@ -213,8 +213,20 @@ pub fn stop_family(leader: ProcRef, escalation: &Escalation, deadline: Deadline)
     let steps = escalation.steps();
     let reserve = (deadline.remaining() / 5).min(Duration::from_secs(2));
     let graceful_end = Deadline::at(deadline.instant() - reserve);
+    // Everything ever seen as a member keeps getting signals: a member that called setsid or
+    // re-parented after its leader died is still known by its identity (pid + start time).
+    let mut known: Vec<ProcRef> = Vec::new();
+    let rescan = |known: &mut Vec<ProcRef>| {
+        for p in family(leader) {
+            if !known.contains(&p) {
+                known.push(p);
+            }
+        }
+        known.retain(ProcRef::is_alive);
+        known.clone()
+    };
     for step in &steps {
-        let members = family(leader);
+        let members = rescan(&mut known);
         if members.is_empty() {
             return Ok(());
         }
@@ -237,7 +249,7 @@ pub fn stop_family(leader: ProcRef, escalation: &Escalation, deadline: Deadline)
             p.signal(step.signal);
         }
         let gone = wait.wait_until(Duration::from_millis(50), || {
-            let now = family(leader);
+            let now = rescan(&mut known);
             if is_kill {
                 // Late forks get the KILL too.
                 for p in &now {
@@ -250,7 +262,7 @@ pub fn stop_family(leader: ProcRef, escalation: &Escalation, deadline: Deadline)
             return Ok(());
         }
     }
-    let left = family(leader);
+    let left = rescan(&mut known);
     if left.is_empty() {
         return Ok(());
     }
