@@ -556,7 +556,15 @@ fn debian_ocft_config_gives_the_shell_agents_results() {
             .arg(agent_path));
         (verdicts(&out), format!("{out}\n{err}"))
     };
-    let (theirs, t_out) = ocft(Path::new("/usr/lib/ocf/resource.d/heartbeat/apache"));
+    let shell = Path::new("/usr/lib/ocf/resource.d/heartbeat/apache");
+    let (mut theirs, mut t_out) = ocft(shell);
+    if theirs.iter().any(|(_, v)| v != "pass") {
+        // The shell agent's start fetches the status page once, right after apache2
+        // returns, and gives up on the first failure: on a loaded machine that can fail
+        // (seen once in about ten runs). Its results count from a second run then.
+        eprintln!("shell agent failed a case; running its cases once more:\n{t_out}");
+        (theirs, t_out) = ocft(shell);
+    }
     let (mine, m_out) = ocft(&agent("apache"));
     assert_eq!(theirs.len(), 10, "{t_out}");
     assert_eq!(mine, theirs, "shell agent:\n{t_out}\n---- ours:\n{m_out}");
