@@ -48,7 +48,7 @@ use ocf::daemon::Daemon;
 use ocf::http::{Family, Tls};
 use ocf::process::{self, Cmd, Escalation, PidStatus, Pidfile, ProcRef};
 use ocf::{files, Context, Deadline, Error, Params, Rc, ResourceAgent, Result, Status};
-use regex::Regex;
+use regex::bytes::Regex;
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
