@@ -11,6 +11,7 @@
 //! shows: apache listens on the floating address only, its run directory comes from an
 //! envfile (per node, under the node's private /run), each node serves a page naming itself.
 use super::floating_ip::{wait_vip_on, IP_PROVIDER_VAR};
+use super::group::span;
 use super::harness::*;
 use std::time::Duration;
 
@@ -96,26 +97,10 @@ fn wait_served_by(c: &Cluster, i: usize) {
     );
 }
 
-/// (begin, end) of the last successful `action` of `rsc` on node `i` after `t`.
-fn last_call(c: &Cluster, i: usize, rsc: &str, action: &str, t: f64) -> (f64, f64) {
-    let calls: Vec<Call> = c
-        .calls(i)
-        .into_iter()
-        .filter(|x| x.rsc == rsc && x.action == action && x.t >= t)
-        .collect();
-    let Some(end) = calls.iter().rposition(|x| x.what == "end 0") else {
-        c.fail(&format!("no successful {action} of {rsc} on {}", name(i)))
-    };
-    let Some(begin) = calls[..end].iter().rposition(|x| x.what == "begin") else {
-        c.fail(&format!("{action} of {rsc} on {}: no begin", name(i)))
-    };
-    (calls[begin].t, calls[end].t)
-}
-
 /// On node `i` after `t`: ip started before web (start order), or web stopped before ip.
 fn assert_order(c: &Cluster, i: usize, action: &str, t: f64) {
-    let ip = last_call(c, i, MEMBERS[0], action, t);
-    let web = last_call(c, i, MEMBERS[1], action, t);
+    let ip = span(c, i, MEMBERS[0], action, t);
+    let web = span(c, i, MEMBERS[1], action, t);
     let ok = if action == "start" {
         web.0 >= ip.1
     } else {

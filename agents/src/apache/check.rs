@@ -23,7 +23,13 @@ pub fn ere(param: &str, text: &str) -> Result<Regex> {
         .case_insensitive(true)
         .build()
         .map_err(|e| {
-            let first = e.to_string().lines().last().unwrap_or("").trim().to_string();
+            let first = e
+                .to_string()
+                .lines()
+                .last()
+                .unwrap_or("")
+                .trim()
+                .to_string();
             Error::configured(format!(
                 "{param} \"{text}\" is not a valid regular expression: {first}"
             ))
