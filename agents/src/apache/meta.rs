@@ -130,9 +130,9 @@ pub const AGENT: Agent = Agent::new("apache", "1.1")
          configured (no statusurl, testregex, testurl, testregex10 or testconffile) it falls \
          back to a HEAD request of the local index page, where any answer below 500 means \
          alive. OCF_CHECK_LEVEL=10 adds the testurl/testregex10 or testconffile check.\n\n\
-         Stop sends SIGWINCH (graceful stop) to the main process and waits up to half the stop \
-         timeout, then SIGTERM, then SIGKILL to every process of this instance (the main \
-         process's session, children included; other apache instances are not touched), all \
+         Stop sends SIGWINCH (graceful stop) to the processes of this instance (the main \
+         process's session and its children; other apache instances are not touched) and \
+         waits up to half the stop timeout, then SIGTERM (at most 10 s), then SIGKILL, all \
          within the stop timeout. Make the server-status page accessible from localhost only.",
     )
     .params(&[

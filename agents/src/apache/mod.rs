@@ -187,7 +187,8 @@ impl Config {
         let confdir = configfile
             .parent()
             .filter(|d| d.to_string_lossy().starts_with("/etc/apache2"));
-        let env = envfiles::read(&self.envfiles, confdir, cx.deadline)?;
+        let cache = files::instance_file(cx, "envfiles");
+        let env = envfiles::read_cached(&self.envfiles, confdir, cx.deadline, &cache)?;
         // ServerRoot until the file sets one: -d in options, else the file's directory.
         let default_root = self
             .options
