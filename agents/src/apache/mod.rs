@@ -36,6 +36,11 @@
 //! * `status` is not advertised (the shell agent advertises it and answers 3); it still
 //!   works, as monitor.
 //! * The depth-10 monitor action is advertised, so Pacemaker and rgmanager can schedule it.
+//! * Not carried over: the IBM HTTP Server layout (chosen by the shell agent when its file
+//!   name contains "IBM") and SUSE's `find_mpm` helper in the binary search (it runs a
+//!   program on every call); set `httpd` and `configfile` for those.
+//! * As in the shell agent, the status page's HTTP status code is not checked, only its body
+//!   (a 404 page still matches the default regex `</ *html *>`); exit reasons name the code.
 
 pub mod check;
 pub mod config;
