@@ -344,7 +344,7 @@ fn ret_of(line: &str) -> Option<i64> {
 pub fn count(call: &Call, scratch: &Path) -> Result<Counts> {
     let out = scratch.join("strace.out");
     let _ = std::fs::remove_file(&out);
-    let status = Command::new("strace")
+    let mut child = Command::new("strace")
         .args(["-f", "-qq", "-o"])
         .arg(&out)
         .arg("--")
@@ -355,8 +355,42 @@ pub fn count(call: &Call, scratch: &Path) -> Result<Counts> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .status()
+        .spawn()
         .context("run strace")?;
+    // strace -f waits for every traced process: a daemon an agent's start leaves running
+    // (mysqld_safe, sshd) would keep it forever. Once the agent itself has exited, give its
+    // children a second to finish starting, then detach (SIGTERM makes strace detach and
+    // leaves the tracees running) and count what was seen.
+    let agent_exited = |text: &str| -> bool {
+        let first = text
+            .lines()
+            .next()
+            .and_then(|l| l.split_whitespace().next())
+            .map(str::to_string);
+        first.is_some_and(|pid| {
+            text.lines()
+                .any(|l| l.starts_with(&format!("{pid} +++ exited")))
+        })
+    };
+    let mut exited_at: Option<std::time::Instant> = None;
+    let status = loop {
+        if let Some(st) = child.try_wait().context("wait for strace")? {
+            break st;
+        }
+        if exited_at.is_none() {
+            let text = std::fs::read_to_string(&out).unwrap_or_default();
+            if agent_exited(&text) {
+                exited_at = Some(std::time::Instant::now());
+            }
+        }
+        if exited_at.is_some_and(|t| t.elapsed() > std::time::Duration::from_secs(1)) {
+            // SAFETY: kill(2) on our own child's pid.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            let _ = child.wait();
+            break std::process::ExitStatus::default();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     if status.code().is_none() {
         bail!("strace: {status}");
     }
