@@ -361,16 +361,23 @@ pub fn count(call: &Call, scratch: &Path) -> Result<Counts> {
     // (mysqld_safe, sshd) would keep it forever. Once the agent itself has exited, give its
     // children a second to finish starting, then detach (SIGTERM makes strace detach and
     // leaves the tracees running) and count what was seen.
+    // (`-qq` hides strace's exit lines: the agent is gone when the pid of the output's first
+    // line no longer exists or is a zombie.)
     let agent_exited = |text: &str| -> bool {
-        let first = text
+        let Some(pid) = text
             .lines()
             .next()
             .and_then(|l| l.split_whitespace().next())
-            .map(str::to_string);
-        first.is_some_and(|pid| {
-            text.lines()
-                .any(|l| l.starts_with(&format!("{pid} +++ exited")))
-        })
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            return false;
+        };
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            Ok(stat) => stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+        }
     };
     let mut exited_at: Option<std::time::Instant> = None;
     let status = loop {
