@@ -344,8 +344,10 @@ fn ret_of(line: &str) -> Option<i64> {
 pub fn count(call: &Call, scratch: &Path) -> Result<Counts> {
     let out = scratch.join("strace.out");
     let _ = std::fs::remove_file(&out);
+    // `-I 1`: with `-o FILE PROG` strace blocks fatal signals by default, so the SIGTERM
+    // below would never make it detach.
     let mut child = Command::new("strace")
-        .args(["-f", "-qq", "-o"])
+        .args(["-f", "-qq", "-I", "1", "-o"])
         .arg(&out)
         .arg("--")
         .arg(&call.program)
