@@ -27,6 +27,11 @@ pub enum Fixture {
     /// -DSTATUS, its own PidFile). Variables: `{conf}`, `{port}`. Teardown kills what a side
     /// left running, by the session of the pid in its pid file.
     Apache,
+    /// One MariaDB datadir per side, initialised with mariadb-install-db, with a my.cnf
+    /// listening on 127.0.0.1 (ports 13390 for ours, 13391 for the shell agent). Servers
+    /// the agents leave running are stopped by their pid files at teardown. Variable:
+    /// `{myd}` (the side's directory: my.cnf, data/, run/, error.log).
+    MariaDb,
 }
 
 const NETNS: &str = "ocfb-net";
@@ -36,7 +41,8 @@ pub struct Active {
     vars: [Vec<(String, String)>; 2],
     netns: Option<Entered>,
     loops: Vec<(PathBuf, PathBuf)>,
-    pidfiles: Vec<PathBuf>,
+    apache_pidfiles: Vec<PathBuf>,
+    mysql_pidfiles: Vec<PathBuf>,
 }
 
 fn run(cmd: &mut Command) -> Result<String> {
@@ -65,7 +71,8 @@ impl Fixture {
             vars: [Vec::new(), Vec::new()],
             netns: None,
             loops: Vec::new(),
-            pidfiles: Vec::new(),
+            apache_pidfiles: Vec::new(),
+            mysql_pidfiles: Vec::new(),
         };
         match self {
             Fixture::None => {}
@@ -105,6 +112,29 @@ impl Fixture {
                     v.push(("ip".into(), format!("10.250.0.{}", 10 + side.index())));
                 }
             }
+            Fixture::MariaDb => {
+                for side in [Side::Ours, Side::Shell] {
+                    let d = dir.join(format!("mysql-{}", side.name()));
+                    let _ = std::fs::remove_dir_all(&d);
+                    std::fs::create_dir_all(d.join("data"))?;
+                    std::fs::create_dir_all(d.join("run"))?;
+                    run(Command::new("chown").args(["-R", "mysql:mysql"]).arg(&d))?;
+                    let cnf = d.join("my.cnf");
+                    std::fs::write(
+                        &cnf,
+                        format!(
+                            "[mysqld]\nport={}\nbind-address=127.0.0.1\nskip-log-bin\n",
+                            13390 + side.index()
+                        ),
+                    )?;
+                    run(Command::new("mariadb-install-db")
+                        .arg(format!("--defaults-file={}", cnf.display()))
+                        .arg(format!("--datadir={}", d.join("data").display()))
+                        .args(["--user=mysql", "--skip-test-db"]))?;
+                    active.mysql_pidfiles.push(d.join("run/mysqld.pid"));
+                    active.vars[side.index()].push(("myd".into(), d.display().to_string()));
+                }
+            }
             Fixture::LoopExt4 => {
                 for side in [Side::Ours, Side::Shell] {
                     let img = dir.join(format!("fs-{}.img", side.name()));
@@ -137,7 +167,7 @@ impl Fixture {
                     std::fs::write(d.join("htdocs/index.html"), "<html>ocfb</html>\n")?;
                     let conf = d.join("httpd.conf");
                     std::fs::write(&conf, apache_conf(&d, port))?;
-                    active.pidfiles.push(d.join("run/httpd.pid"));
+                    active.apache_pidfiles.push(d.join("run/httpd.pid"));
                     let v = &mut active.vars[side.index()];
                     v.push(("conf".into(), conf.display().to_string()));
                     v.push(("port".into(), port.to_string()));
@@ -156,7 +186,7 @@ impl Active {
 
     /// Remove what [`Fixture::setup`] created; errors are reported, not fatal.
     pub fn teardown(&mut self) {
-        for pf in self.pidfiles.drain(..) {
+        for pf in self.apache_pidfiles.drain(..) {
             kill_session_of(&pf);
         }
         if let Some(e) = self.netns.take() {
@@ -165,6 +195,25 @@ impl Active {
             }
             if let Err(err) = ip(&["netns", "delete", NETNS]) {
                 eprintln!("ocfrs-bench: {err:#}");
+            }
+        }
+        for pf in self.mysql_pidfiles.drain(..) {
+            // A server an interrupted run left behind: TERM by its pid file, then KILL.
+            let pid = std::fs::read_to_string(&pf)
+                .ok()
+                .and_then(|t| t.trim().parse::<i32>().ok());
+            if let Some(pid) = pid.filter(|p| *p > 1) {
+                // SAFETY: kill(2) has no memory-safety preconditions.
+                unsafe { libc::kill(pid, libc::SIGTERM) };
+                for _ in 0..100 {
+                    // SAFETY: as above (signal 0 only checks existence).
+                    if unsafe { libc::kill(pid, 0) } != 0 {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                // SAFETY: as above.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
             }
         }
         for (dev, mnt) in self.loops.drain(..) {

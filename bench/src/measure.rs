@@ -344,10 +344,10 @@ fn ret_of(line: &str) -> Option<i64> {
 pub fn count(call: &Call, scratch: &Path) -> Result<Counts> {
     let out = scratch.join("strace.out");
     let _ = std::fs::remove_file(&out);
-    // `-I 1`: with `-o FILE PROG` strace blocks fatal signals by default, so the SIGTERM
-    // below would never make it detach.
+    // -I 1: strace must not block SIGTERM (its default with -o FILE PROG), so that the
+    // detach below works.
     let mut child = Command::new("strace")
-        .args(["-f", "-qq", "-I", "1", "-o"])
+        .args(["-I", "1", "-f", "-qq", "-o"])
         .arg(&out)
         .arg("--")
         .arg(&call.program)

@@ -2,4 +2,6 @@
 mod apache;
 mod filesystem;
 mod ipaddr;
+mod mysql;
 mod sshd;
+pub(crate) mod vserver; // the cluster scenario reuses its guest layout and stand-in
