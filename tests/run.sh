@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   make                        # make install / uninstall tests
   apache2                     # ocf-tester: Debian's ocft apache config vs ocft
+  curl openssl ca-certificates  # apache: the shell agent's HTTP client (side-by-side tests), test certificates
   resource-agents             # shell agents, ocf-tester, ra-api-1.dtd, metadata.rng, ocft configs
   libxml2-utils               # xmllint
   pacemaker pacemaker-cli-utils corosync crmsh   # crm_resource, the real-cluster harness

@@ -8,6 +8,7 @@
 //! | `Filesystem` | [`filesystem`]: mounts (block devices, NFS/CIFS, bind, tmpfs) |
 //! | `IPaddr2` | [`ipaddr`]: virtual IPv4/IPv6 addresses over netlink |
 //! | `IPaddr` | [`ipaddr::legacy`]: IPaddr's legacy parameter names over the same engine |
+//! | `apache` | [`apache`]: an Apache httpd instance, status page checked in process |
 //! | `mysql` | [`mysql`]: MySQL/MariaDB, primitive, clone or promotable with replication |
 //! | `sshd` | [`sshd`]: an OpenSSH server of a service group (floating address, shared host keys) |
 //! | `VServer` | [`vserver`]: a Linux-VServer guest through util-vserver's `vserver` command |
@@ -50,6 +51,7 @@
 //! | systemd present or not, `systemctl`, drop-ins | [`ocf::systemd`] |
 //! | per-instance files under `/run/ocfrs/<type>` | [`ocf::files::instance_file`], [`ocf::cluster::state_dir`] |
 
+pub mod apache;
 pub mod dummy;
 pub mod filesystem;
 pub mod ipaddr;
@@ -65,6 +67,7 @@ pub const AGENTS: &[ocf::Entry] = &[
     ocf::entry::<filesystem::Filesystem>(),
     ocf::entry::<ipaddr::IPaddr2>(),
     ocf::entry::<ipaddr::legacy::IPaddr>(),
+    ocf::entry::<apache::Apache>(),
     ocf::entry::<mysql::Mysql>(),
     ocf::entry::<sshd::Sshd>(),
     ocf::entry::<vserver::VServer>(),

@@ -47,6 +47,18 @@ pub const PAIRS: &[Pair] = &[
         ],
     },
     Pair {
+        agent: "apache",
+        shell: "heartbeat/apache",
+        fixture: Fixture::Apache,
+        // No envfiles on either side (both would source Debian's envvars, which this
+        // private configuration does not use): the status page is found in the config.
+        params: &[
+            ("configfile", "{conf}"),
+            ("httpd", "/usr/sbin/apache2"),
+            ("envfiles", ""),
+        ],
+    },
+    Pair {
         agent: "mysql",
         shell: "heartbeat/mysql",
         fixture: Fixture::MariaDb,
@@ -124,6 +136,14 @@ pub const TESTER_CASES: &[TesterCase] = &[
     },
     TesterCase {
         pair: "Filesystem",
+        target: crate::Side::Shell,
+    },
+    TesterCase {
+        pair: "apache",
+        target: crate::Side::Ours,
+    },
+    TesterCase {
+        pair: "apache",
         target: crate::Side::Shell,
     },
 ];

@@ -24,6 +24,7 @@
 //! | [`cluster`] | promotion scores, node attributes (transient/permanent), node name, locks, state directories |
 //! | [`systemd`] | whether systemd is PID 1, `systemctl` with a deadline, runtime drop-ins |
 //! | [`files`] | per-instance file names, atomic writes, idempotent removal |
+//! | [`http`] | HTTP/1.1 status-page client (GET/HEAD, deadline, optional TLS) |
 //! | [`man`] | man pages and the `metadata/` tree |
 //! | [`mount`] | `/proc/self/mountinfo`, mount options, UUID/LABEL lookup, processes using a mount, mounting and unmounting with escalation |
 //! | [`testing`] | run actions in-process or as binaries and assert on the outcome |
@@ -93,6 +94,7 @@ pub mod dispatch;
 pub mod env;
 pub mod exit;
 pub mod files;
+pub mod http;
 pub mod log;
 pub mod man;
 pub mod meta;

@@ -1,4 +1,5 @@
 //! One module per agent, against real parts.
+mod apache;
 mod filesystem;
 mod ipaddr;
 mod mysql;

@@ -18,6 +18,7 @@ mod mysql_replication;
 mod recovery;
 mod sampler;
 mod ssh_group;
+mod web;
 
 // Seed policies (issue 20): ServiceGuard, MSCS, rgmanager import.
 mod mscs;
