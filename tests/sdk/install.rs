@@ -24,6 +24,10 @@ fn make(args: &[String]) -> (i32, String, String) {
         .arg("NO_BUILD=1");
     c.arg(format!("AGENTS_BIN={}", agents_bin().display()));
     c.arg(format!("TESTER_BIN={}", tester_bin().display()));
+    c.arg(format!(
+        "SWITCH_CHECK_BIN={}",
+        env!("CARGO_BIN_EXE_ocfrs-switch-check")
+    ));
     c.args(args);
     sh(&mut c)
 }
@@ -75,6 +79,10 @@ fn install_and_uninstall_exactly() {
             .exists());
     }
     assert!(root.join("usr/sbin/ocfrs-tester").exists());
+    assert!(root.join("usr/sbin/ocfrs-switch-check").exists());
+    let man = std::fs::read_to_string(root.join("usr/share/man/man8/ocfrs-switch-check.8"))
+        .expect("switch-check man page");
+    assert!(man.starts_with(".TH OCFRS-SWITCH-CHECK 8"));
     // The tester's man page and completions, generated from its clap definition; no
     // ocf-tester.8 next to someone else's ocf-tester.
     let man =

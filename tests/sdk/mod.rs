@@ -1,6 +1,8 @@
 //! The foundation, seen from outside (installed binaries, real validators, real tools).
 mod bad_input;
 mod install;
+mod man;
 mod metadata;
 mod multicall;
+mod package;
 mod shell_tester;

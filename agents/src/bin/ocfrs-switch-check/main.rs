@@ -1,0 +1,504 @@
+//! `ocfrs-switch-check`: which of a cluster's resources can move from `ocf:heartbeat:<Type>`
+//! (and `ocf:pacemaker:Dummy`/`Stateful`) to `ocf:ocfrs:<Type>`, and what would change.
+//!
+//! It lives in the agents package because it is about *these* agents: it reads their
+//! declarations ([`ocfrs_agents::AGENTS`]) and runs their `validate-all`; the tester, which
+//! validates any agent, stays independent of ours.
+//!
+//! For each primitive whose type ocfrs provides it checks, without touching anything:
+//! * every instance attribute against our declaration (unknown names, deprecated names and
+//!   what they map to);
+//! * operations our agent does not advertise, monitor depths it rounds down, a promotable
+//!   clone of an agent without promote;
+//! * our `validate-all` with exactly the primitive's attributes and the meta attributes
+//!   Pacemaker would pass (clone numbers included), at check level 0 (configuration only;
+//!   `--host-checks` adds this host's checks), run as `nobody` when started as root, with a
+//!   deadline. Exit 6 is a refusal (not supported); warnings become changes.
+//!
+//! Verdicts: `ready` (switch by changing the provider), `changes` (switch after the changes
+//! listed), `unsupported`. Exit status: 0 when every checked resource is ready, 1 when one
+//! is not, 2 when the configuration cannot be read.
+
+mod cib;
+
+use cib::Primitive;
+use ocf::process::Cmd;
+use ocf::{Agent, Deadline};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+const USAGE: &str = "\
+usage: ocfrs-switch-check [--cib FILE|-] [--host-checks] [--commands crm|pcs|cibadmin]
+                          [--agents PATH] [--provider NAME] [--quiet]
+       ocfrs-switch-check --man
+
+Reads the cluster configuration (`cibadmin -Q`, or FILE; - is stdin) and reports, for every
+ocf:heartbeat:<Type> (and ocf:pacemaker:Dummy/Stateful) primitive whose type ocfrs provides,
+whether it can switch to ocf:ocfrs:<Type>: ready, changes (listed), or unsupported.
+Nothing is changed: validate-all runs at check level 0, as nobody when run as root.
+
+  --cib FILE          read FILE instead of running `cibadmin -Q`
+  --host-checks       also run this host's checks (check level 10): use on a cluster node
+  --commands TOOL     print the commands that switch the ready resources without a restart
+                      (unmanage, change the provider, re-probe, manage); never runs them
+  --agents PATH       the ocfrs multicall binary (default: /usr/lib/ocfrs/ocfrs-agents, or
+                      ocfrs-agents next to this program)
+  --provider NAME     our provider name in the printed commands (default ocfrs)
+  --quiet             only the verdict lines
+
+Exit status: 0 every checked resource is ready, 1 some are not, 2 usage or unreadable CIB.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Verdict {
+    Ready,
+    Changes,
+    Unsupported,
+}
+
+impl Verdict {
+    fn text(self) -> &'static str {
+        match self {
+            Verdict::Ready => "ready",
+            Verdict::Changes => "changes",
+            Verdict::Unsupported => "unsupported",
+        }
+    }
+}
+
+struct Finding {
+    verdict: Verdict,
+    text: String,
+}
+
+struct Opts {
+    cib: Option<String>,
+    host_checks: bool,
+    commands: Option<String>,
+    agents: Option<PathBuf>,
+    provider: String,
+    quiet: bool,
+}
+
+fn parse_args(args: &[String]) -> Result<Option<Opts>, String> {
+    let mut o = Opts {
+        cib: None,
+        host_checks: false,
+        commands: None,
+        agents: None,
+        provider: "ocfrs".into(),
+        quiet: false,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match a.as_str() {
+            "--cib" => o.cib = Some(value("--cib")?),
+            "--host-checks" => o.host_checks = true,
+            "--commands" => {
+                let t = value("--commands")?;
+                if !["crm", "pcs", "cibadmin"].contains(&t.as_str()) {
+                    return Err(format!("--commands: {t}: use crm, pcs or cibadmin"));
+                }
+                o.commands = Some(t);
+            }
+            "--agents" => o.agents = Some(PathBuf::from(value("--agents")?)),
+            "--provider" => o.provider = value("--provider")?,
+            "--quiet" | "-q" => o.quiet = true,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(None);
+            }
+            "--man" => {
+                print!("{}", man_page());
+                return Ok(None);
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(Some(o))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let opts = match parse_args(&args) {
+        Ok(Some(o)) => o,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ocfrs-switch-check: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let xml = match read_cib(opts.cib.as_deref()) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("ocfrs-switch-check: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let prims = match cib::primitives(&xml) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("ocfrs-switch-check: cannot read the configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let agents = opts.agents.clone().unwrap_or_else(default_agents_bin);
+    let nodes = cib::node_count(&xml);
+    let mut out = std::io::stdout().lock();
+    let (mut ready, mut changes, mut unsupported, mut others) = (vec![], 0, 0, vec![]);
+    for p in &prims {
+        let Some(agent) = switchable(p) else {
+            if p.class == "ocf" && p.provider != opts.provider {
+                others.push(format!("{} ({})", p.id, p.agent()));
+            }
+            continue;
+        };
+        let findings = check(p, agent, &agents, nodes, opts.host_checks);
+        let verdict = findings
+            .iter()
+            .map(|f| f.verdict)
+            .max()
+            .unwrap_or(Verdict::Ready);
+        let _ = writeln!(
+            out,
+            "{:<12} {} ({} -> ocf:{}:{})",
+            verdict.text(),
+            p.id,
+            p.agent(),
+            opts.provider,
+            p.kind
+        );
+        if !opts.quiet {
+            for f in &findings {
+                let _ = writeln!(out, "    - {}: {}", f.verdict.text(), f.text);
+            }
+        }
+        match verdict {
+            Verdict::Ready => ready.push(p),
+            Verdict::Changes => changes += 1,
+            Verdict::Unsupported => unsupported += 1,
+        }
+    }
+    let checked = ready.len() + changes + unsupported;
+    let _ = writeln!(
+        out,
+        "{checked} resource(s) checked: {} ready, {changes} with changes, {unsupported} unsupported",
+        ready.len()
+    );
+    if !others.is_empty() && !opts.quiet {
+        let _ = writeln!(out, "no ocfrs agent for: {}", others.join(", "));
+    }
+    if let Some(tool) = &opts.commands {
+        let _ = writeln!(out, "\n# switch the ready resources (review, then run):");
+        for p in &ready {
+            for c in switch_commands(tool, &p.id, &opts.provider) {
+                let _ = writeln!(out, "{c}");
+            }
+        }
+    }
+    if checked == ready.len() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn read_cib(path: Option<&str>) -> Result<String, String> {
+    match path {
+        Some("-") => std::io::read_to_string(std::io::stdin()).map_err(|e| format!("stdin: {e}")),
+        Some(p) => std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}")),
+        None => {
+            let o = Cmd::new("cibadmin")
+                .args(["--query", "--local"])
+                .run(Deadline::after(Duration::from_secs(30)))
+                .map_err(|e| format!("cibadmin --query: {}", e.reason()))?;
+            if !o.success() {
+                return Err(format!(
+                    "cibadmin --query failed (is this a cluster node?): {}",
+                    o.one_line()
+                ));
+            }
+            Ok(o.stdout_text())
+        }
+    }
+}
+
+fn default_agents_bin() -> PathBuf {
+    let installed = PathBuf::from("/usr/lib/ocfrs/ocfrs-agents");
+    if installed.exists() {
+        return installed;
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.join("ocfrs-agents")))
+        .filter(|p| p.exists())
+        .unwrap_or(installed)
+}
+
+/// Our declaration for `p`, when it is a resource-agents type we provide.
+fn switchable(p: &Primitive) -> Option<&'static Agent> {
+    let ours = p.class == "ocf"
+        && (p.provider == "heartbeat"
+            || (p.provider == "pacemaker" && ["Dummy", "Stateful"].contains(&p.kind.as_str())));
+    if !ours {
+        return None;
+    }
+    ocfrs_agents::AGENTS
+        .iter()
+        .find(|e| e.meta.name == p.kind)
+        .map(|e| e.meta)
+}
+
+fn finding(verdict: Verdict, text: impl Into<String>) -> Finding {
+    Finding {
+        verdict,
+        text: text.into(),
+    }
+}
+
+fn check(
+    p: &Primitive,
+    agent: &'static Agent,
+    agents_bin: &Path,
+    nodes: usize,
+    host_checks: bool,
+) -> Vec<Finding> {
+    let mut f = Vec::new();
+    for n in &p.notes {
+        f.push(finding(Verdict::Changes, n.clone()));
+    }
+    for (name, _) in &p.params {
+        match agent.params.iter().find(|d| d.name == name) {
+            None => f.push(finding(
+                Verdict::Changes,
+                format!(
+                    "parameter {name}: ocfrs's {} has no such parameter and ignores it; \
+                     remove it or check `man ocf_ocfrs_{}`",
+                    agent.name, agent.name
+                ),
+            )),
+            Some(d) => {
+                if let Some(dep) = d.deprecated {
+                    let how = match dep.replaced_with {
+                        Some(r) => format!("ocfrs maps it to {r}; rename it to {r}"),
+                        None => "ocfrs accepts it but ignores or replaces it".into(),
+                    };
+                    let why = if dep.desc.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", dep.desc)
+                    };
+                    f.push(finding(
+                        Verdict::Changes,
+                        format!("parameter {name} is deprecated{why}: {how}"),
+                    ));
+                }
+            }
+        }
+    }
+    for (op, depth) in &p.ops {
+        if !agent.advertises(op) && !["monitor", "start", "stop"].contains(&op.as_str()) {
+            f.push(finding(
+                Verdict::Changes,
+                format!(
+                    "operation {op}: ocfrs's {} does not implement it",
+                    agent.name
+                ),
+            ));
+        }
+        if let Some(d) = depth.as_deref().and_then(|d| d.parse::<u8>().ok()) {
+            let supported = agent
+                .all_actions()
+                .iter()
+                .any(|a| a.name == "monitor" && a.depth.unwrap_or(0) == d);
+            if d != 0 && !supported {
+                f.push(finding(
+                    Verdict::Changes,
+                    format!(
+                        "monitor OCF_CHECK_LEVEL={d}: not a depth ocfrs's {} declares; it runs \
+                         the next lower one",
+                        agent.name
+                    ),
+                ));
+            }
+        }
+    }
+    let promotable = p
+        .meta_value("promotable")
+        .is_some_and(|v| ocf::params::parse_bool(v) == Some(true));
+    if promotable && !agent.advertises("promote") {
+        f.push(finding(
+            Verdict::Unsupported,
+            format!(
+                "a promotable clone, but ocfrs's {} has no promote action",
+                agent.name
+            ),
+        ));
+    }
+    f.extend(validate(p, agent, agents_bin, nodes, host_checks));
+    f
+}
+
+/// Our validate-all with the primitive's attributes, as Pacemaker would pass them.
+fn validate(
+    p: &Primitive,
+    agent: &Agent,
+    agents_bin: &Path,
+    nodes: usize,
+    host_checks: bool,
+) -> Vec<Finding> {
+    let mut cmd = Cmd::new(agents_bin)
+        .arg(agent.name)
+        .arg("validate-all")
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("OCF_ROOT", "/usr/lib/ocf")
+        .env("OCF_RA_VERSION_MAJOR", "1")
+        .env("OCF_RA_VERSION_MINOR", "1")
+        .env("OCF_RESOURCE_INSTANCE", &p.id)
+        .env("OCF_RESOURCE_TYPE", agent.name)
+        .env("OCF_RESOURCE_PROVIDER", "ocfrs")
+        .env("OCF_CHECK_LEVEL", if host_checks { "10" } else { "0" })
+        .env("OCF_RESKEY_CRM_meta_timeout", "20000")
+        .env("HA_LOGTAG", "validate-all")
+        .cwd("/");
+    for (k, v) in &p.params {
+        cmd = cmd.env(format!("OCF_RESKEY_{k}"), v);
+    }
+    let has = |k: &str| p.meta_value(k).is_some();
+    if p.cloned {
+        let max = if nodes > 1 { nodes } else { 2 };
+        if !has("clone-max") {
+            cmd = cmd.env("OCF_RESKEY_CRM_meta_clone_max", max.to_string());
+        }
+        if !has("clone-node-max") {
+            cmd = cmd.env("OCF_RESKEY_CRM_meta_clone_node_max", "1");
+        }
+        if !has("globally-unique") {
+            cmd = cmd.env("OCF_RESKEY_CRM_meta_globally_unique", "false");
+        }
+        cmd = cmd.env("OCF_RESKEY_CRM_meta_clone", "0");
+    }
+    for (k, v) in &p.meta {
+        cmd = cmd.env(format!("OCF_RESKEY_CRM_meta_{}", k.replace('-', "_")), v);
+    }
+    // Configuration checks need no rights; as nobody they cannot change anything root owns,
+    // even if an agent's check had a side effect.
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } == 0 {
+        cmd = cmd.user(65534, 65534);
+    }
+    let out = match cmd.run(Deadline::after(Duration::from_secs(20))) {
+        Ok(o) => o,
+        Err(e) => {
+            return vec![finding(
+                Verdict::Unsupported,
+                format!(
+                    "could not run {} validate-all: {}",
+                    agents_bin.display(),
+                    e.reason()
+                ),
+            )]
+        }
+    };
+    let stderr = out.stderr_text();
+    let reason = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("ocf-exit-reason:"))
+        .unwrap_or("")
+        .to_string();
+    let mut f = Vec::new();
+    for l in stderr.lines() {
+        if let Some(w) = l.strip_prefix("validate-all: WARNING: ") {
+            // Unknown and deprecated names are already reported from the declaration.
+            if !w.starts_with("ignoring unknown parameter") && !w.contains("is deprecated") {
+                f.push(finding(Verdict::Changes, format!("validate-all: {w}")));
+            }
+        }
+    }
+    match out.code {
+        Some(0) => {}
+        Some(6) => f.push(finding(
+            Verdict::Unsupported,
+            format!("validate-all refuses it (exit 6): {reason}"),
+        )),
+        Some(rc @ (2 | 5)) => f.push(finding(
+            Verdict::Changes,
+            format!("validate-all on this host (exit {rc}): {reason}"),
+        )),
+        code => f.push(finding(
+            Verdict::Unsupported,
+            format!(
+                "validate-all exited {}: {reason}",
+                code.map_or_else(|| "on a signal".to_string(), |c| c.to_string())
+            ),
+        )),
+    }
+    f
+}
+
+/// The commands that switch `id` without a restart: Pacemaker restarts a resource whose
+/// agent changed while it manages it, so the resource is unmanaged first, its history
+/// refreshed (the probe with our agent finds it running), then managed again.
+fn switch_commands(tool: &str, id: &str, provider: &str) -> Vec<String> {
+    let modify =
+        format!("cibadmin --modify --xml-text '<primitive id=\"{id}\" provider=\"{provider}\"/>'");
+    match tool {
+        "crm" => vec![
+            format!("crm resource unmanage {id}"),
+            modify,
+            format!("crm resource refresh {id}"),
+            "crm_resource --wait".into(),
+            format!("crm resource manage {id}"),
+        ],
+        "pcs" => vec![
+            format!("pcs resource unmanage {id}"),
+            modify,
+            format!("pcs resource refresh {id}"),
+            "crm_resource --wait".into(),
+            format!("pcs resource manage {id}"),
+        ],
+        _ => vec![
+            format!(
+                "crm_resource --resource {id} --meta --set-parameter is-managed --parameter-value false"
+            ),
+            modify,
+            format!("crm_resource --refresh --resource {id}"),
+            "crm_resource --wait".into(),
+            format!("crm_resource --resource {id} --meta --delete-parameter is-managed"),
+        ],
+    }
+}
+
+fn man_page() -> String {
+    let body = USAGE
+        .lines()
+        .map(|l| {
+            if l.starts_with('.') || l.starts_with('\'') {
+                format!("\\&{l}")
+            } else {
+                l.replace('\\', "\\e")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    format!(
+        ".TH OCFRS-SWITCH-CHECK 8 \"\" \"ocfrs {}\" \"System Administration\"\n\
+         .SH NAME\nocfrs-switch-check \\- which cluster resources can switch to the ocfrs agents\n\
+         .SH SYNOPSIS\n.nf\n{body}\n.fi\n\
+         .SH AGENTS\n{}\n\
+         .SH SEE ALSO\n.BR ocfrs-tester (8),\n.BR cibadmin (8),\n.BR crm_resource (8)\n",
+        env!("CARGO_PKG_VERSION"),
+        ocfrs_agents::AGENTS
+            .iter()
+            .map(|e| e.meta.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}

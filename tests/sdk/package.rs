@@ -1,0 +1,267 @@
+//! The Debian package: `make deb` from the workspace (debhelper, debian/), installed with dpkg
+//! beside resource-agents and pacemaker, seen by Pacemaker, removed and purged without a trace
+//! and without touching resource-agents.
+use crate::common::{agents_bin, our_tester, sh, TempDir};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root")
+        .to_path_buf()
+}
+
+fn switch_check_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ocfrs-switch-check"))
+}
+
+/// What `make deb` reads: the Makefile, debian/ and the documents the package ships, copied so
+/// the build never writes into the checkout.
+fn source_copy(dst: &Path) {
+    let r = repo();
+    for rel in ["Makefile", "README.md", "ocf-tester/README.md"] {
+        let to = dst.join(rel);
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(r.join(rel), to).expect(rel);
+    }
+    for dir in ["debian", "docs"] {
+        let (rc, out, err) = sh(Command::new("cp")
+            .arg("-a")
+            .arg(r.join(dir))
+            .arg(dst.join(dir)));
+        assert_eq!(rc, 0, "cp {dir}: {out}{err}");
+    }
+}
+
+/// Run dpkg, waiting (bounded) while another package operation holds its lock.
+fn dpkg(args: &[&str]) -> (i32, String, String) {
+    let start = Instant::now();
+    loop {
+        let r = sh(Command::new("dpkg").args(args));
+        let locked = r.0 != 0 && r.2.contains("lock");
+        if !locked || start.elapsed() > Duration::from_secs(300) {
+            return r;
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+}
+
+/// Every path (files, links, directories) under the places a package like ours writes to.
+fn snapshot() -> BTreeSet<PathBuf> {
+    let mut out = BTreeSet::new();
+    let mut stack: Vec<PathBuf> = [
+        "/usr/lib/ocf",
+        "/usr/lib/ocfrs",
+        "/usr/sbin",
+        "/usr/share/man/man7",
+        "/usr/share/man/man8",
+        "/usr/share/doc/ocfrs",
+        "/usr/share/bash-completion/completions",
+        "/usr/share/zsh/vendor-completions",
+        "/usr/share/fish/vendor_completions.d",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .collect();
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() && !p.is_symlink() {
+                stack.push(p.clone());
+            }
+            out.insert(p);
+        }
+    }
+    for e in std::fs::read_dir("/var/lib/dpkg/info")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if e.file_name().to_string_lossy().starts_with("ocfrs.") {
+            out.insert(e.path());
+        }
+    }
+    out
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root, debhelper, resource-agents and pacemaker-cli-utils (tests/run.sh setup)"
+)]
+fn debian_package_installs_beside_resource_agents_and_purges_clean() {
+    assert!(crate::common::is_root(), "dpkg -i needs root");
+    let (rc, _, _) = dpkg(&["-s", "ocfrs"]);
+    assert_ne!(
+        rc, 0,
+        "package ocfrs is already installed here: dpkg -P ocfrs first"
+    );
+    assert!(
+        !Path::new("/usr/lib/ocf/resource.d/ocfrs").exists(),
+        "/usr/lib/ocf/resource.d/ocfrs exists (make install?): `make uninstall` first"
+    );
+    let (rc, ra_owner, _) = dpkg(&["-S", "/usr/sbin/ocf-tester"]);
+    assert!(
+        rc == 0 && ra_owner.starts_with("resource-agents"),
+        "resource-agents' ocf-tester must be installed: {ra_owner}"
+    );
+    let (rc, out, err) = dpkg(&["--verify", "resource-agents"]);
+    assert!(
+        rc == 0 && out.is_empty(),
+        "resource-agents modified before the test: {out}{err}"
+    );
+
+    // Build.
+    let src = TempDir::new("ocfadm-deb");
+    source_copy(src.path());
+    let outdir = src.join("out");
+    let (rc, out, err) = sh(Command::new("make")
+        .current_dir(src.path())
+        .arg("--no-print-directory")
+        .arg("deb")
+        .arg("NO_BUILD=1")
+        .arg(format!("AGENTS_BIN={}", agents_bin().display()))
+        .arg(format!("TESTER_BIN={}", our_tester().display()))
+        .arg(format!("SWITCH_CHECK_BIN={}", switch_check_bin().display()))
+        .arg(format!("DEB_DESTDIR={}", outdir.display())));
+    assert_eq!(rc, 0, "make deb:\n{out}\n{err}");
+    let deb = std::fs::read_dir(&outdir)
+        .expect("out dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "deb"))
+        .expect("a .deb");
+    let field = |f: &str| {
+        let (rc, out, err) = sh(Command::new("dpkg-deb").arg("-f").arg(&deb).arg(f));
+        assert_eq!(rc, 0, "{err}");
+        out.trim().to_string()
+    };
+    assert_eq!(field("Package"), "ocfrs");
+    assert_eq!(field("Version"), env!("CARGO_PKG_VERSION"));
+    // Depends: only shared libraries the binaries link (dpkg-shlibdeps), nothing run.
+    let depends = field("Depends");
+    assert!(depends.contains("libc6"), "Depends: {depends}");
+    for not in [
+        "pacemaker",
+        "resource-agents",
+        "apache2",
+        "mariadb",
+        "corosync",
+    ] {
+        assert!(!depends.contains(not), "Depends names {not}: {depends}");
+    }
+    // Recommends: the services of the agents that exist, from debian/agent-packages.
+    let (rc, expected, err) = sh(Command::new("sh")
+        .arg(repo().join("debian/recommends.sh"))
+        .arg(agents_bin()));
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(field("Recommends"), expected.trim());
+    let names: Vec<&str> = ocfrs_agents::AGENTS.iter().map(|e| e.meta.name).collect();
+    if names.contains(&"apache") {
+        assert!(field("Recommends").contains("apache2"));
+    }
+
+    // Install beside resource-agents.
+    let before = snapshot();
+    let deb_s = deb.to_string_lossy().into_owned();
+    let (rc, out, err) = dpkg(&["-i", &deb_s]);
+    let installed = rc == 0;
+    // Whatever happens next, purge (a failed assertion must not leave the package behind).
+    struct Purge(bool);
+    impl Drop for Purge {
+        fn drop(&mut self) {
+            if self.0 {
+                let _ = dpkg(&["--purge", "ocfrs"]);
+            }
+        }
+    }
+    let _purge = Purge(true);
+    assert!(installed, "dpkg -i:\n{out}\n{err}");
+    assert!(
+        !err.contains("trying to overwrite"),
+        "file conflict on install: {err}"
+    );
+    let (_, listed, _) = dpkg(&["-L", "ocfrs"]);
+    for n in &names {
+        assert!(
+            listed.contains(&format!("/usr/lib/ocf/resource.d/ocfrs/{n}\n")),
+            "{n} not in the package:\n{listed}"
+        );
+        assert!(
+            listed.contains(&format!("/usr/share/man/man7/ocf_ocfrs_{n}.7.gz")),
+            "man page of {n}"
+        );
+    }
+    for f in [
+        "/usr/lib/ocfrs/ocfrs-agents",
+        "/usr/sbin/ocfrs-tester",
+        "/usr/sbin/ocfrs-switch-check",
+        "/usr/share/man/man8/ocfrs-tester.8.gz",
+        "/usr/share/man/man8/ocfrs-switch-check.8.gz",
+        "/usr/share/bash-completion/completions/ocfrs-tester",
+        "/usr/share/doc/ocfrs/README.md.gz",
+        "/usr/share/doc/ocfrs/copyright",
+    ] {
+        assert!(listed.contains(&format!("{f}\n")), "{f} not in:\n{listed}");
+    }
+    assert!(!listed.contains("/usr/sbin/ocf-tester"), "{listed}");
+    assert!(
+        !listed.contains("installed-files"),
+        "make's manifest shipped"
+    );
+    let (_, owner, _) = dpkg(&["-S", "/usr/sbin/ocf-tester"]);
+    assert!(owner.starts_with("resource-agents"), "{owner}");
+    // The installed agents are the multicall binary, by its hard links.
+    let (rc, xml, _) = sh(Command::new("/usr/lib/ocf/resource.d/ocfrs/Dummy")
+        .arg("meta-data")
+        .env_clear());
+    assert!(rc == 0 && xml.contains("<resource-agent name=\"Dummy\""));
+
+    // What Pacemaker sees.
+    let (rc, list, err) = sh(Command::new("crm_resource").args(["--list-agents", "ocf:ocfrs"]));
+    assert_eq!(rc, 0, "{err}");
+    let listed_agents: BTreeSet<&str> = list.lines().map(str::trim).collect();
+    assert_eq!(
+        listed_agents,
+        names.iter().copied().collect::<BTreeSet<_>>(),
+        "crm_resource --list-agents ocf:ocfrs"
+    );
+    for n in &names {
+        let (rc, xml, err) = sh(Command::new("crm_resource")
+            .arg("--show-metadata")
+            .arg(format!("ocf:ocfrs:{n}")));
+        assert_eq!(rc, 0, "{n}: {err}");
+        assert!(
+            xml.contains(&format!("<resource-agent name=\"{n}\"")),
+            "{n}"
+        );
+        assert!(err.trim().is_empty(), "{n}: crm_resource warned: {err}");
+    }
+    let (rc, out, err) = sh(Command::new("/usr/sbin/ocfrs-switch-check").arg("--help"));
+    assert_eq!(rc, 0, "{out}{err}");
+
+    // Remove, then purge: nothing of ours left, nothing of resource-agents touched.
+    let (rc, out, err) = dpkg(&["--remove", "ocfrs"]);
+    assert_eq!(rc, 0, "dpkg -r:\n{out}\n{err}");
+    assert!(!Path::new("/usr/lib/ocf/resource.d/ocfrs").exists());
+    let (rc, out, err) = dpkg(&["--purge", "ocfrs"]);
+    assert_eq!(rc, 0, "dpkg -P:\n{out}\n{err}");
+    let (rc, _, _) = dpkg(&["-s", "ocfrs"]);
+    assert_ne!(rc, 0, "ocfrs still known to dpkg after purge");
+    let after = snapshot();
+    let added: Vec<_> = after.difference(&before).collect();
+    let removed: Vec<_> = before.difference(&after).collect();
+    assert!(added.is_empty(), "left behind after purge: {added:?}");
+    assert!(
+        removed.is_empty(),
+        "removed what was there before: {removed:?}"
+    );
+    let (rc, out, err) = dpkg(&["--verify", "resource-agents"]);
+    assert!(
+        rc == 0 && out.is_empty(),
+        "resource-agents modified: {out}{err}"
+    );
+}
