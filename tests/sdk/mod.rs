@@ -6,3 +6,4 @@ mod metadata;
 mod multicall;
 mod package;
 mod shell_tester;
+mod switch_check;
