@@ -15,3 +15,4 @@ mod group;
 mod monitor_faults;
 mod recovery;
 mod sampler;
+mod switch_provider;
