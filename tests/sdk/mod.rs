@@ -7,3 +7,4 @@ mod multicall;
 mod package;
 mod shell_tester;
 mod switch_check;
+mod template;
