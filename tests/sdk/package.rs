@@ -203,6 +203,8 @@ fn debian_package_installs_beside_resource_agents_and_purges_clean() {
         "/usr/share/man/man8/ocfrs-switch-check.8.gz",
         "/usr/share/bash-completion/completions/ocfrs-tester",
         "/usr/share/doc/ocfrs/README.md.gz",
+        "/usr/share/doc/ocfrs/ocf-tester.md.gz",
+        "/usr/share/doc/ocfrs/writing-an-agent.md.gz",
         "/usr/share/doc/ocfrs/copyright",
     ] {
         assert!(listed.contains(&format!("{f}\n")), "{f} not in:\n{listed}");
@@ -264,4 +266,34 @@ fn debian_package_installs_beside_resource_agents_and_purges_clean() {
         rc == 0 && out.is_empty(),
         "resource-agents modified: {out}{err}"
     );
+}
+
+/// The maintainer scripts' `ocf-tester` compatibility link, in a throwaway root (`DPKG_ROOT`,
+/// as `dpkg --root` sets it): made only where the name is free, removed only while it is ours.
+#[test]
+fn ocf_tester_link_only_where_the_name_is_free() {
+    let root = TempDir::new("ocfadm-dpkgroot");
+    let sbin = root.join("usr/sbin");
+    std::fs::create_dir_all(&sbin).expect("mkdir");
+    let script = |name: &str, arg: &str| {
+        let (rc, out, err) = sh(Command::new("sh")
+            .arg(repo().join("debian").join(name))
+            .arg(arg)
+            .env("DPKG_ROOT", root.path()));
+        assert_eq!(rc, 0, "{name} {arg}: {out}{err}");
+    };
+    let link = sbin.join("ocf-tester");
+    script("ocfrs.postinst", "configure");
+    assert_eq!(
+        std::fs::read_link(&link).expect("link made"),
+        Path::new("ocfrs-tester")
+    );
+    script("ocfrs.postinst", "configure"); // upgrade: idempotent
+    script("ocfrs.postrm", "remove");
+    assert!(link.symlink_metadata().is_err(), "link left after remove");
+    // Debian's tester is there: never replaced, never removed.
+    std::fs::write(&link, "#!/bin/sh\n").expect("write");
+    script("ocfrs.postinst", "configure");
+    script("ocfrs.postrm", "purge");
+    assert_eq!(std::fs::read_to_string(&link).expect("kept"), "#!/bin/sh\n");
 }

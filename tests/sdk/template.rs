@@ -28,7 +28,7 @@ fn template_bin() -> PathBuf {
 fn template_agent_passes_both_testers_from_a_throwaway_ocf_root() {
     let root = TempDir::new("ocfadm-tpl");
     set_mode(root.path(), 0o755); // the shell tester runs meta-data as nobody
-    // The guide's install step.
+                                  // The guide's install step.
     let agent = root.join("resource.d/ocfrs/HttpServer");
     let (rc, out, err) = sh(Command::new("install")
         .args(["-D", "-m", "0755"])
