@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   make                        # make install / uninstall tests
   debhelper dpkg-dev fakeroot # make deb (debian/), the package test
+  pcs                         # pcs resource describe of every agent (package test)
   apache2                     # ocf-tester: Debian's ocft apache config vs ocft
   resource-agents             # shell agents, ocf-tester, ra-api-1.dtd, metadata.rng, ocft configs
   libxml2-utils               # xmllint

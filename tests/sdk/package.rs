@@ -90,7 +90,7 @@ fn snapshot() -> BTreeSet<PathBuf> {
 #[test]
 #[cfg_attr(
     not(feature = "root-tests"),
-    ignore = "needs root, debhelper, resource-agents and pacemaker-cli-utils (tests/run.sh setup)"
+    ignore = "needs root, debhelper, resource-agents, pacemaker-cli-utils, crmsh, pcs (tests/run.sh setup)"
 )]
 fn debian_package_installs_beside_resource_agents_and_purges_clean() {
     assert!(crate::common::is_root(), "dpkg -i needs root");
@@ -241,6 +241,29 @@ fn debian_package_installs_beside_resource_agents_and_purges_clean() {
             "{n}"
         );
         assert!(err.trim().is_empty(), "{n}: crm_resource warned: {err}");
+    }
+    // The cluster shells render every agent, every parameter, without a warning.
+    for e in ocfrs_agents::AGENTS {
+        let n = e.meta.name;
+        let id = format!("ocf:ocfrs:{n}");
+        for argv in [
+            vec!["crm", "ra", "info", id.as_str()],
+            vec!["pcs", "resource", "describe", "--full", id.as_str()],
+        ] {
+            let (rc, out, err) = sh(Command::new(argv[0]).args(&argv[1..]));
+            assert_eq!(rc, 0, "{argv:?}: {out}{err}");
+            assert!(err.trim().is_empty(), "{argv:?} warned: {err}");
+            assert!(
+                out.contains(&id) && out.contains(e.meta.shortdesc.trim()),
+                "{argv:?}:\n{out}"
+            );
+            for p in e.meta.params {
+                let word = out
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .any(|w| w == p.name);
+                assert!(word, "{argv:?} does not show parameter {}:\n{out}", p.name);
+            }
+        }
     }
     let (rc, out, err) = sh(Command::new("/usr/sbin/ocfrs-switch-check").arg("--help"));
     assert_eq!(rc, 0, "{out}{err}");
