@@ -15,6 +15,7 @@ PACKAGES=(
   make                        # make install / uninstall tests
   debhelper dpkg-dev fakeroot # make deb (debian/), the package test
   pcs                         # pcs resource describe of every agent (package test)
+  busybox python3             # syslogd for the logging test; the template agent's daemon
   apache2                     # ocf-tester: Debian's ocft apache config vs ocft
   resource-agents             # shell agents, ocf-tester, ra-api-1.dtd, metadata.rng, ocft configs
   libxml2-utils               # xmllint

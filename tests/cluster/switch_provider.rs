@@ -4,6 +4,9 @@
 //! the address keeps running: Pacemaker's probe with our agent finds it started, and nothing
 //! stops or starts it.
 //!
+//! It also reads our agents' log lines back from Pacemaker's own log file, which Pacemaker
+//! passes to agents as `HA_LOGFILE`: `Dummy(dlog)[pid]: WARNING: ...`, as `ocf_log` writes.
+//!
 //! Fencing: relies on `stonith-enabled=false` (no node fails here).
 use super::harness::*;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -45,7 +48,19 @@ fn switch_check_then_switch_a_running_address_without_a_restart() {
             &[],
         ),
     );
+    // Ours, with a parameter it does not know: every action logs a warning.
+    c.cib_create(
+        "resources",
+        &primitive(
+            "dlog",
+            "ocf:ocfrs:Dummy",
+            &[("ocfadm_unknown", "1")],
+            &[],
+            &[("monitor", "5s", "20s", "")],
+        ),
+    );
     c.cib_create("constraints", &prefer("vip", "n1", "100"));
+    c.cib_create("constraints", &prefer("dlog", "n1", "100"));
     c.wait_running_on("vip", "n1");
     c.wait_idle();
 
@@ -127,4 +142,16 @@ fn switch_check_then_switch_a_running_address_without_a_restart() {
         )
     });
     assert_eq!(c.failcount("vip", "n1"), 0);
+
+    // Our agent's lines in Pacemaker's log, in ocf_log's format.
+    c.wait_running_on("dlog", "n1");
+    let log = std::fs::read_to_string(c.node_path(1, "/var/log/pacemaker/pacemaker.log"))
+        .unwrap_or_default();
+    let ours = log.lines().find(|l| {
+        l.contains(" Dummy(dlog)[")
+            && l.contains("]: WARNING: ignoring unknown parameter ocfadm_unknown")
+    });
+    if ours.is_none() {
+        c.fail("no Dummy(dlog)[pid]: WARNING line in n1's pacemaker.log");
+    }
 }

@@ -1,6 +1,7 @@
 //! The foundation, seen from outside (installed binaries, real validators, real tools).
 mod bad_input;
 mod install;
+mod logging;
 mod man;
 mod metadata;
 mod multicall;
