@@ -127,6 +127,14 @@ fn a_mixed_cib_gets_one_verdict_per_switchable_resource() {
         f.iter().any(|l| l.contains("parameter no_such_option")),
         "{f:?}"
     );
+    if std::path::Path::new("/usr/lib/ocf/resource.d/heartbeat/Filesystem").exists() {
+        // Compared with the installed agent's own meta-data: a typo, not a missing feature.
+        assert!(
+            f.iter()
+                .any(|l| l.contains("neither heartbeat's nor ocfrs's Filesystem knows it")),
+            "{f:?}"
+        );
+    }
     assert!(f.iter().any(|l| l.contains("OCF_CHECK_LEVEL=30")), "{f:?}");
     let (v, f) = section(&out, "ruled");
     assert_eq!(v, "changes", "{out}");

@@ -22,7 +22,7 @@
 mod cib;
 
 use cib::Primitive;
-use ocf::process::Cmd;
+use ocf::process::{Cmd, Output};
 use ocf::{Agent, Deadline};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -159,7 +159,15 @@ fn main() -> ExitCode {
             }
             continue;
         };
-        let findings = check(p, agent, &agents, nodes, opts.host_checks);
+        let theirs = their_params(p);
+        let findings = check(
+            p,
+            agent,
+            &agents,
+            nodes,
+            opts.host_checks,
+            theirs.as_deref(),
+        );
         let verdict = findings
             .iter()
             .map(|f| f.verdict)
@@ -268,6 +276,7 @@ fn check(
     agents_bin: &Path,
     nodes: usize,
     host_checks: bool,
+    theirs: Option<&[String]>,
 ) -> Vec<Finding> {
     let mut f = Vec::new();
     for n in &p.notes {
@@ -275,14 +284,26 @@ fn check(
     }
     for (name, _) in &p.params {
         match agent.params.iter().find(|d| d.name == name) {
-            None => f.push(finding(
-                Verdict::Changes,
-                format!(
-                    "parameter {name}: ocfrs's {} has no such parameter and ignores it; \
-                     remove it or check `man ocf_ocfrs_{}`",
-                    agent.name, agent.name
-                ),
-            )),
+            None => {
+                let whose = match theirs {
+                    Some(t) if t.iter().any(|n| n == name) => format!(
+                        "{}'s {} has it, ocfrs's has not and ignores it",
+                        p.provider, p.kind
+                    ),
+                    Some(_) => format!(
+                        "neither {}'s nor ocfrs's {} knows it (a typo?)",
+                        p.provider, p.kind
+                    ),
+                    None => format!("ocfrs's {} has no such parameter and ignores it", p.kind),
+                };
+                f.push(finding(
+                    Verdict::Changes,
+                    format!(
+                        "parameter {name}: {whose}; remove it or see `man ocf_ocfrs_{}`",
+                        agent.name
+                    ),
+                ));
+            }
             Some(d) => {
                 if let Some(dep) = d.deprecated {
                     let how = match dep.replaced_with {
@@ -343,6 +364,35 @@ fn check(
     }
     f.extend(validate(p, agent, agents_bin, nodes, host_checks));
     f
+}
+
+/// The parameter names of the agent the primitive uses today (`/usr/lib/ocf/resource.d/
+/// <provider>/<type> meta-data`), when it is installed here; `None` when it is not.
+fn their_params(p: &Primitive) -> Option<Vec<String>> {
+    let ocf_root = "/usr/lib/ocf";
+    let path = Path::new(ocf_root)
+        .join("resource.d")
+        .join(&p.provider)
+        .join(&p.kind);
+    if !path.is_file() {
+        return None;
+    }
+    let out = Cmd::new(&path)
+        .arg("meta-data")
+        .env_clear()
+        .env("OCF_ROOT", ocf_root)
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .run(Deadline::after(Duration::from_secs(10)))
+        .ok()
+        .filter(Output::success)?;
+    let doc = ocf::inspect::Document::parse(&out.stdout).ok()?;
+    Some(
+        ocf::inspect::MetaData::from_document(&doc)
+            .params
+            .into_iter()
+            .map(|p| p.name)
+            .collect(),
+    )
 }
 
 /// Our validate-all with the primitive's attributes, as Pacemaker would pass them.
