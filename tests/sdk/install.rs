@@ -6,7 +6,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn repo() -> PathBuf {
+/// The repository root.
+pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("repo root")
@@ -32,7 +33,8 @@ fn make(args: &[String]) -> (i32, String, String) {
     sh(&mut c)
 }
 
-fn tree(root: &Path) -> BTreeSet<PathBuf> {
+/// Every path below `root` (files, links, directories; symlinks not followed).
+pub(crate) fn tree(root: &Path) -> BTreeSet<PathBuf> {
     let mut out = BTreeSet::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {

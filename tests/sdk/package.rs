@@ -1,18 +1,12 @@
 //! The Debian package: `make deb` from the workspace (debhelper, debian/), installed with dpkg
 //! beside resource-agents and pacemaker, seen by Pacemaker, removed and purged without a trace
 //! and without touching resource-agents.
+use super::install::{repo, tree};
 use crate::common::{agents_bin, our_tester, sh, TempDir};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("repo root")
-        .to_path_buf()
-}
 
 fn switch_check_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ocfrs-switch-check"))
@@ -52,7 +46,7 @@ fn dpkg(args: &[&str]) -> (i32, String, String) {
 /// Every path (files, links, directories) under the places a package like ours writes to.
 fn snapshot() -> BTreeSet<PathBuf> {
     let mut out = BTreeSet::new();
-    let mut stack: Vec<PathBuf> = [
+    for root in [
         "/usr/lib/ocf",
         "/usr/lib/ocfrs",
         "/usr/sbin",
@@ -62,18 +56,8 @@ fn snapshot() -> BTreeSet<PathBuf> {
         "/usr/share/bash-completion/completions",
         "/usr/share/zsh/vendor-completions",
         "/usr/share/fish/vendor_completions.d",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .collect();
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() && !p.is_symlink() {
-                stack.push(p.clone());
-            }
-            out.insert(p);
-        }
+    ] {
+        out.extend(tree(Path::new(root)));
     }
     for e in std::fs::read_dir("/var/lib/dpkg/info")
         .into_iter()
