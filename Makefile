@@ -134,11 +134,13 @@ metadata: build
 	$(AGENTS_BIN) --generate man metadata/man
 
 # The Debian package, with debhelper (see debian/rules and the README's "Debian package").
-# NO_BUILD=1 AGENTS_BIN=... TESTER_BIN=... SWITCH_CHECK_BIN=... packages given binaries.
+# NO_BUILD=1 AGENTS_BIN=... TESTER_BIN=... SWITCH_CHECK_BIN=... packages given binaries;
+# DEB_COMPRESS="-Zgzip -z1" compresses faster (dpkg-deb options).
 DEB_DESTDIR ?= $(TARGET_DIR)/debian
 deb:
 	DEB_RULES_REQUIRES_ROOT=no NO_BUILD=$(NO_BUILD) AGENTS_BIN=$(AGENTS_BIN) \
 	  TESTER_BIN=$(TESTER_BIN) SWITCH_CHECK_BIN=$(SWITCH_CHECK_BIN) DEB_DESTDIR=$(DEB_DESTDIR) \
+	  DEB_COMPRESS="$(DEB_COMPRESS)" \
 	  debian/rules binary
 	DEB_RULES_REQUIRES_ROOT=no debian/rules clean
 	@ls -1 $(DEB_DESTDIR)/ocfrs_*.deb
