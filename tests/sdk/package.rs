@@ -150,7 +150,23 @@ fn debian_package_installs_beside_resource_agents_and_purges_clean() {
         assert!(field("Recommends").contains("apache2"));
     }
 
-    // Install beside resource-agents.
+    // Install beside resource-agents. What of the package's paths exists already (shared
+    // directories) must still exist after purge; the rest must be gone.
+    let payload = src.join("payload");
+    let (rc, _, err) = sh(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&payload));
+    assert_eq!(rc, 0, "{err}");
+    let paths: Vec<(PathBuf, bool)> = tree(&payload)
+        .into_iter()
+        .filter_map(|p| {
+            p.strip_prefix(&payload)
+                .ok()
+                .map(|r| Path::new("/").join(r))
+        })
+        .map(|p| {
+            let existed = p.symlink_metadata().is_ok();
+            (p, existed)
+        })
+        .collect();
     let before = snapshot();
     let deb_s = deb.to_string_lossy().into_owned();
     let (rc, out, err) = dpkg(&["-i", &deb_s]);
@@ -251,6 +267,59 @@ fn debian_package_installs_beside_resource_agents_and_purges_clean() {
             }
         }
     }
+    // The man pages' example configurations are accepted by both shells, as written, with
+    // no complaint about the agent or its parameters (on a CIB file: no cluster needed).
+    let cibs = TempDir::new("ocfadm-examples");
+    for e in ocfrs_agents::AGENTS {
+        let n = e.meta.name;
+        let (crm, pcs) = ocf::man::example_config(e.meta, "ocfrs");
+        for (shell, text) in [("crm", crm), ("pcs", pcs)] {
+            let file = cibs.join(format!("{n}-{shell}.xml"));
+            let (rc, xml, err) = sh(Command::new("cibadmin").arg("--empty"));
+            assert_eq!(rc, 0, "{err}");
+            std::fs::write(&file, xml).expect("write cib");
+            for (name, value) in [("stonith-enabled", "false"), ("no-quorum-policy", "ignore")] {
+                let (rc, _, err) = sh(Command::new("crm_attribute").env("CIB_file", &file).args([
+                    "-t",
+                    "crm_config",
+                    "-n",
+                    name,
+                    "-v",
+                    value,
+                ]));
+                assert_eq!(rc, 0, "{err}");
+            }
+            let script = match shell {
+                "pcs" => text.replacen("pcs ", &format!("pcs -f {} ", file.display()), 1),
+                _ => text.clone(),
+            };
+            let (rc, out, err) = sh(Command::new("sh")
+                .arg("-c")
+                .arg(&script)
+                .env("CIB_file", &file));
+            let said = format!("{out}{err}");
+            let id = format!("{}-1", n.to_ascii_lowercase());
+            assert!(rc == 0, "{shell} example of {n} failed:\n{text}\n{said}");
+            let complaints: Vec<&str> = said
+                .lines()
+                .filter(|l| l.contains(&id) || l.contains("ocf:ocfrs") || l.contains("parameter"))
+                .collect();
+            assert!(
+                complaints.is_empty(),
+                "{shell} on the {n} example:\n{text}\n{said}"
+            );
+            let cib = std::fs::read_to_string(&file).expect("read cib");
+            let ours = [
+                format!("id=\"{id}\""),
+                format!("type=\"{n}\""),
+                "provider=\"ocfrs\"".to_string(),
+            ];
+            assert!(
+                ours.iter().all(|a| cib.contains(a.as_str())),
+                "{shell}: {n} example not in the CIB:\n{cib}"
+            );
+        }
+    }
     let (rc, out, err) = sh(Command::new("/usr/sbin/ocfrs-switch-check").arg("--help"));
     assert_eq!(rc, 0, "{out}{err}");
 
@@ -262,14 +331,29 @@ fn debian_package_installs_beside_resource_agents_and_purges_clean() {
     assert_eq!(rc, 0, "dpkg -P:\n{out}\n{err}");
     let (rc, _, _) = dpkg(&["-s", "ocfrs"]);
     assert_ne!(rc, 0, "ocfrs still known to dpkg after purge");
+    // Judged by path, not by a before/after diff of shared directories, where other
+    // packages may come and go meanwhile: every path of the package is gone unless it was
+    // there before (shared directories), and what was there before is still there.
+    for (p, existed) in &paths {
+        assert_eq!(
+            p.symlink_metadata().is_ok(),
+            *existed,
+            "{}: {} after purge",
+            p.display(),
+            if *existed { "removed" } else { "left behind" }
+        );
+    }
+    let gone: Vec<_> = before
+        .iter()
+        .filter(|p| p.symlink_metadata().is_err())
+        .collect();
+    assert!(gone.is_empty(), "removed what was there before: {gone:?}");
     let after = snapshot();
-    let added: Vec<_> = after.difference(&before).collect();
-    let removed: Vec<_> = before.difference(&after).collect();
-    assert!(added.is_empty(), "left behind after purge: {added:?}");
-    assert!(
-        removed.is_empty(),
-        "removed what was there before: {removed:?}"
-    );
+    let ours: Vec<_> = after
+        .difference(&before)
+        .filter(|p| p.to_string_lossy().contains("ocfrs") || p.ends_with("ocf-tester"))
+        .collect();
+    assert!(ours.is_empty(), "left behind after purge: {ours:?}");
     let (rc, out, err) = dpkg(&["--verify", "resource-agents"]);
     assert!(
         rc == 0 && out.is_empty(),
