@@ -97,6 +97,7 @@ fn debian_package_installs_beside_resource_agents_and_purges_clean() {
         rc == 0 && out.is_empty(),
         "resource-agents modified before the test: {out}{err}"
     );
+    let (_, ra_files, _) = dpkg(&["-L", "resource-agents"]);
 
     // Build.
     let src = TempDir::new("ocfadm-deb");
@@ -343,11 +344,12 @@ fn debian_package_installs_beside_resource_agents_and_purges_clean() {
             if *existed { "removed" } else { "left behind" }
         );
     }
-    let gone: Vec<_> = before
-        .iter()
+    let gone: Vec<_> = ra_files
+        .lines()
+        .map(Path::new)
         .filter(|p| p.symlink_metadata().is_err())
         .collect();
-    assert!(gone.is_empty(), "removed what was there before: {gone:?}");
+    assert!(gone.is_empty(), "resource-agents lost {gone:?}");
     let after = snapshot();
     let ours: Vec<_> = after
         .difference(&before)
