@@ -43,7 +43,8 @@ TARGET_DIR  ?= target
 BIN_DIR      = $(TARGET_DIR)/$(PROFILE)
 AGENTS_BIN  ?= $(BIN_DIR)/ocfrs-agents
 TESTER_BIN  ?= $(BIN_DIR)/ocf-tester
-SWITCH_CHECK_BIN ?= $(BIN_DIR)/ocfrs-switch-check
+# Built by the agents package: next to the agents binary.
+SWITCH_CHECK_BIN ?= $(dir $(AGENTS_BIN))ocfrs-switch-check
 OCF_TESTER_LINK  ?= auto
 # NO_BUILD=1 installs already-built binaries (AGENTS_BIN/TESTER_BIN) without running cargo.
 NO_BUILD    ?=
