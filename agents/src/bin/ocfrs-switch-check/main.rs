@@ -276,7 +276,7 @@ fn check(
     agents_bin: &Path,
     nodes: usize,
     host_checks: bool,
-    theirs: Option<&[String]>,
+    theirs: Option<&[(String, Option<String>)]>,
 ) -> Vec<Finding> {
     let mut f = Vec::new();
     for n in &p.notes {
@@ -286,7 +286,7 @@ fn check(
         match agent.params.iter().find(|d| d.name == name) {
             None => {
                 let whose = match theirs {
-                    Some(t) if t.iter().any(|n| n == name) => format!(
+                    Some(t) if t.iter().any(|(n, _)| n == name) => format!(
                         "{}'s {} has it, ocfrs's has not and ignores it",
                         p.provider, p.kind
                     ),
@@ -321,6 +321,39 @@ fn check(
                     ));
                 }
             }
+        }
+    }
+    // A default the current agent has and ours does not share changes what an unset
+    // parameter means (Dummy's state file, for one: our probe would not find the running
+    // instance).
+    for (name, default) in theirs.unwrap_or_default() {
+        let Some(def) = default.as_deref().filter(|d| !d.is_empty()) else {
+            continue;
+        };
+        let Some(ours) = agent.params.iter().find(|d| d.name == name) else {
+            continue;
+        };
+        let set = p.params.iter().any(|(k, _)| {
+            k == name
+                || agent.params.iter().any(|d| {
+                    d.name == k && d.deprecated.and_then(|x| x.replaced_with) == Some(name)
+                })
+        });
+        if !set && ours.default != Some(def) {
+            let keep = def.replace("RESOURCE_ID", &p.id);
+            f.push(finding(
+                Verdict::Changes,
+                format!(
+                    "parameter {name} is not set: {}'s {} defaults to '{def}', ocfrs's to {}; \
+                     set {name}={keep} to keep today's behaviour",
+                    p.provider,
+                    p.kind,
+                    ours.default.map_or_else(
+                        || "a computed value (see its man page)".to_string(),
+                        |d| format!("'{d}'")
+                    )
+                ),
+            ));
         }
     }
     for (op, depth) in &p.ops {
@@ -366,9 +399,10 @@ fn check(
     f
 }
 
-/// The parameter names of the agent the primitive uses today (`/usr/lib/ocf/resource.d/
-/// <provider>/<type> meta-data`), when it is installed here; `None` when it is not.
-fn their_params(p: &Primitive) -> Option<Vec<String>> {
+/// The parameter names and defaults of the agent the primitive uses today
+/// (`/usr/lib/ocf/resource.d/<provider>/<type> meta-data`), when it is installed here; `None`
+/// when it is not.
+fn their_params(p: &Primitive) -> Option<Vec<(String, Option<String>)>> {
     let ocf_root = "/usr/lib/ocf";
     let path = Path::new(ocf_root)
         .join("resource.d")
@@ -390,7 +424,7 @@ fn their_params(p: &Primitive) -> Option<Vec<String>> {
         ocf::inspect::MetaData::from_document(&doc)
             .params
             .into_iter()
-            .map(|p| p.name)
+            .map(|p| (p.name, p.default))
             .collect(),
     )
 }
