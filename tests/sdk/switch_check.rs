@@ -221,6 +221,38 @@ fn exit_status_says_whether_everything_is_ready() {
     assert!(err.contains("cannot read the configuration"), "{err}");
     let (rc, _, err) = check(&dir, "x.xml", &only_ready, &["--commands", "ansible"]);
     assert_eq!(rc, 2, "{err}");
+    // --json: one document with the same verdicts, and the commands for the ready ones.
+    let mixed = cib(&[
+        primitive(
+            "d",
+            "ocf:heartbeat:Dummy",
+            &[("state", "/run/d.state")],
+            &[],
+            &[],
+        ),
+        primitive(
+            "v",
+            "ocf:heartbeat:IPaddr2",
+            &[("ip", "bad \"quoted\"")],
+            &[],
+            &[],
+        ),
+    ]
+    .concat());
+    let (rc, out, err) = check(&dir, "json.xml", &mixed, &["--json", "--commands", "crm"]);
+    assert_eq!(rc, 1, "{out}{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("--json prints JSON");
+    assert_eq!(doc["ready"], 1);
+    assert_eq!(doc["unsupported"], 1);
+    let r = &doc["resources"];
+    assert_eq!(r[0]["id"], "d");
+    assert_eq!(r[0]["verdict"], "ready");
+    assert_eq!(r[0]["commands"][0], "crm resource unmanage d");
+    assert_eq!(r[1]["verdict"], "unsupported");
+    assert_eq!(r[1]["commands"].as_array().map(Vec::len), Some(0));
+    assert!(r[1]["findings"][0]["text"]
+        .as_str()
+        .is_some_and(|t| t.contains("exit 6")));
     let (rc, out, _) = sh(Command::new(bin()).arg("--man"));
     assert!(rc == 0 && out.starts_with(".TH OCFRS-SWITCH-CHECK 8"));
 }

@@ -31,7 +31,7 @@ use std::time::Duration;
 
 const USAGE: &str = "\
 usage: ocfrs-switch-check [--cib FILE|-] [--host-checks] [--commands crm|pcs|cibadmin]
-                          [--agents PATH] [--provider NAME] [--quiet]
+                          [--agents PATH] [--provider NAME] [--quiet] [--json]
        ocfrs-switch-check --man
 
 Reads the cluster configuration (`cibadmin -Q`, or FILE; - is stdin) and reports, for every
@@ -47,6 +47,8 @@ Nothing is changed: validate-all runs at check level 0, as nobody when run as ro
                       ocfrs-agents next to this program)
   --provider NAME     our provider name in the printed commands (default ocfrs)
   --quiet             only the verdict lines
+  --json              one JSON document: resources (id, agent, target, verdict, findings,
+                      commands), counts, and the ocf resources ocfrs has no agent for
 
 Exit status: 0 every checked resource is ready, 1 some are not, 2 usage or unreadable CIB.";
 
@@ -79,6 +81,7 @@ struct Opts {
     agents: Option<PathBuf>,
     provider: String,
     quiet: bool,
+    json: bool,
 }
 
 fn parse_args(args: &[String]) -> Result<Option<Opts>, String> {
@@ -89,6 +92,7 @@ fn parse_args(args: &[String]) -> Result<Option<Opts>, String> {
         agents: None,
         provider: "ocfrs".into(),
         quiet: false,
+        json: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -110,6 +114,7 @@ fn parse_args(args: &[String]) -> Result<Option<Opts>, String> {
             "--agents" => o.agents = Some(PathBuf::from(value("--agents")?)),
             "--provider" => o.provider = value("--provider")?,
             "--quiet" | "-q" => o.quiet = true,
+            "--json" => o.json = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(None);
@@ -150,8 +155,8 @@ fn main() -> ExitCode {
     };
     let agents = opts.agents.clone().unwrap_or_else(default_agents_bin);
     let nodes = cib::node_count(&xml);
-    let mut out = std::io::stdout().lock();
-    let (mut ready, mut changes, mut unsupported, mut others) = (vec![], 0, 0, vec![]);
+    let mut results = Vec::new();
+    let mut others = Vec::new();
     for p in &prims {
         let Some(agent) = switchable(p) else {
             if p.class == "ocf" && p.provider != opts.provider {
@@ -173,48 +178,97 @@ fn main() -> ExitCode {
             .map(|f| f.verdict)
             .max()
             .unwrap_or(Verdict::Ready);
+        results.push((p, verdict, findings));
+    }
+    let count = |v: Verdict| results.iter().filter(|r| r.1 == v).count();
+    let (ready, changes, unsupported) = (
+        count(Verdict::Ready),
+        count(Verdict::Changes),
+        count(Verdict::Unsupported),
+    );
+    let commands = |p: &Primitive| match &opts.commands {
+        Some(tool) => switch_commands(tool, &p.id, &opts.provider),
+        None => Vec::new(),
+    };
+    let mut out = std::io::stdout().lock();
+    if opts.json {
+        let list = |v: &[String]| v.iter().map(|x| json_str(x)).collect::<Vec<_>>().join(",");
+        let rows: Vec<String> = results
+            .iter()
+            .map(|(p, v, f)| {
+                let found: Vec<String> = f
+                    .iter()
+                    .map(|x| {
+                        format!("{{\"verdict\":\"{}\",\"text\":{}}}", x.verdict.text(), json_str(&x.text))
+                    })
+                    .collect();
+                let cmds = if *v == Verdict::Ready { commands(p) } else { Vec::new() };
+                format!(
+                    "{{\"id\":{},\"agent\":{},\"target\":{},\"verdict\":\"{}\",\"findings\":[{}],\"commands\":[{}]}}",
+                    json_str(&p.id),
+                    json_str(&p.agent()),
+                    json_str(&format!("ocf:{}:{}", opts.provider, p.kind)),
+                    v.text(),
+                    found.join(","),
+                    list(&cmds)
+                )
+            })
+            .collect();
         let _ = writeln!(
             out,
-            "{:<12} {} ({} -> ocf:{}:{})",
-            verdict.text(),
-            p.id,
-            p.agent(),
-            opts.provider,
-            p.kind
+            "{{\"resources\":[{}],\"ready\":{ready},\"changes\":{changes},\"unsupported\":{unsupported},\"no_ocfrs_agent\":[{}]}}",
+            rows.join(","),
+            list(&others)
         );
-        if !opts.quiet {
-            for f in &findings {
-                let _ = writeln!(out, "    - {}: {}", f.verdict.text(), f.text);
+    } else {
+        for (p, v, f) in &results {
+            let target = format!("ocf:{}:{}", opts.provider, p.kind);
+            let _ = writeln!(out, "{:<12} {} ({} -> {target})", v.text(), p.id, p.agent());
+            if !opts.quiet {
+                for x in f {
+                    let _ = writeln!(out, "    - {}: {}", x.verdict.text(), x.text);
+                }
             }
         }
-        match verdict {
-            Verdict::Ready => ready.push(p),
-            Verdict::Changes => changes += 1,
-            Verdict::Unsupported => unsupported += 1,
+        let _ = writeln!(
+            out,
+            "{} resource(s) checked: {ready} ready, {changes} with changes, {unsupported} unsupported",
+            results.len()
+        );
+        if !others.is_empty() && !opts.quiet {
+            let _ = writeln!(out, "no ocfrs agent for: {}", others.join(", "));
         }
-    }
-    let checked = ready.len() + changes + unsupported;
-    let _ = writeln!(
-        out,
-        "{checked} resource(s) checked: {} ready, {changes} with changes, {unsupported} unsupported",
-        ready.len()
-    );
-    if !others.is_empty() && !opts.quiet {
-        let _ = writeln!(out, "no ocfrs agent for: {}", others.join(", "));
-    }
-    if let Some(tool) = &opts.commands {
-        let _ = writeln!(out, "\n# switch the ready resources (review, then run):");
-        for p in &ready {
-            for c in switch_commands(tool, &p.id, &opts.provider) {
-                let _ = writeln!(out, "{c}");
+        if opts.commands.is_some() {
+            let _ = writeln!(out, "\n# switch the ready resources (review, then run):");
+            for (p, _, _) in results.iter().filter(|r| r.1 == Verdict::Ready) {
+                for c in commands(p) {
+                    let _ = writeln!(out, "{c}");
+                }
             }
         }
     }
-    if checked == ready.len() {
+    if ready == results.len() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     }
+}
+
+/// A JSON string literal.
+fn json_str(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
 }
 
 fn read_cib(path: Option<&str>) -> Result<String, String> {
