@@ -1,8 +1,10 @@
-//! Switching a running resource from `ocf:heartbeat:IPaddr2` to `ocf:ocfrs:IPaddr2` the way
+//! Switching running resources from resource-agents to ocfrs the way
 //! `ocfrs-switch-check --commands` prints it: the check runs on a live node (reading the CIB
-//! with `cibadmin`, host checks included), then the printed commands are run as printed, and
-//! the address keeps running: Pacemaker's probe with our agent finds it started, and nothing
-//! stops or starts it.
+//! with `cibadmin`, host checks included), then the printed commands are run as printed:
+//! `ocf:heartbeat:IPaddr2` (ready as it is) and `ocf:heartbeat:Dummy` without `state` (whose
+//! default state file differs from ours: the commands pin heartbeat's path first). Both keep
+//! running: Pacemaker's probe with our agent finds them started, and nothing stops or starts
+//! them.
 //!
 //! It also reads our agents' log lines back from Pacemaker's own log file, which Pacemaker
 //! passes to agents as `HA_LOGFILE`: `Dummy(dlog)[pid]: WARNING: ...`, as `ocf_log` writes.
@@ -37,6 +39,18 @@ fn switch_check_then_switch_a_running_address_without_a_restart() {
             &[("monitor", "3s", "20s", "")],
         ),
     );
+    // Running, and switchable only with a change: our Dummy's default state file differs.
+    c.cib_create(
+        "resources",
+        &primitive(
+            "hbd",
+            "ocf:heartbeat:Dummy",
+            &[],
+            &[],
+            &[("monitor", "3s", "20s", "")],
+        ),
+    );
+    c.cib_create("constraints", &prefer("hbd", "n1", "100"));
     // Configured but stopped: a deprecated name the check must report.
     c.cib_create(
         "resources",
@@ -62,6 +76,7 @@ fn switch_check_then_switch_a_running_address_without_a_restart() {
     c.cib_create("constraints", &prefer("vip", "n1", "100"));
     c.cib_create("constraints", &prefer("dlog", "n1", "100"));
     c.wait_running_on("vip", "n1");
+    c.wait_running_on("hbd", "n1");
     c.wait_idle();
 
     let bin = env!("CARGO_BIN_EXE_ocfrs-switch-check");
@@ -81,14 +96,21 @@ fn switch_check_then_switch_a_running_address_without_a_restart() {
             .to_string()
     };
     assert_eq!(verdict("vip"), "ready", "{out}");
+    assert_eq!(verdict("hbd"), "changes", "{out}");
     assert_eq!(verdict("vip-old"), "changes", "{out}");
     let commands: Vec<&str> = out
         .lines()
         .skip_while(|l| !l.starts_with("# switch"))
         .skip(1)
-        .filter(|l| !l.trim().is_empty())
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .collect();
-    assert_eq!(commands.len(), 5, "{out}");
+    assert!(
+        commands.contains(
+            &"crm_resource --resource hbd --set-parameter state --parameter-value \
+              /run/resource-agents/Dummy-hbd.state"
+        ),
+        "{out}"
+    );
 
     let t0 = now();
     for cmd in &commands {
@@ -98,32 +120,49 @@ fn switch_check_then_switch_a_running_address_without_a_restart() {
     c.wait_idle();
     c.wait_running_on("vip", "n1");
 
-    let xml = c.run(&["cibadmin", "--query", "--xpath", "//primitive[@id='vip']"]);
-    assert!(xml.contains("provider=\"ocfrs\""), "{xml}");
+    c.wait_running_on("hbd", "n1");
+    for rsc in ["vip", "hbd", "vip-old"] {
+        let xpath = format!("//primitive[@id='{rsc}']");
+        let xml = c.run(&["cibadmin", "--query", "--xpath", &xpath]);
+        assert!(xml.contains("provider=\"ocfrs\""), "{xml}");
+        assert!(!xml.contains("is-managed"), "{rsc} is managed again: {xml}");
+    }
+    let old = c.run(&[
+        "cibadmin",
+        "--query",
+        "--xpath",
+        "//primitive[@id='vip-old']",
+    ]);
     assert!(
-        !xml.contains("is-managed"),
-        "the resource is managed again: {xml}"
+        old.contains("name=\"cidr_netmask\"") && !old.contains("name=\"netmask\""),
+        "{old}"
     );
     // The probe after the switch (our agent: the heartbeat one is no longer configured) found
-    // the address running on n1, and nothing stopped or started it on any node.
-    let probed_running = c
-        .calls(1)
-        .iter()
-        .any(|k| k.t >= t0 && k.rsc == "vip" && k.action == "probe" && k.what == "end 0");
-    if !probed_running {
-        c.fail("no probe of vip on n1 returned 0 (running) after the switch");
-    }
-    for i in 1..=c.size() {
-        let restarts: Vec<_> = c
-            .calls(i)
-            .into_iter()
-            .filter(|k| k.t >= t0 && k.rsc == "vip" && (k.action == "start" || k.action == "stop"))
-            .collect();
-        if !restarts.is_empty() {
+    // each running on n1, and nothing stopped or started them on any node.
+    for rsc in ["vip", "hbd"] {
+        let probed_running = c
+            .calls(1)
+            .iter()
+            .any(|k| k.t >= t0 && k.rsc == rsc && k.action == "probe" && k.what == "end 0");
+        if !probed_running {
             c.fail(&format!(
-                "vip was stopped or started on {} by the switch: {restarts:?}",
-                name(i)
+                "no probe of {rsc} on n1 returned 0 (running) after the switch"
             ));
+        }
+        for i in 1..=c.size() {
+            let restarts: Vec<_> = c
+                .calls(i)
+                .into_iter()
+                .filter(|k| {
+                    k.t >= t0 && k.rsc == rsc && matches!(k.action.as_str(), "start" | "stop")
+                })
+                .collect();
+            if !restarts.is_empty() {
+                c.fail(&format!(
+                    "{rsc} was stopped or started on {} by the switch: {restarts:?}",
+                    name(i)
+                ));
+            }
         }
     }
     assert!(

@@ -187,20 +187,51 @@ fn a_mixed_cib_gets_one_verdict_per_switchable_resource() {
     );
     assert!(out.contains(&summary), "{out}");
     // The commands switch the ready resources only, without a restart.
+    // The commands switch the ready resources, and those whose every change has a fix
+    // (applied while unmanaged), never the others.
     let cmds: Vec<&str> = out
         .lines()
         .skip_while(|l| !l.starts_with("# switch"))
         .skip(1)
+        .filter(|l| !l.starts_with('#'))
         .collect();
-    assert_eq!(cmds.len(), 5 * ready, "{cmds:?}");
-    assert_eq!(cmds[0], "pcs resource unmanage hb-dummy");
+    let of = |id: &str| -> Vec<&str> {
+        let word = format!(" {id} ");
+        let attr = format!("\"{id}\"");
+        cmds.iter()
+            .copied()
+            .filter(|c| format!("{c} ").contains(&word) || c.contains(&attr))
+            .collect()
+    };
     assert_eq!(
-        cmds[1],
-        "cibadmin --modify --xml-text '<primitive id=\"hb-dummy\" provider=\"ocfrs\"/>'"
+        of("hb-dummy"),
+        vec![
+            "pcs resource unmanage hb-dummy",
+            "cibadmin --modify --xml-text '<primitive id=\"hb-dummy\" provider=\"ocfrs\"/>'",
+            "pcs resource refresh hb-dummy",
+            "pcs resource manage hb-dummy",
+        ]
     );
-    assert!(!cmds
-        .iter()
-        .any(|c| c.contains("vip-old") || c.contains("cip")));
+    assert_eq!(
+        of("vip-old")[1..3],
+        [
+            "crm_resource --resource vip-old --set-parameter cidr_netmask --parameter-value 24",
+            "crm_resource --resource vip-old --delete-parameter netmask",
+        ]
+    );
+    if pm_installed {
+        let pin = of("pm-dummy").into_iter().any(|c| {
+            c.starts_with(
+                "crm_resource --resource pm-dummy --set-parameter state --parameter-value /",
+            ) && c.ends_with("/Dummy-pm-dummy.state")
+        });
+        assert!(pin, "{cmds:?}");
+    }
+    for id in ["cip", "vip-bad", "dummy-promoted", "ruled", "fs"] {
+        assert!(of(id).is_empty(), "commands for {id}: {cmds:?}");
+    }
+    let expected = 5 * ready + 7 + if pm_installed { 6 } else { 0 };
+    assert_eq!(cmds.len(), expected, "{cmds:?}");
 }
 
 #[test]

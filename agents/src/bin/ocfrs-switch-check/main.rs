@@ -16,7 +16,8 @@
 //!   deadline. Exit 6 is a refusal (not supported); warnings become changes.
 //!
 //! Verdicts: `ready` (switch by changing the provider), `changes` (switch after the changes
-//! listed), `unsupported`. Exit status: 0 when every checked resource is ready, 1 when one
+//! listed; `--commands` includes them when each has a fix: a deprecated name renamed, a typo
+//! removed, a default pinned), `unsupported`. Exit status: 0 when every checked resource is ready, 1 when one
 //! is not, 2 when the configuration cannot be read.
 
 mod cib;
@@ -41,8 +42,9 @@ Nothing is changed: validate-all runs at check level 0, as nobody when run as ro
 
   --cib FILE          read FILE instead of running `cibadmin -Q`
   --host-checks       also run this host's checks (check level 10): use on a cluster node
-  --commands TOOL     print the commands that switch the ready resources without a restart
-                      (unmanage, change the provider, re-probe, manage); never runs them
+  --commands TOOL     print the commands that switch, without a restart, the ready resources
+                      and those whose every change has a fix (unmanage, fix parameters,
+                      change the provider, re-probe, manage); never runs them
   --agents PATH       the ocfrs multicall binary (default: /usr/lib/ocfrs/ocfrs-agents, or
                       ocfrs-agents next to this program)
   --provider NAME     our provider name in the printed commands (default ocfrs)
@@ -72,6 +74,15 @@ impl Verdict {
 struct Finding {
     verdict: Verdict,
     text: String,
+    /// The parameter changes that settle it (`None`: the admin must decide).
+    fix: Option<Vec<Fix>>,
+}
+
+/// One change to a primitive's instance attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Fix {
+    Set(String, String),
+    Delete(String),
 }
 
 struct Opts {
@@ -186,9 +197,21 @@ fn main() -> ExitCode {
         count(Verdict::Changes),
         count(Verdict::Unsupported),
     );
-    let commands = |p: &Primitive| match &opts.commands {
-        Some(tool) => switch_commands(tool, &p.id, &opts.provider),
-        None => Vec::new(),
+    // Ready resources switch as they are; those whose every change has a known fix switch
+    // after it; the rest need the admin's decision first.
+    let fixes = |v: Verdict, f: &[Finding]| -> Option<Vec<Fix>> {
+        match v {
+            Verdict::Ready => Some(Vec::new()),
+            Verdict::Changes => f.iter().try_fold(Vec::new(), |mut all, x| {
+                all.extend(x.fix.clone()?);
+                Some(all)
+            }),
+            Verdict::Unsupported => None,
+        }
+    };
+    let commands = |p: &Primitive, v: Verdict, f: &[Finding]| match (&opts.commands, fixes(v, f)) {
+        (Some(tool), Some(fx)) => switch_commands(tool, &p.id, &opts.provider, &fx),
+        _ => Vec::new(),
     };
     let mut out = std::io::stdout().lock();
     if opts.json {
@@ -202,7 +225,7 @@ fn main() -> ExitCode {
                         format!("{{\"verdict\":\"{}\",\"text\":{}}}", x.verdict.text(), json_str(&x.text))
                     })
                     .collect();
-                let cmds = if *v == Verdict::Ready { commands(p) } else { Vec::new() };
+                let cmds = commands(p, *v, f);
                 format!(
                     "{{\"id\":{},\"agent\":{},\"target\":{},\"verdict\":\"{}\",\"findings\":[{}],\"commands\":[{}]}}",
                     json_str(&p.id),
@@ -239,9 +262,17 @@ fn main() -> ExitCode {
             let _ = writeln!(out, "no ocfrs agent for: {}", others.join(", "));
         }
         if opts.commands.is_some() {
-            let _ = writeln!(out, "\n# switch the ready resources (review, then run):");
-            for (p, _, _) in results.iter().filter(|r| r.1 == Verdict::Ready) {
-                for c in commands(p) {
+            let _ = writeln!(
+                out,
+                "\n# switch the ready resources, and those whose changes have a fix, without a \
+                 restart (review, then run):"
+            );
+            for (p, v, f) in &results {
+                let cmds = commands(p, *v, f);
+                if *v == Verdict::Changes && !cmds.is_empty() {
+                    let _ = writeln!(out, "# {}: with the changes listed above", p.id);
+                }
+                for c in cmds {
                     let _ = writeln!(out, "{c}");
                 }
             }
@@ -321,6 +352,15 @@ fn finding(verdict: Verdict, text: impl Into<String>) -> Finding {
     Finding {
         verdict,
         text: text.into(),
+        fix: None,
+    }
+}
+
+fn fixed(text: impl Into<String>, fix: Vec<Fix>) -> Finding {
+    Finding {
+        verdict: Verdict::Changes,
+        text: text.into(),
+        fix: Some(fix),
     }
 }
 
@@ -336,9 +376,10 @@ fn check(
     for n in &p.notes {
         f.push(finding(Verdict::Changes, n.clone()));
     }
-    for (name, _) in &p.params {
+    for (name, value) in &p.params {
         match agent.params.iter().find(|d| d.name == name) {
             None => {
+                let typo = theirs.is_some_and(|t| !t.iter().any(|(n, _)| n == name));
                 let whose = match theirs {
                     Some(t) if t.iter().any(|(n, _)| n == name) => format!(
                         "{}'s {} has it, ocfrs's has not and ignores it",
@@ -350,13 +391,15 @@ fn check(
                     ),
                     None => format!("ocfrs's {} has no such parameter and ignores it", p.kind),
                 };
-                f.push(finding(
-                    Verdict::Changes,
-                    format!(
-                        "parameter {name}: {whose}; remove it or see `man ocf_ocfrs_{}`",
-                        agent.name
-                    ),
-                ));
+                let text = format!(
+                    "parameter {name}: {whose}; remove it or see `man ocf_ocfrs_{}`",
+                    agent.name
+                );
+                f.push(if typo {
+                    fixed(text, vec![Fix::Delete(name.clone())])
+                } else {
+                    finding(Verdict::Changes, text)
+                });
             }
             Some(d) => {
                 if let Some(dep) = d.deprecated {
@@ -369,10 +412,20 @@ fn check(
                     } else {
                         format!(" ({})", dep.desc)
                     };
-                    f.push(finding(
-                        Verdict::Changes,
-                        format!("parameter {name} is deprecated{why}: {how}"),
-                    ));
+                    let text = format!("parameter {name} is deprecated{why}: {how}");
+                    f.push(match dep.replaced_with {
+                        Some(r) if p.params.iter().any(|(k, _)| k == r) => {
+                            fixed(text, vec![Fix::Delete(name.clone())])
+                        }
+                        Some(r) => fixed(
+                            text,
+                            vec![
+                                Fix::Set(r.to_string(), value.clone()),
+                                Fix::Delete(name.clone()),
+                            ],
+                        ),
+                        None => finding(Verdict::Changes, text),
+                    });
                 }
             }
         }
@@ -395,8 +448,7 @@ fn check(
         });
         if !set && ours.default != Some(def) {
             let keep = def.replace("RESOURCE_ID", &p.id);
-            f.push(finding(
-                Verdict::Changes,
+            f.push(fixed(
                 format!(
                     "parameter {name} is not set: {}'s {} defaults to '{def}', ocfrs's to {}; \
                      set {name}={keep} to keep today's behaviour",
@@ -407,6 +459,7 @@ fn check(
                         |d| format!("'{d}'")
                     )
                 ),
+                vec![Fix::Set(name.clone(), keep)],
             ));
         }
     }
@@ -583,10 +636,37 @@ fn validate(
 
 /// The commands that switch `id` without a restart: Pacemaker restarts a resource whose
 /// agent changed while it manages it, so the resource is unmanaged first, its history
-/// refreshed (the probe with our agent finds it running), then managed again.
-fn switch_commands(tool: &str, id: &str, provider: &str) -> Vec<String> {
+/// refreshed (the probe with our agent finds it running), then managed again. Parameter
+/// fixes run while it is unmanaged, with `crm_resource` whatever the shell: the refresh
+/// after them makes the probe's parameters the new baseline.
+fn switch_commands(tool: &str, id: &str, provider: &str, fixes: &[Fix]) -> Vec<String> {
     let modify =
         format!("cibadmin --modify --xml-text '<primitive id=\"{id}\" provider=\"{provider}\"/>'");
+    let mut v = switch_steps(tool, id, modify);
+    let fix_lines = fixes.iter().map(|f| match f {
+        Fix::Set(k, val) => format!(
+            "crm_resource --resource {id} --set-parameter {k} --parameter-value {}",
+            shq(val)
+        ),
+        Fix::Delete(k) => format!("crm_resource --resource {id} --delete-parameter {k}"),
+    });
+    v.splice(1..1, fix_lines);
+    v
+}
+
+/// A word for sh: as is when plain, else in single quotes.
+fn shq(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-:=@%+,".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+fn switch_steps(tool: &str, id: &str, modify: String) -> Vec<String> {
     match tool {
         "crm" => vec![
             format!("crm resource unmanage {id}"),
