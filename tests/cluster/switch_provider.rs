@@ -80,7 +80,19 @@ fn switch_check_then_switch_a_running_address_without_a_restart() {
     c.wait_idle();
 
     let bin = env!("CARGO_BIN_EXE_ocfrs-switch-check");
-    let o = c.on(1, &[bin, "--host-checks", "--commands", "cibadmin"]);
+    let agents = crate::common::agents_bin();
+    let agents = agents.to_string_lossy();
+    let o = c.on(
+        1,
+        &[
+            bin,
+            "--agents",
+            &agents,
+            "--host-checks",
+            "--commands",
+            "cibadmin",
+        ],
+    );
     let out = o.stdout_text();
     if o.code != Some(1) {
         c.fail(&format!(

@@ -162,6 +162,9 @@ fn pacemaker_sees_the_provider() {
         format!("LIBEXECDIR={}", tmp.join("lib").display()),
         format!("SBINDIR={}", tmp.join("sbin").display()),
         format!("MANDIR={}", tmp.join("man").display()),
+        format!("BASHCOMPDIR={}", tmp.join("bash").display()),
+        format!("ZSHCOMPDIR={}", tmp.join("zsh").display()),
+        format!("FISHCOMPDIR={}", tmp.join("fish").display()),
     ];
     struct Uninstall(Vec<String>);
     impl Drop for Uninstall {

@@ -353,7 +353,25 @@ fn debian_package_installs_beside_resource_agents_and_purges_clean() {
     let after = snapshot();
     let ours: Vec<_> = after
         .difference(&before)
-        .filter(|p| p.to_string_lossy().contains("ocfrs") || p.ends_with("ocf-tester"))
+        // Our names only: other tests install providers such as ocfrs-it<pid> meanwhile.
+        .filter(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            [
+                "/usr/lib/ocf/resource.d/ocfrs",
+                "/usr/lib/ocfrs",
+                "/usr/share/doc/ocfrs",
+            ]
+            .iter()
+            .any(|d| p.starts_with(d))
+                || name.starts_with("ocfrs.")
+                || name.starts_with("ocf_ocfrs_")
+                || ["ocf-tester", "ocfrs-tester", "ocfrs-switch-check"]
+                    .iter()
+                    .any(|n| name == *n || name.starts_with(&format!("{n}.")))
+        })
         .collect();
     assert!(ours.is_empty(), "left behind after purge: {ours:?}");
     let (rc, out, err) = dpkg(&["--verify", "resource-agents"]);

@@ -21,7 +21,14 @@ fn cib(resources: &str) -> String {
 fn check(dir: &TempDir, name: &str, xml: &str, extra: &[&str]) -> (i32, String, String) {
     let f = dir.join(name);
     std::fs::write(&f, xml).expect("write cib");
-    sh(Command::new(bin()).arg("--cib").arg(&f).args(extra))
+    // This build's agents, not an installed package's (the package test installs and purges
+    // one meanwhile).
+    sh(Command::new(bin())
+        .arg("--cib")
+        .arg(&f)
+        .arg("--agents")
+        .arg(crate::common::agents_bin())
+        .args(extra))
 }
 
 /// The verdict line of resource `id` and the findings under it.
