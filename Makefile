@@ -14,6 +14,9 @@
 # (auto: add the `ocf-tester` name where it is free; no: never, as for the Debian package,
 # whose maintainer scripts decide on the installed system instead).
 #
+# The rgmanager importer is installed as $(SBINDIR)/ocfrs-import-rgmanager with its man page
+# ocfrs-import-rgmanager.8 (built with the agents' package: `cargo build -p ocfrs-agents`).
+#
 # The tester is installed as $(SBINDIR)/ocfrs-tester with its man page ocfrs-tester.8 and
 # completions for bash, zsh and fish (all generated from its clap definition); the
 # `ocf-tester` symlink (and ocf-tester.8) are added only where those names are free, so
@@ -45,6 +48,7 @@ AGENTS_BIN  ?= $(BIN_DIR)/ocfrs-agents
 TESTER_BIN  ?= $(BIN_DIR)/ocf-tester
 # Built by the agents package: next to the agents binary.
 SWITCH_CHECK_BIN ?= $(dir $(AGENTS_BIN))ocfrs-switch-check
+IMPORT_BIN  ?= $(dir $(AGENTS_BIN))ocfrs-import-rgmanager
 OCF_TESTER_LINK  ?= auto
 # NO_BUILD=1 installs already-built binaries (AGENTS_BIN/TESTER_BIN) without running cargo.
 NO_BUILD    ?=
@@ -106,6 +110,10 @@ install: $(if $(NO_BUILD),,build)
 	  sh=$${sh_name%%:*}; f=$(DESTDIR)$${sh_name#*:}; mkdir -p $$(dirname $$f); \
 	  $(TESTER_BIN) --generate completions $$sh ocfrs-tester > $$f; chmod 0644 $$f; echo "$$f" >> $(MANIFEST).tmp; \
 	done; \
+	install -D -m 0755 $(IMPORT_BIN) $(DESTDIR)$(SBINDIR)/ocfrs-import-rgmanager; \
+	echo "$(DESTDIR)$(SBINDIR)/ocfrs-import-rgmanager" >> $(MANIFEST).tmp; \
+	$(IMPORT_BIN) --man > $$man8/ocfrs-import-rgmanager.8; chmod 0644 $$man8/ocfrs-import-rgmanager.8; \
+	echo "$$man8/ocfrs-import-rgmanager.8" >> $(MANIFEST).tmp; \
 	sort -u $(MANIFEST).tmp > $(MANIFEST); rm -f $(MANIFEST).tmp; \
 	echo "provider $(PROVIDER): $$($(AGENTS_BIN) --list | tr '\n' ' ')"
 

@@ -23,6 +23,9 @@ PACKAGES=(
   iproute2 e2fsprogs xfsprogs psmisc procps util-linux tcpdump strace
   kmod                        # modprobe: the shell Filesystem agent exits 5 on every action without it
   mount iputils-ping          # losetup; the cluster scenarios' client namespace pings the floating IP
+  bindfs fuse3                # a FUSE filesystem whose daemon the hung-filesystem tests stop
+  openssh-server openssh-client   # the sshd agent's tests: a real sshd, key logins through it
+  iputils-arping bc           # ocf:heartbeat:ethmonitor (cluster::subnets) checks for both
 )
 
 need_root() {

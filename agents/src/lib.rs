@@ -8,6 +8,7 @@
 //! | `Filesystem` | [`filesystem`]: mounts (block devices, NFS/CIFS, bind, tmpfs) |
 //! | `IPaddr2` | [`ipaddr`]: virtual IPv4/IPv6 addresses over netlink |
 //! | `IPaddr` | [`ipaddr::legacy`]: IPaddr's legacy parameter names over the same engine |
+//! | `sshd` | [`sshd`]: an OpenSSH server of a service group (floating address, shared host keys) |
 //!
 //! # One multicall binary
 //! All agents are compiled into one executable, `ocfrs-agents`, installed once under
@@ -29,9 +30,28 @@
 //! own `main` calling [`ocf::run`]). A test (`tests/sdk/multicall.rs`) checks the binary's
 //! dynamic dependencies.
 
+//! # What a daemon agent uses from the SDK
+//! An agent for a service daemon (sshd, apache, mysql, ...) writes only its domain logic;
+//! the rest is in `ocf-sdk`, so no agent copies another's code ([`sshd`] is the reference):
+//!
+//! | need | SDK piece |
+//! |---|---|
+//! | run a tool (`sshd -t`, `apachectl -t`, `mysqladmin`) with a deadline, argv only | [`ocf::process::Cmd`] (`run`, `run_ok`, `run_bounded`) |
+//! | run as a user/group by name, supplementary groups, umask, rlimits, private environment | [`ocf::process::Account::lookup`], `Cmd::account`, `Cmd::umask`, `Cmd::rlimit`, `Cmd::env_clear` |
+//! | start the daemon, foreground or self-daemonizing, and wait until it is ready (pid file, TCP/Unix socket, banner, predicate); a death during start reported with its log's last lines | [`ocf::daemon::Daemon`], [`ocf::daemon::Ready`] |
+//! | record and check the process (pid + start time, reused pids are stale) | [`ocf::process::Pidfile`], [`ocf::daemon::status`] |
+//! | stop with per-agent graceful signals, then SIGKILL inside the budget, children and double forks included | [`ocf::daemon::stop`], [`ocf::process::Escalation`], [`ocf::process::stop_family`] |
+//! | signal lists from parameters (`TERM KILL`) | [`ocf::process::parse_signals`] |
+//! | monitor probes without forking | [`ocf::daemon::read_banner`], [`ocf::daemon::tcp_accepts`], [`ocf::daemon::unix_accepts`] |
+//! | secrets (passwords) kept out of debug output and argv; 0600 client options files removed after the action | [`ocf::secret::Secret`], [`ocf::secret::OptionsFile`], `Cmd::stdin`, `Cmd::env_secret` |
+//! | node attributes, promotion scores | [`ocf::cluster::NodeAttributes`], [`ocf::cluster::set_promotion_score`] |
+//! | systemd present or not, `systemctl`, drop-ins | [`ocf::systemd`] |
+//! | per-instance files under `/run/ocfrs/<type>` | [`ocf::files::instance_file`], [`ocf::cluster::state_dir`] |
+
 pub mod dummy;
 pub mod filesystem;
 pub mod ipaddr;
+pub mod sshd;
 pub mod stateful;
 
 /// Every agent in the multicall binary.
@@ -41,4 +61,5 @@ pub const AGENTS: &[ocf::Entry] = &[
     ocf::entry::<filesystem::Filesystem>(),
     ocf::entry::<ipaddr::IPaddr2>(),
     ocf::entry::<ipaddr::legacy::IPaddr>(),
+    ocf::entry::<sshd::Sshd>(),
 ];

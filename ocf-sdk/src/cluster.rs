@@ -8,7 +8,12 @@
 //!   what "resource state" should do), overridable with `OCFRS_RUN_DIR` for tests;
 //! * locks for state shared between instances of one agent: `flock` on a file in the state
 //!   directory, waited for within the action's deadline, released when dropped (or when the
-//!   process dies, so a crashed agent never leaves a stale lock).
+//!   process dies, so a crashed agent never leaves a stale lock);
+//! * node attributes ([`NodeAttributes`]): get, set and delete, transient
+//!   ([`Lifetime::Reboot`], through `attrd_updater`, gone when the node leaves) or permanent
+//!   ([`Lifetime::Forever`], through `crm_attribute -t nodes -l forever`, kept in the CIB),
+//!   each call bounded by the deadline given;
+//! * systemd: see [`crate::systemd`] (is it PID 1, `systemctl` with a deadline, drop-ins).
 
 use crate::context::Context;
 use crate::deadline::Deadline;
@@ -126,6 +131,161 @@ pub fn set_promotion_score(cx: &Context, score: Option<i64>) -> Result<()> {
     )))
 }
 
+/// How long a node attribute lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifetime {
+    /// Transient: kept by the attribute manager (`attrd_updater`), cleared when the node
+    /// leaves the cluster or reboots. Use it for state (a replication position, a health
+    /// flag).
+    Reboot,
+    /// Permanent: stored in the CIB's nodes section (`crm_attribute -l forever`). Use it for
+    /// configuration-like facts.
+    Forever,
+}
+
+/// Node attributes of one node (this one by default), through Pacemaker's tools.
+///
+/// ```no_run
+/// use ocf::cluster::{Lifetime, NodeAttributes};
+/// # fn demo(cx: &ocf::Context) -> ocf::Result<()> {
+/// let attrs = NodeAttributes::new();
+/// attrs.set("mysql-pos", "1234", Lifetime::Reboot, cx.deadline)?;
+/// let pos = attrs.get("mysql-pos", Lifetime::Reboot, cx.deadline)?; // Some("1234")
+/// attrs.delete("mysql-pos", Lifetime::Reboot, cx.deadline)?;
+/// # let _ = pos; Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeAttributes {
+    node: Option<String>,
+    attrd_updater: PathBuf,
+    crm_attribute: PathBuf,
+}
+
+impl Default for NodeAttributes {
+    fn default() -> Self {
+        NodeAttributes::new()
+    }
+}
+
+/// `CRM_EX_NOSUCH`: the attribute (or node) does not exist.
+const CRM_EX_NOSUCH: i32 = 105;
+
+impl NodeAttributes {
+    /// This node's attributes, with the tools found in `PATH`.
+    pub fn new() -> NodeAttributes {
+        NodeAttributes {
+            node: None,
+            attrd_updater: PathBuf::from("attrd_updater"),
+            crm_attribute: PathBuf::from("crm_attribute"),
+        }
+    }
+
+    /// Another node's attributes (`-N NODE`).
+    #[must_use]
+    pub fn node(mut self, node: &str) -> NodeAttributes {
+        self.node = Some(node.to_string());
+        self
+    }
+
+    /// Use these programs instead of `attrd_updater` and `crm_attribute` from `PATH`.
+    #[must_use]
+    pub fn tools(
+        mut self,
+        attrd_updater: &std::path::Path,
+        crm_attribute: &std::path::Path,
+    ) -> NodeAttributes {
+        self.attrd_updater = attrd_updater.to_path_buf();
+        self.crm_attribute = crm_attribute.to_path_buf();
+        self
+    }
+
+    fn cmd(&self, name: &str, lifetime: Lifetime) -> Cmd {
+        let c = match lifetime {
+            Lifetime::Reboot => Cmd::new(&self.attrd_updater).args(["-n", name]),
+            Lifetime::Forever => {
+                Cmd::new(&self.crm_attribute).args(["-t", "nodes", "-l", "forever", "-n", name])
+            }
+        };
+        match &self.node {
+            Some(n) => c.args(["-N", n]),
+            None => c,
+        }
+    }
+
+    /// The value, `None` when the attribute is not set.
+    ///
+    /// # Errors
+    /// 1 when the tool fails otherwise (no cluster, no such node) or runs out of time; 5 when
+    /// the tool is not installed.
+    pub fn get(
+        &self,
+        name: &str,
+        lifetime: Lifetime,
+        deadline: Deadline,
+    ) -> Result<Option<String>> {
+        let cmd = match lifetime {
+            Lifetime::Reboot => self.cmd(name, lifetime).arg("-Q"),
+            Lifetime::Forever => self.cmd(name, lifetime).args(["-G", "-q"]),
+        };
+        let out = cmd.run(deadline)?;
+        if out.code == Some(CRM_EX_NOSUCH) {
+            return Ok(None);
+        }
+        if !out.success() {
+            return Err(Error::generic(format!(
+                "query node attribute {name}: {}",
+                out.one_line()
+            )));
+        }
+        let text = out.stdout_text();
+        let value = match lifetime {
+            // name="x" host="n1" value="v" (one line per node)
+            Lifetime::Reboot => text.lines().find_map(|l| {
+                let v = l.split_once(" value=\"")?.1;
+                Some(v.strip_suffix('"').unwrap_or(v).to_string())
+            }),
+            Lifetime::Forever => text.lines().next().map(|l| l.trim().to_string()),
+        };
+        Ok(value.filter(|v| !v.is_empty() && v != "(null)"))
+    }
+
+    /// Set the attribute.
+    ///
+    /// # Errors
+    /// As [`NodeAttributes::get`].
+    pub fn set(
+        &self,
+        name: &str,
+        value: &str,
+        lifetime: Lifetime,
+        deadline: Deadline,
+    ) -> Result<()> {
+        let cmd = match lifetime {
+            Lifetime::Reboot => self.cmd(name, lifetime).args(["-U", value]),
+            Lifetime::Forever => self.cmd(name, lifetime).args(["-v", value]),
+        };
+        cmd.run_ok(deadline)
+            .map(|_| ())
+            .map_err(|e| e.context(format!("set node attribute {name}")))
+    }
+
+    /// Delete the attribute (one that is not set is fine).
+    ///
+    /// # Errors
+    /// As [`NodeAttributes::get`].
+    pub fn delete(&self, name: &str, lifetime: Lifetime, deadline: Deadline) -> Result<()> {
+        let out = self.cmd(name, lifetime).arg("-D").run(deadline)?;
+        if out.success() || out.code == Some(CRM_EX_NOSUCH) {
+            Ok(())
+        } else {
+            Err(Error::generic(format!(
+                "delete node attribute {name}: {}",
+                out.one_line()
+            )))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +294,83 @@ mod tests {
     use std::time::Instant;
 
     const A: Agent = Agent::new("LockTest", "1.0");
+
+    /// Stand-ins for attrd_updater and crm_attribute (the real tools need a running
+    /// cluster; tests/cluster covers them there): they record their argv and answer like
+    /// Pacemaker 2.1 (105 for a missing attribute).
+    fn fake_tools(dir: &std::path::Path) -> NodeAttributes {
+        use std::os::unix::fs::PermissionsExt;
+        let script = |name: &str, body: &str| {
+            let p = dir.join(name);
+            std::fs::write(
+                &p,
+                format!(
+                    "#!/bin/sh\necho \"$*\" >> {}/calls\n{body}\n",
+                    dir.display()
+                ),
+            )
+            .unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+            p
+        };
+        let a = script(
+            "attrd_updater",
+            r#"case "$*" in
+  *-Q*) case "$*" in *missing*) echo "Could not query value of missing: attribute does not exist" >&2; exit 105;;
+                      *slow*) sleep 30;; esac
+        echo 'name="pos" host="n1" value="12 34"';;
+esac"#,
+        );
+        let c = script(
+            "crm_attribute",
+            r#"case "$*" in *-G*) case "$*" in *missing*) exit 105;; esac; echo forever-value;; esac"#,
+        );
+        NodeAttributes::new().tools(&a, &c)
+    }
+
+    #[test]
+    fn node_attributes_transient_and_permanent() {
+        let dir = std::env::temp_dir().join(format!("ocfdmn-attrs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let a = fake_tools(&dir);
+        let d = Deadline::after(Duration::from_secs(5));
+        assert_eq!(
+            a.get("pos", Lifetime::Reboot, d).unwrap().as_deref(),
+            Some("12 34")
+        );
+        assert_eq!(a.get("missing", Lifetime::Reboot, d).unwrap(), None);
+        assert_eq!(
+            a.get("x", Lifetime::Forever, d).unwrap().as_deref(),
+            Some("forever-value")
+        );
+        assert_eq!(a.get("missing", Lifetime::Forever, d).unwrap(), None);
+        a.set("pos", "5", Lifetime::Reboot, d).unwrap();
+        a.clone()
+            .node("n2")
+            .set("cfg", "v w", Lifetime::Forever, d)
+            .unwrap();
+        a.delete("pos", Lifetime::Reboot, d).unwrap();
+        a.delete("cfg", Lifetime::Forever, d).unwrap();
+        let calls = std::fs::read_to_string(dir.join("calls")).unwrap();
+        assert_eq!(
+            calls,
+            "-n pos -Q\n-n missing -Q\n-t nodes -l forever -n x -G -q\n\
+             -t nodes -l forever -n missing -G -q\n-n pos -U 5\n\
+             -t nodes -l forever -n cfg -N n2 -v v w\n-n pos -D\n-t nodes -l forever -n cfg -D\n"
+        );
+        // A hung tool does not outlive the deadline.
+        let t = Instant::now();
+        assert!(a
+            .get(
+                "slow",
+                Lifetime::Reboot,
+                Deadline::after(Duration::from_millis(300))
+            )
+            .is_err());
+        assert!(t.elapsed() < Duration::from_secs(3));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn locks_exclude_each_other_within_deadline() {

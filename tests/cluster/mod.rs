@@ -16,3 +16,11 @@ mod monitor_faults;
 mod recovery;
 mod sampler;
 mod switch_provider;
+
+// Seed policies (issue 20): ServiceGuard, MSCS, rgmanager import.
+mod mscs;
+mod policy_common;
+mod rgmanager_import;
+mod rgmanager_restarts;
+mod serviceguard;
+mod subnets;

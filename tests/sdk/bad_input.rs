@@ -157,3 +157,79 @@ fn malformed_actions_and_framework_variables() {
         }
     }
 }
+
+/// Every timing variable the caller sets, huge (overflowing `u64`, `u64::MAX` milliseconds or
+/// seconds, which overflowed `Instant` and the rgmanager seconds-to-milliseconds conversion)
+/// and non-numeric: a defined code, one reason on failure, stop still 0. Before the
+/// context was built inside the panic guard with saturating arithmetic, these were exit 101.
+#[test]
+fn huge_and_non_numeric_timing_values() {
+    let dir = TempDir::new("bad-timing");
+    let rgmanager = [("OCF_ROOT", "/usr/share/cluster")];
+    let vars: &[(&str, &[(&str, &str)])] = &[
+        ("OCF_RESKEY_CRM_meta_timeout", &[]),
+        ("OCF_RESKEY_CRM_meta_interval", &[]),
+        ("OCF_RESKEY_RGMANAGER_meta_timeout", &rgmanager),
+        ("OCF_CHECK_LEVEL", &[]),
+        ("OCF_RESKEY_OCF_CHECK_LEVEL", &[]),
+        ("OCF_RESKEY_CRM_meta_clone_max", &[]),
+        ("OCF_RESKEY_CRM_meta_clone", &[]),
+        ("OCF_RA_VERSION_MAJOR", &[]),
+        ("OCF_RA_VERSION_MINOR", &[]),
+    ];
+    let values = [
+        "18446744073709551615",
+        "18446744073709551616",
+        "99999999999999999999999999",
+        "9223372036854775807",
+        "-1",
+        "soon",
+        "1e9",
+        "0x10",
+        "１２",
+    ];
+    for e in ocfrs_agents::AGENTS {
+        for (var, extra) in vars {
+            for v in values {
+                for (action, interval) in [
+                    ("monitor", Some(0)),
+                    ("monitor", Some(10_000)),
+                    ("stop", None),
+                    ("validate-all", None),
+                ] {
+                    let mut r = run(e.meta.name)
+                        .action(action)
+                        .env(var, v)
+                        .env("OCFRS_RUN_DIR", dir.path())
+                        .env("OCF_RESOURCE_INSTANCE", "bad");
+                    for (k, x) in *extra {
+                        r = r.env(k, x);
+                    }
+                    if let Some(i) = interval {
+                        if *var != "OCF_RESKEY_CRM_meta_interval" {
+                            r = r.interval_ms(i);
+                        }
+                    }
+                    let o = r.run();
+                    let ctx = format!(
+                        "{} {var}={v} {action} {interval:?}: rc {}\n{}",
+                        e.meta.name, o.rc, o.stderr
+                    );
+                    assert!(DEFINED.contains(&o.rc), "undefined exit code: {ctx}");
+                    let reasons = o
+                        .stderr
+                        .lines()
+                        .filter(|l| l.starts_with("ocf-exit-reason:"))
+                        .count();
+                    if o.rc != 0 && o.rc != 7 {
+                        assert_eq!(reasons, 1, "{ctx}");
+                    }
+                    assert!(!o.stderr.contains("internal error"), "{ctx}");
+                    if action == "stop" {
+                        assert_eq!(o.rc, 0, "{ctx}");
+                    }
+                }
+            }
+        }
+    }
+}

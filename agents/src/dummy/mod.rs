@@ -9,10 +9,14 @@
 //!
 //! Behaviour: monitor is three-state (running 0, stopped 7, failed 1 when the managed process
 //! died); start and stop check the state first, so both are idempotent.
+//!
+//! The managed process (`daemon=true`) is recorded in the SDK's pid file next to the state
+//! file (`<state>.pid`: pid and start time, see [`ocf::process::Pidfile`]), so a pid reused
+//! by another program is never taken for it.
 
 pub mod meta;
 
-use ocf::process::{self, Cmd, DaemonOutput, ProcRef};
+use ocf::process::{self, Cmd, DaemonOutput, PidStatus, Pidfile};
 use ocf::{cluster, files, Context, Error, Params, ResourceAgent, Result, Status};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -35,41 +39,25 @@ pub struct Config {
     pub daemon: bool,
 }
 
-/// What the state file records.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-struct State {
-    fake: String,
-    process: Option<ProcRef>,
+/// The state file records `fake=<value>`.
+fn read_state(path: &Path) -> Result<Option<String>> {
+    Ok(files::read_if_exists(path)?.map(|text| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("fake="))
+            .unwrap_or_default()
+            .to_string()
+    }))
 }
 
-impl State {
-    fn read(path: &Path) -> Result<Option<State>> {
-        let Some(text) = files::read_if_exists(path)? else {
-            return Ok(None);
-        };
-        let mut st = State::default();
-        for line in text.lines() {
-            if let Some(v) = line.strip_prefix("fake=") {
-                st.fake = v.to_string();
-            } else if let Some(v) = line.strip_prefix("process=") {
-                let mut it = v.split_whitespace().map(str::parse::<u64>);
-                if let (Some(Ok(pid)), Some(Ok(start_ticks))) = (it.next(), it.next()) {
-                    let pid =
-                        i32::try_from(pid).map_err(|_| Error::generic("corrupt state file"))?;
-                    st.process = Some(ProcRef { pid, start_ticks });
-                }
-            }
-        }
-        Ok(Some(st))
-    }
+fn write_state(path: &Path, fake: &str) -> Result<()> {
+    files::write_atomic(path, format!("fake={fake}\n").as_bytes())
+}
 
-    fn write(&self, path: &Path) -> Result<()> {
-        let mut text = format!("fake={}\n", self.fake);
-        if let Some(p) = self.process {
-            text.push_str(&format!("process={} {}\n", p.pid, p.start_ticks));
-        }
-        files::write_atomic(path, text.as_bytes())
-    }
+/// The managed process's pid file: next to the state file.
+fn pidfile(cfg: &Config) -> Pidfile {
+    let mut p = cfg.state.clone().into_os_string();
+    p.push(".pid");
+    Pidfile::new(PathBuf::from(p))
 }
 
 /// Sleep `op_sleep`, but fail cleanly rather than outlive the action's budget.
@@ -121,52 +109,45 @@ impl ResourceAgent for Dummy {
         }
         op_sleep(cfg, cx)?;
         // A leftover process from a failed instance is stopped before starting afresh.
-        if let Some(old) = State::read(&cfg.state)?.and_then(|s| s.process) {
+        let pf = pidfile(cfg);
+        if let Some(old) = pf.read_record()?.and_then(|r| r.identity()) {
             process::stop_tree(old, Duration::from_secs(2), cx.deadline)?;
+            pf.remove()?;
         }
-        let process = if cfg.daemon {
+        if cfg.daemon {
             let p = process::spawn_daemon(&Cmd::new("sleep").arg("infinity"), &DaemonOutput::Null)?;
+            pf.write_identity(p)?;
             ocf::info!("started managed process {}", p.pid);
-            Some(p)
-        } else {
-            None
-        };
-        State {
-            fake: cfg.fake.clone(),
-            process,
         }
-        .write(&cfg.state)
+        write_state(&cfg.state, &cfg.fake)
     }
 
     fn stop(cfg: &Config, cx: &Context) -> Result<()> {
         op_sleep(cfg, cx)?;
-        if let Some(st) = State::read(&cfg.state)? {
-            if let Some(p) = st.process {
-                process::stop_tree(p, Duration::from_secs(5), cx.deadline)?;
-            }
+        let pf = pidfile(cfg);
+        if let Some(p) = pf.read_record()?.and_then(|r| r.identity()) {
+            process::stop_tree(p, Duration::from_secs(5), cx.deadline)?;
         }
+        pf.remove()?;
         files::remove_if_exists(&cfg.state)
     }
 
     fn monitor(cfg: &Config, cx: &Context) -> Result<Status> {
         op_sleep(cfg, cx)?;
-        match State::read(&cfg.state)? {
-            None => Ok(Status::Stopped),
-            Some(State {
-                process: Some(p), ..
-            }) if !p.is_alive() => {
-                Err(Error::generic(format!("managed process {} is gone", p.pid)))
-            }
-            Some(_) => Ok(Status::Running),
+        if read_state(&cfg.state)?.is_none() {
+            return Ok(Status::Stopped);
+        }
+        match pidfile(cfg).status(None)? {
+            PidStatus::Stale(pid) => Err(Error::generic(format!("managed process {pid} is gone"))),
+            PidStatus::Missing | PidStatus::Running(_) => Ok(Status::Running),
         }
     }
 
     fn reload_agent(cfg: &Config, _cx: &Context) -> Result<()> {
         // Only `fake` is reloadable: rewrite it in place, keep the process.
-        match State::read(&cfg.state)? {
-            Some(mut st) => {
-                st.fake = cfg.fake.clone();
-                st.write(&cfg.state)?;
+        match read_state(&cfg.state)? {
+            Some(_) => {
+                write_state(&cfg.state, &cfg.fake)?;
                 ocf::info!("reloaded: fake={}", cfg.fake);
                 Ok(())
             }
@@ -319,8 +300,8 @@ mod tests {
         let d = tmp("daemon");
         let r = run(&d).param("daemon", "yes");
         r.clone().action("start").run().assert_rc(Rc::Success);
-        let st = State::read(&d.join("d.state")).unwrap().unwrap();
-        let p = st.process.unwrap();
+        let pf = Pidfile::new(d.join("d.state.pid"));
+        let p = pf.read_record().unwrap().unwrap().identity().unwrap();
         assert!(p.is_alive());
         r.clone()
             .action("monitor")
@@ -338,11 +319,8 @@ mod tests {
             .assert_reason_contains("is gone");
         r.clone().action("stop").run().assert_rc(Rc::Success);
         r.clone().action("start").run().assert_rc(Rc::Success);
-        let p2 = State::read(&d.join("d.state"))
-            .unwrap()
-            .unwrap()
-            .process
-            .unwrap();
+        let p2 = pf.running(None).unwrap().unwrap();
+        assert_ne!(p2, p);
         r.action("stop").run().assert_rc(Rc::Success);
         assert!(!p2.is_alive());
         std::fs::remove_dir_all(d).unwrap();
