@@ -23,9 +23,13 @@ PACKAGES=(
   iproute2 e2fsprogs xfsprogs psmisc procps util-linux tcpdump strace
   kmod                        # modprobe: the shell Filesystem agent exits 5 on every action without it
   mount iputils-ping          # losetup; the cluster scenarios' client namespace pings the floating IP
+  mariadb-server mariadb-client   # the mysql agent's tests: private MariaDB instances
+  curl                        # the LAMP scenario's client reads the page (and Debian's apache agent needs it)
   bindfs fuse3                # a FUSE filesystem whose daemon the hung-filesystem tests stop
   openssh-server openssh-client   # the sshd agent's tests: a real sshd, key logins through it
   iputils-arping bc           # ocf:heartbeat:ethmonitor (cluster::subnets) checks for both
+  mariadb-server mariadb-client curl   # ocf-tester corpus: Debian's mysql and apache agents on real daemons
+  python3-jsonschema          # ocf-tester: its JSON report validates against its schema
 )
 
 need_root() {

@@ -22,6 +22,11 @@ pub enum Fixture {
     Netns,
     /// One 64 MiB ext4 image per side on a loop device. Variables: `{dev}`, `{mnt}`.
     LoopExt4,
+    /// One MariaDB datadir per side, initialised with mariadb-install-db, with a my.cnf
+    /// listening on 127.0.0.1 (ports 13390 for ours, 13391 for the shell agent). Servers
+    /// the agents leave running are stopped by their pid files at teardown. Variable:
+    /// `{myd}` (the side's directory: my.cnf, data/, run/, error.log).
+    MariaDb,
 }
 
 const NETNS: &str = "ocfb-net";
@@ -31,6 +36,7 @@ pub struct Active {
     vars: [Vec<(String, String)>; 2],
     netns: Option<Entered>,
     loops: Vec<(PathBuf, PathBuf)>,
+    mysql_pidfiles: Vec<PathBuf>,
 }
 
 fn run(cmd: &mut Command) -> Result<String> {
@@ -59,6 +65,7 @@ impl Fixture {
             vars: [Vec::new(), Vec::new()],
             netns: None,
             loops: Vec::new(),
+            mysql_pidfiles: Vec::new(),
         };
         match self {
             Fixture::None => {}
@@ -96,6 +103,29 @@ impl Fixture {
                     let v = &mut active.vars[side.index()];
                     v.push(("nic".into(), "ocfb0".into()));
                     v.push(("ip".into(), format!("10.250.0.{}", 10 + side.index())));
+                }
+            }
+            Fixture::MariaDb => {
+                for side in [Side::Ours, Side::Shell] {
+                    let d = dir.join(format!("mysql-{}", side.name()));
+                    let _ = std::fs::remove_dir_all(&d);
+                    std::fs::create_dir_all(d.join("data"))?;
+                    std::fs::create_dir_all(d.join("run"))?;
+                    run(Command::new("chown").args(["-R", "mysql:mysql"]).arg(&d))?;
+                    let cnf = d.join("my.cnf");
+                    std::fs::write(
+                        &cnf,
+                        format!(
+                            "[mysqld]\nport={}\nbind-address=127.0.0.1\nskip-log-bin\n",
+                            13390 + side.index()
+                        ),
+                    )?;
+                    run(Command::new("mariadb-install-db")
+                        .arg(format!("--defaults-file={}", cnf.display()))
+                        .arg(format!("--datadir={}", d.join("data").display()))
+                        .args(["--user=mysql", "--skip-test-db"]))?;
+                    active.mysql_pidfiles.push(d.join("run/mysqld.pid"));
+                    active.vars[side.index()].push(("myd".into(), d.display().to_string()));
                 }
             }
             Fixture::LoopExt4 => {
@@ -140,6 +170,25 @@ impl Active {
             }
             if let Err(err) = ip(&["netns", "delete", NETNS]) {
                 eprintln!("ocfrs-bench: {err:#}");
+            }
+        }
+        for pf in self.mysql_pidfiles.drain(..) {
+            // A server an interrupted run left behind: TERM by its pid file, then KILL.
+            let pid = std::fs::read_to_string(&pf)
+                .ok()
+                .and_then(|t| t.trim().parse::<i32>().ok());
+            if let Some(pid) = pid.filter(|p| *p > 1) {
+                // SAFETY: kill(2) has no memory-safety preconditions.
+                unsafe { libc::kill(pid, libc::SIGTERM) };
+                for _ in 0..100 {
+                    // SAFETY: as above (signal 0 only checks existence).
+                    if unsafe { libc::kill(pid, 0) } != 0 {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                // SAFETY: as above.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
             }
         }
         for (dev, mnt) in self.loops.drain(..) {

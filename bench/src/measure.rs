@@ -344,8 +344,10 @@ fn ret_of(line: &str) -> Option<i64> {
 pub fn count(call: &Call, scratch: &Path) -> Result<Counts> {
     let out = scratch.join("strace.out");
     let _ = std::fs::remove_file(&out);
-    let status = Command::new("strace")
-        .args(["-f", "-qq", "-o"])
+    // -I 1: strace must not block SIGTERM (its default with -o FILE PROG), so that the
+    // detach below works.
+    let mut child = Command::new("strace")
+        .args(["-I", "1", "-f", "-qq", "-o"])
         .arg(&out)
         .arg("--")
         .arg(&call.program)
@@ -355,8 +357,49 @@ pub fn count(call: &Call, scratch: &Path) -> Result<Counts> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .status()
+        .spawn()
         .context("run strace")?;
+    // strace -f waits for every traced process: a daemon an agent's start leaves running
+    // (mysqld_safe, sshd) would keep it forever. Once the agent itself has exited, give its
+    // children a second to finish starting, then detach (SIGTERM makes strace detach and
+    // leaves the tracees running) and count what was seen.
+    // (`-qq` hides strace's exit lines: the agent is gone when the pid of the output's first
+    // line no longer exists or is a zombie.)
+    let agent_exited = |text: &str| -> bool {
+        let Some(pid) = text
+            .lines()
+            .next()
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            return false;
+        };
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            Ok(stat) => stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+        }
+    };
+    let mut exited_at: Option<std::time::Instant> = None;
+    let status = loop {
+        if let Some(st) = child.try_wait().context("wait for strace")? {
+            break st;
+        }
+        if exited_at.is_none() {
+            let text = std::fs::read_to_string(&out).unwrap_or_default();
+            if agent_exited(&text) {
+                exited_at = Some(std::time::Instant::now());
+            }
+        }
+        if exited_at.is_some_and(|t| t.elapsed() > std::time::Duration::from_secs(1)) {
+            // SAFETY: kill(2) on our own child's pid.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            let _ = child.wait();
+            break std::process::ExitStatus::default();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     if status.code().is_none() {
         bail!("strace: {status}");
     }

@@ -9,7 +9,6 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`inspect`] | parse and check any agent's meta-data XML (OCF 1.1, ra-api-1.dtd, rgmanager rules) |
 //! | [`exit`] | [`Rc`] (0–9, 190, 191), [`Error`] (code + exit reason), [`OrRc`] |
 //! | [`meta`] | the declaration types |
 //! | [`metadata`] | XML in the `ocf-1.0`, `ocf-1.1` and `rgmanager` flavours, and which one to print |
@@ -94,7 +93,6 @@ pub mod dispatch;
 pub mod env;
 pub mod exit;
 pub mod files;
-pub mod inspect;
 pub mod log;
 pub mod man;
 pub mod meta;

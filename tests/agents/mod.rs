@@ -1,4 +1,6 @@
 //! One module per agent, against real parts.
 mod filesystem;
 mod ipaddr;
+mod mysql;
 mod sshd;
+pub(crate) mod vserver; // the cluster scenario reuses its guest layout and stand-in

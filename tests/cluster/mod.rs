@@ -12,9 +12,12 @@ mod fencing;
 mod floating_ip;
 mod follow_crashed_node;
 mod group;
+mod lamp;
 mod monitor_faults;
+mod mysql_replication;
 mod recovery;
 mod sampler;
+mod ssh_group;
 mod switch_provider;
 
 // Seed policies (issue 20): ServiceGuard, MSCS, rgmanager import.
@@ -24,3 +27,4 @@ mod rgmanager_import;
 mod rgmanager_restarts;
 mod serviceguard;
 mod subnets;
+mod vserver;

@@ -114,7 +114,12 @@ fn clean_filesystem_leftovers() {
             let _ = sh(Command::new("losetup").args(["-d", dev]));
         }
     }
+    // ocft's control file naming the loop device it made: a stale one makes the next run
+    // reuse that device name, which may belong to someone else by then. Its name depends on
+    // ocft's run directory (/run or /var/run).
     let _ = std::fs::remove_file("/run/resource-agents/_run_resource-agents_ocft-Filesystem-fs");
+    let _ =
+        std::fs::remove_file("/run/resource-agents/_var_run_resource-agents_ocft-Filesystem-fs");
     let _ = std::fs::remove_file("/run/resource-agents/ocft-Filesystem-fs");
     let _ = std::fs::remove_dir(mnt);
 }
@@ -191,6 +196,7 @@ fn apache_config() {
     // The config's SETUP-AGENT uses systemctl when an apache2 unit file exists; this machine
     // runs without systemd, so a `systemctl` that fails sends it to /etc/init.d/apache2, for
     // both tools alike. Apache listens on port 80 inside its own network namespace.
+    let _apache = apache_lock();
     let d = Tmp::new("apache");
     let shim = d.join("systemctl");
     std::fs::write(&shim, "#!/bin/sh\n# no systemd on this machine\nexit 1\n").unwrap();

@@ -256,4 +256,39 @@ mod tests {
         );
         assert_eq!(Escalation::new().steps().len(), 1, "KILL always ends it");
     }
+
+    #[test]
+    fn a_member_that_left_the_session_is_still_stopped() {
+        // The leader dies on TERM; its child ignores TERM and runs in a session of its own,
+        // so once the leader is gone only its identity, seen earlier, still ties it to the
+        // family.
+        let d = spawn_daemon(
+            &Cmd::new("sh")
+                .arg("-c")
+                .arg("sh -c \"trap '' TERM; exec setsid sleep 300\" & wait"),
+            &DaemonOutput::Null,
+        )
+        .unwrap();
+        let child = Deadline::after(Duration::from_secs(5))
+            .wait_until(Duration::from_millis(10), || {
+                processes()
+                    .into_iter()
+                    .find(|p| p.ppid == d.pid && p.comm == "sleep" && p.sid != d.pid)
+            })
+            .expect("setsid child");
+        assert!(family(d).contains(&child.identity()));
+        let t = Instant::now();
+        stop_family(
+            d,
+            &Escalation::term_then_kill(),
+            Deadline::after(Duration::from_secs(3)),
+        )
+        .unwrap();
+        assert!(t.elapsed() < Duration::from_secs(3));
+        assert!(!d.is_alive());
+        assert!(
+            !child.identity().is_alive(),
+            "the child that left the session survived"
+        );
+    }
 }

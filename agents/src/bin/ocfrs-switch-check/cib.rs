@@ -1,7 +1,7 @@
 //! The primitives of a CIB, as the check needs them: id, agent, instance attributes, meta
 //! attributes (the primitive's and its clone's), operations.
 
-use ocf::inspect::{Document, Element};
+use crate::xml::{self, Elem as Element};
 
 /// One `<primitive>` of the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,8 +54,8 @@ impl Primitive {
 /// # Errors
 /// The text is not XML or has no resources section.
 pub fn primitives(xml: &str) -> Result<Vec<Primitive>, String> {
-    let doc = Document::parse(xml.as_bytes())?;
-    let resources = find(&doc.root, "resources")
+    let root = xml::parse(xml.as_bytes()).map_err(|e| e.to_string())?;
+    let resources = find(&root, "resources")
         .ok_or_else(|| "no <resources> section: is this a CIB (cibadmin -Q)?".to_string())?;
     let mut out = Vec::new();
     walk(resources, &[], &[], false, &mut out);
@@ -64,9 +64,9 @@ pub fn primitives(xml: &str) -> Result<Vec<Primitive>, String> {
 
 /// How many nodes the CIB's `<nodes>` section lists (0 when it has none).
 pub fn node_count(xml: &str) -> usize {
-    Document::parse(xml.as_bytes())
+    xml::parse(xml.as_bytes())
         .ok()
-        .and_then(|d| find(&d.root, "nodes").map(|n| n.children_named("node").count()))
+        .and_then(|r| find(&r, "nodes").map(|n| n.children_named("node").count()))
         .unwrap_or(0)
 }
 
@@ -80,22 +80,22 @@ fn find<'a>(e: &'a Element, name: &str) -> Option<&'a Element> {
 fn nvpairs(e: &Element, set: &str, notes: &mut Vec<String>) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for s in e.children_named(set) {
-        if s.child("rule").is_some() {
+        if s.children_named("rule").next().is_some() {
             notes.push(format!(
                 "{set} {} has a rule: its values apply only where the rule matches",
-                s.attr("id").unwrap_or("?")
+                s.get("id").unwrap_or("?")
             ));
         }
-        if let Some(r) = s.attr("id-ref") {
+        if let Some(r) = s.get("id-ref") {
             notes.push(format!("{set} refers to {r} (id-ref): not checked"));
         }
         for nv in s.children_named("nvpair") {
-            match (nv.attr("name"), nv.attr("value")) {
+            match (nv.get("name"), nv.get("value")) {
                 (Some(n), Some(v)) => out.push((n.to_string(), v.to_string())),
                 (Some(n), None) => out.push((n.to_string(), String::new())),
                 _ => notes.push(format!(
                     "nvpair {} without a name (id-ref?): not checked",
-                    nv.attr("id").unwrap_or("?")
+                    nv.get("id").unwrap_or("?")
                 )),
             }
         }
@@ -120,22 +120,22 @@ fn walk(
                 let mut ops = Vec::new();
                 for ops_el in c.children_named("operations") {
                     for op in ops_el.children_named("op") {
-                        let mut depth = op.attr("OCF_CHECK_LEVEL").map(str::to_string);
+                        let mut depth = op.get("OCF_CHECK_LEVEL").map(str::to_string);
                         for ia in op.children_named("instance_attributes") {
                             for nv in ia.children_named("nvpair") {
-                                if nv.attr("name") == Some("OCF_CHECK_LEVEL") {
-                                    depth = nv.attr("value").map(str::to_string);
+                                if nv.get("name") == Some("OCF_CHECK_LEVEL") {
+                                    depth = nv.get("value").map(str::to_string);
                                 }
                             }
                         }
-                        ops.push((op.attr("name").unwrap_or("").to_string(), depth));
+                        ops.push((op.get("name").unwrap_or("").to_string(), depth));
                     }
                 }
                 out.push(Primitive {
-                    id: c.attr("id").unwrap_or("").to_string(),
-                    class: c.attr("class").unwrap_or("").to_string(),
-                    provider: c.attr("provider").unwrap_or("").to_string(),
-                    kind: c.attr("type").unwrap_or("").to_string(),
+                    id: c.get("id").unwrap_or("").to_string(),
+                    class: c.get("class").unwrap_or("").to_string(),
+                    provider: c.get("provider").unwrap_or("").to_string(),
+                    kind: c.get("type").unwrap_or("").to_string(),
                     params,
                     meta,
                     ops,
@@ -146,7 +146,7 @@ fn walk(
             }
             "group" | "clone" | "master" | "bundle" => {
                 let mut p = parents.to_vec();
-                p.push(c.attr("id").unwrap_or("").to_string());
+                p.push(c.get("id").unwrap_or("").to_string());
                 let mut notes = Vec::new();
                 let mut meta = inherited.to_vec();
                 meta.extend(nvpairs(c, "meta_attributes", &mut notes));

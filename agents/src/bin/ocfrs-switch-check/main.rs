@@ -21,6 +21,10 @@
 //! is not, 2 when the configuration cannot be read.
 
 mod cib;
+// The importer's bounded, entity-free XML reader: one parser for both tools of this package.
+#[allow(dead_code)]
+#[path = "../ocfrs-import-rgmanager/xml.rs"]
+mod xml;
 
 use cib::Primitive;
 use ocf::process::{Cmd, Output};
@@ -526,17 +530,32 @@ fn their_params(p: &Primitive) -> Option<Vec<(String, Option<String>)>> {
         .run(Deadline::after(Duration::from_secs(10)))
         .ok()
         .filter(Output::success)?;
-    let doc = ocf::inspect::Document::parse(&out.stdout).ok()?;
+    // Shell agents print a DOCTYPE naming ra-api-1.dtd (no internal subset); the reader
+    // refuses DOCTYPEs, so that line is dropped first.
+    let text = out.stdout_text();
+    let text: String = text
+        .lines()
+        .filter(|l| !(l.trim_start().starts_with("<!DOCTYPE") && !l.contains('[')))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let root = xml::parse(text.as_bytes()).ok()?;
+    let params = root
+        .children_named("parameters")
+        .flat_map(|ps| ps.children_named("parameter"));
     Some(
-        ocf::inspect::MetaData::from_document(&doc)
-            .params
-            .into_iter()
-            .map(|p| (p.name, p.default))
+        params
+            .filter_map(|p| {
+                let default = p
+                    .children_named("content")
+                    .next()
+                    .and_then(|c| c.get("default"))
+                    .map(str::to_string);
+                Some((p.get("name")?.to_string(), default))
+            })
             .collect(),
     )
 }
 
-/// Our validate-all with the primitive's attributes, as Pacemaker would pass them.
 fn validate(
     p: &Primitive,
     agent: &Agent,
