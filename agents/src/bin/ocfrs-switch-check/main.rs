@@ -535,7 +535,7 @@ fn their_params(p: &Primitive) -> Option<Vec<(String, Option<String>)>> {
     let text = out.stdout_text();
     let text: String = text
         .lines()
-        .filter(|l| !(l.trim_start().starts_with("<!DOCTYPE") && !l.contains('[')))
+        .filter(|l| !l.trim_start().starts_with("<!DOCTYPE") || l.contains('['))
         .collect::<Vec<_>>()
         .join("\n");
     let root = xml::parse(text.as_bytes()).ok()?;
