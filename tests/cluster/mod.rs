@@ -6,6 +6,7 @@
 //! `stonith-enabled=false` or runs with the harness's fence device (`fence_ocfc`).
 pub mod harness;
 
+mod demo;
 mod failover_domains;
 mod faults;
 mod fencing;
