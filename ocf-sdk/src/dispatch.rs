@@ -537,6 +537,7 @@ pub fn execute<A: ResourceAgent>(inv: Invocation) -> u8 {
             interactive,
             stderr,
         );
+        hide_secrets_from_children(agent);
         let watchdog = arm_watchdog(&cx, &logger);
         let previous = log::install(logger);
         let rc = execute_action::<A>(&cx, requested);
@@ -560,6 +561,21 @@ pub fn execute<A: ResourceAgent>(inv: Invocation) -> u8 {
 /// Whether actions get a [`Watchdog`]: only in a real agent process ([`run`], [`multicall`]),
 /// never when a test runs [`execute`] inside its own process.
 static WATCHDOG: AtomicBool = AtomicBool::new(false);
+
+/// In a real agent process, remove the parameters the agent declares secret from the
+/// process environment once [`Context`] holds its copy: every child the agent runs
+/// (`crm_attribute`, a client binary, a daemon) inherits the environment, and a child's
+/// environment is readable by anyone who may read its `/proc/<pid>/environ`. Agents read
+/// parameters from [`Context::env`], never from the process environment. Runs before the
+/// watchdog thread exists, so no other thread reads the environment meanwhile.
+fn hide_secrets_from_children(agent: &Agent) {
+    if !WATCHDOG.load(Ordering::Relaxed) {
+        return;
+    }
+    for p in agent.params.iter().filter(|p| p.secret) {
+        std::env::remove_var(format!("OCF_RESKEY_{}", p.name));
+    }
+}
 
 /// Arm the watchdog of one action (see [`crate::deadline`]): at [`Context::watchdog`] it
 /// writes the exit reason through a copy of the action's logger and ends the process with 1.
@@ -1037,6 +1053,84 @@ mod tests {
             }
             Ok(Status::Running)
         }
+    }
+
+    /// The agent of the secret-environment test: its monitor runs `env` (inheriting the
+    /// process environment, as any child does) into the file `SECRET_OUT`.
+    struct Leaky;
+    const LEAKY_PASSWORD: Param = Param::string("password").secret();
+    const LEAKY: Agent = Agent::new("Leaky", "1.1")
+        .params(&[LEAKY_PASSWORD])
+        .actions(&[Action::start(20), Action::stop(20), Action::monitor(20, 10)]);
+    impl ResourceAgent for Leaky {
+        const META: &'static Agent = &LEAKY;
+        type Config = ();
+        fn configure(_: &Params<'_>, _: &Context) -> Result<()> {
+            Ok(())
+        }
+        fn start(_: &(), _: &Context) -> Result<()> {
+            Ok(())
+        }
+        fn stop(_: &(), _: &Context) -> Result<()> {
+            Ok(())
+        }
+        fn monitor(_: &(), cx: &Context) -> Result<Status> {
+            let out = cx.env.get("SECRET_OUT").unwrap_or("/nonexistent");
+            let env = std::process::Command::new("env").output()?;
+            std::fs::write(out, env.stdout)?;
+            Ok(Status::Running)
+        }
+    }
+
+    /// Runs only as the child of `secret_parameters_are_not_inherited_by_children`.
+    #[test]
+    fn secret_child() {
+        if std::env::var_os("SECRET_OUT").is_none() {
+            return;
+        }
+        prepare_process();
+        let inv = Invocation {
+            argv0: "Leaky".into(),
+            args: vec!["monitor".into()],
+            env: Env::from_process(),
+            stdout: Stream::Stdout,
+            stderr: Stream::Stderr,
+            interactive: false,
+        };
+        std::process::exit(i32::from(execute::<Leaky>(inv)));
+    }
+
+    #[test]
+    fn secret_parameters_are_not_inherited_by_children() {
+        let out = std::env::temp_dir().join(format!("ocfcore-secret-{}", std::process::id()));
+        let o = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "dispatch::tests::secret_child", "--nocapture"])
+            .args(["--test-threads", "1"])
+            .env("SECRET_OUT", &out)
+            .env("OCF_RESKEY_password", "hunter2-ocfcore")
+            .env("OCF_RESKEY_CRM_meta_interval", "10000")
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let seen = std::fs::read_to_string(&out).unwrap();
+        let _ = std::fs::remove_file(&out);
+        assert!(
+            seen.contains("SECRET_OUT="),
+            "the child's environment: {seen}"
+        );
+        assert!(
+            !seen.contains("hunter2-ocfcore"),
+            "secret inherited: {seen}"
+        );
+        assert!(
+            !seen.contains("OCF_RESKEY_password"),
+            "secret inherited: {seen}"
+        );
     }
 
     /// Runs only as the child of `watchdog_answers_for_a_blocked_action` (re-executed test
