@@ -4,11 +4,15 @@
 #   make install              install agents under $(DESTDIR)$(OCF_RA_DIR)/$(PROVIDER)/
 #   make install-rgmanager    also expose the agents to rgmanager under $(DESTDIR)$(RGMANAGER_DIR)/
 #   make uninstall            remove exactly what install and install-rgmanager put there
-#   make metadata             regenerate metadata/ (checked in; a test fails when stale)
+#   make metadata             regenerate metadata/ and metadata/man/ (checked in; a test fails
+#                             when stale)
+#   make deb                  build the Debian package (debian/; .deb in target/debian/)
 #   make demo / make test     the README's two commands (see tests/run.sh)
 #
 # Variables: PROVIDER (ocfrs), PREFIX (/usr), DESTDIR, OCF_RA_DIR, LIBEXECDIR, SBINDIR, MANDIR,
-# RGMANAGER_DIR, BASHCOMPDIR, ZSHCOMPDIR, FISHCOMPDIR, PROFILE (release).
+# RGMANAGER_DIR, BASHCOMPDIR, ZSHCOMPDIR, FISHCOMPDIR, PROFILE (release), OCF_TESTER_LINK
+# (auto: add the `ocf-tester` name where it is free; no: never, as for the Debian package,
+# whose maintainer scripts decide on the installed system instead).
 #
 # The rgmanager importer is installed as $(SBINDIR)/ocfrs-import-rgmanager with its man page
 # ocfrs-import-rgmanager.8 (built with the agents' package: `cargo build -p ocfrs-agents`).
@@ -43,14 +47,16 @@ BIN_DIR      = $(TARGET_DIR)/$(PROFILE)
 AGENTS_BIN  ?= $(BIN_DIR)/ocfrs-agents
 TESTER_BIN  ?= $(BIN_DIR)/ocf-tester
 # Built by the agents package: next to the agents binary.
+SWITCH_CHECK_BIN ?= $(dir $(AGENTS_BIN))ocfrs-switch-check
 IMPORT_BIN  ?= $(dir $(AGENTS_BIN))ocfrs-import-rgmanager
+OCF_TESTER_LINK  ?= auto
 # NO_BUILD=1 installs already-built binaries (AGENTS_BIN/TESTER_BIN) without running cargo.
 NO_BUILD    ?=
 MANIFEST     = $(DESTDIR)$(LIBEXECDIR)/installed-files
 
 CARGO_PROFILE_FLAG = $(if $(filter release,$(PROFILE)),--release,--profile $(PROFILE))
 
-.PHONY: all build install install-rgmanager uninstall metadata demo test clean
+.PHONY: all build install install-rgmanager uninstall metadata deb demo test clean
 
 all: build
 
@@ -72,7 +78,11 @@ install: $(if $(NO_BUILD),,build)
 	done; \
 	install -D -m 0755 $(TESTER_BIN) $(DESTDIR)$(SBINDIR)/ocfrs-tester; \
 	echo "$(DESTDIR)$(SBINDIR)/ocfrs-tester" >> $(MANIFEST).tmp; \
-	if [ ! -e $(DESTDIR)$(SBINDIR)/ocf-tester ]; then \
+	install -D -m 0755 $(SWITCH_CHECK_BIN) $(DESTDIR)$(SBINDIR)/ocfrs-switch-check; \
+	echo "$(DESTDIR)$(SBINDIR)/ocfrs-switch-check" >> $(MANIFEST).tmp; \
+	if [ "$(OCF_TESTER_LINK)" = no ]; then \
+	  echo "no ocf-tester name (OCF_TESTER_LINK=no); ours is ocfrs-tester"; \
+	elif [ ! -e $(DESTDIR)$(SBINDIR)/ocf-tester ]; then \
 	  ln -s ocfrs-tester $(DESTDIR)$(SBINDIR)/ocf-tester; \
 	  echo "$(DESTDIR)$(SBINDIR)/ocf-tester" >> $(MANIFEST).tmp; \
 	  echo "installed $(DESTDIR)$(SBINDIR)/ocf-tester -> ocfrs-tester"; \
@@ -85,6 +95,8 @@ install: $(if $(NO_BUILD),,build)
 	  install -m 0644 $$f $$mandir/; echo "$$mandir/$$(basename $$f)" >> $(MANIFEST).tmp; \
 	done; rm -rf $$tmp; \
 	man8=$(DESTDIR)$(MANDIR)/man8; mkdir -p $$man8; \
+	$(SWITCH_CHECK_BIN) --man > $$man8/ocfrs-switch-check.8; chmod 0644 $$man8/ocfrs-switch-check.8; \
+	echo "$$man8/ocfrs-switch-check.8" >> $(MANIFEST).tmp; \
 	tmp=$$(mktemp -d); $(TESTER_BIN) --generate man $$tmp >/dev/null; \
 	install -m 0644 $$tmp/ocf-tester.8 $$man8/ocfrs-tester.8; echo "$$man8/ocfrs-tester.8" >> $(MANIFEST).tmp; \
 	if [ -L $(DESTDIR)$(SBINDIR)/ocf-tester ] && [ "$$(readlink $(DESTDIR)$(SBINDIR)/ocf-tester)" = ocfrs-tester ] \
@@ -126,8 +138,21 @@ uninstall:
 	rmdir $(DESTDIR)$(OCF_RA_DIR)/$(PROVIDER) $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
 
 metadata: build
-	rm -rf metadata/*.xml metadata/ocf-1.1 metadata/rgmanager
+	rm -rf metadata/*.xml metadata/ocf-1.1 metadata/rgmanager metadata/man
 	$(AGENTS_BIN) --generate metadata metadata
+	$(AGENTS_BIN) --generate man metadata/man
+
+# The Debian package, with debhelper (see debian/rules and the README's "Debian package").
+# NO_BUILD=1 AGENTS_BIN=... TESTER_BIN=... SWITCH_CHECK_BIN=... packages given binaries;
+# DEB_COMPRESS="-Zgzip -z1" compresses faster (dpkg-deb options).
+DEB_DESTDIR ?= $(TARGET_DIR)/debian
+deb:
+	DEB_RULES_REQUIRES_ROOT=no NO_BUILD=$(NO_BUILD) AGENTS_BIN=$(AGENTS_BIN) \
+	  TESTER_BIN=$(TESTER_BIN) SWITCH_CHECK_BIN=$(SWITCH_CHECK_BIN) DEB_DESTDIR=$(DEB_DESTDIR) \
+	  DEB_COMPRESS="$(DEB_COMPRESS)" \
+	  debian/rules binary
+	DEB_RULES_REQUIRES_ROOT=no debian/rules clean
+	@ls -1 $(DEB_DESTDIR)/ocfrs_*.deb
 
 demo:
 	bash tests/run.sh demo

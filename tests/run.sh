@@ -13,6 +13,9 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use. Installing never starts a daemon (policy-rc.d).
 PACKAGES=(
   make                        # make install / uninstall tests
+  debhelper dpkg-dev fakeroot # make deb (debian/), the package test
+  pcs                         # pcs resource describe of every agent (package test)
+  busybox python3             # syslogd for the logging test; the template agent's daemon
   apache2                     # ocf-tester: Debian's ocft apache config vs ocft
   curl openssl ca-certificates  # apache: the shell agent's HTTP client (side-by-side tests), test certificates
   resource-agents             # shell agents, ocf-tester, ra-api-1.dtd, metadata.rng, ocft configs
@@ -88,6 +91,21 @@ demo() {
   echo "== our tester"
   "$root/usr/sbin/ocfrs-tester" -n demo -o state="$state" "$agent"
   rm -rf "$root"
+  # The main job: a floating IP + Filesystem group on our agents in a 3-node namespace
+  # cluster, the active node crashed, the failover measured from a client namespace. The
+  # harness tears everything down by PID (tests/cluster/demo.rs).
+  echo "== 3-node Pacemaker cluster in namespaces: group failover"
+  local log
+  log=$(mktemp /tmp/ocfrs-demo-log.XXXXXX)
+  if cargo test -p ocfrs-agents --features root-tests --test integration \
+      cluster::demo::readme_demo_group_failover -- --ignored --exact --nocapture >"$log" 2>&1; then
+    grep '^==' "$log"
+    rm -f "$log"
+  else
+    grep '^==' "$log" || true
+    echo "demo: FAIL (cluster report and build output in $log)"
+    exit 1
+  fi
   echo "demo: PASS"
 }
 

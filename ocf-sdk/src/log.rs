@@ -3,12 +3,17 @@
 //! Destinations, decided once per invocation from the environment:
 //! * stdin is a terminal (an admin typing): `TAG: LEVEL: msg` on stderr only;
 //! * otherwise syslog when `HA_LOGFACILITY` names a facility (`none` disables it), lines
-//!   appended to `HA_LOGFILE`, debug lines appended to `HA_DEBUGLOG`; stderr when none of
-//!   those is set (Pacemaker logs an agent's stderr). Under rgmanager, which passes no
-//!   logging variables, syslog facility `daemon` is the default;
+//!   appended to `HA_LOGFILE` (Pacemaker passes its own log file there), every line (debug
+//!   ones included) appended to `HA_DEBUGLOG` unless it is the same file; stderr when neither
+//!   syslog nor `HA_LOGFILE` is set (Pacemaker logs an agent's stderr). Under rgmanager,
+//!   which passes no logging variables, syslog facility `daemon` is the default. Syslog goes
+//!   through `/dev/log`, so it reaches the journal where systemd-journald runs;
 //! * debug messages only when `HA_debug` is set to something other than `0`/false.
 //!
-//! The tag is `HA_LOGTAG` or `<type>(<instance>)[<pid>]`. Nothing is ever written to stdout.
+//! The tag is `HA_LOGTAG` or `<type>(<instance>)[<pid>]`, and each message is
+//! `LEVEL: text`, as `ocf_log` writes them: a syslog line reads
+//! `<type>(<instance>)[<pid>]: WARNING: text`, a file line `<date> <tag>: WARNING: text`.
+//! Nothing is ever written to stdout.
 //! The exit reason is written by [`exit_reason`] as exactly one `ocf-exit-reason:` line (the
 //! prefix comes from `OCF_EXIT_REASON_PREFIX`), at most 128 characters, and logged at error
 //! level (not twice on stderr).
@@ -228,24 +233,28 @@ impl Logger {
             let _ = writeln!(self.stderr, "{}: {}: {msg}", self.tag, level.prefix());
             return;
         }
-        if level == Level::Debug {
-            if let Some(p) = &self.debuglog {
-                append(
-                    p,
-                    &format!("{} {}: {}: {msg}\n", timestamp(), self.tag, level.prefix()),
-                );
+        // As ocf-shellfuncs' ha_log/ha_debug: debug lines go to HA_DEBUGLOG and syslog (stderr
+        // when neither is set), never to HA_LOGFILE; other lines to syslog, HA_LOGFILE (stderr
+        // when neither is set) and HA_DEBUGLOG when it is another file.
+        let line = format!("{} {}: {}: {msg}\n", timestamp(), self.tag, level.prefix());
+        let debug = level == Level::Debug;
+        if let Some(p) = &self.debuglog {
+            if debug || Some(p) != self.logfile.as_ref() {
+                append(p, &line);
             }
         }
         if let Some(fac) = self.facility {
             syslog(fac, level, &self.tag, &format!("{}: {msg}", level.prefix()));
         }
-        if let Some(p) = &self.logfile {
-            append(
-                p,
-                &format!("{} {}: {}: {msg}\n", timestamp(), self.tag, level.prefix()),
-            );
+        if let Some(p) = self.logfile.as_ref().filter(|_| !debug) {
+            append(p, &line);
         }
-        if self.stderr_is_log() {
+        let to_stderr = if debug {
+            self.facility.is_none() && self.debuglog.is_none()
+        } else {
+            self.stderr_is_log()
+        };
+        if to_stderr {
             let _ = writeln!(self.stderr, "{}: {}: {msg}", self.tag, level.prefix());
         }
     }
@@ -413,9 +422,16 @@ mod tests {
         let log = std::fs::read_to_string(&f).unwrap();
         assert!(log.contains("tag: WARNING: careful"));
         assert!(log.contains("tag: ERROR: bad"));
-        assert!(std::fs::read_to_string(&d)
-            .unwrap()
-            .contains("tag: DEBUG: detail"));
+        let debug = std::fs::read_to_string(&d).unwrap();
+        assert!(debug.contains("tag: DEBUG: detail"), "{debug}");
+        assert!(
+            debug.contains("tag: WARNING: careful"),
+            "every line: {debug}"
+        );
+        assert!(
+            !log.contains("DEBUG"),
+            "debug lines go to HA_DEBUGLOG: {log}"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -1,5 +1,6 @@
-//! Documentation rendered from the declaration: man pages (`ocf_ocfrs_<Agent>.7`) and the
-//! checked-in meta-data tree (`metadata/`).
+//! Documentation rendered from the declaration: man pages (`ocf_ocfrs_<Agent>.7`), example
+//! crm and pcs configurations ([`example_config`]) and the checked-in meta-data tree
+//! (`metadata/`; `metadata/man/` holds the man pages, checked for staleness like the XML).
 //!
 //! Layout written by [`write_metadata_dir`]: `<dir>/<Agent>.xml` (OCF 1.0 flavour, what
 //! validators see by default), `<dir>/ocf-1.1/<Agent>.xml` and `<dir>/rgmanager/<Agent>.xml`.
@@ -150,6 +151,13 @@ pub fn man_page(agent: &Agent, provider: &str) -> String {
         }
         let _ = writeln!(s, ".TP\n\\fB{}\\fR\n{}", a.name, parts.join(", "));
     }
+    let (crm, pcs) = example_config(agent, provider);
+    let _ = writeln!(
+        s,
+        ".SH EXAMPLE CONFIGURATION\nWith crmsh:\n.PP\n.nf\n{}.fi\n.PP\nWith pcs:\n.PP\n.nf\n{}.fi",
+        roff(&crm),
+        roff(&pcs)
+    );
     if !agent.examples.is_empty() {
         let _ = writeln!(s, ".SH EXAMPLES");
         for e in agent.examples {
@@ -161,6 +169,77 @@ pub fn man_page(agent: &Agent, provider: &str) -> String {
         ".SH SEE ALSO\n.BR ocfrs-tester (8),\n.BR crm_resource (8)"
     );
     s
+}
+
+/// An example configuration of `agent` for crmsh and for pcs, from the declaration: every
+/// required parameter (its value taken from the declaration's examples when one shows it,
+/// else a `<name>` placeholder), the declared start/stop timeouts and monitors (with their
+/// roles and depths), and a promotable clone when the agent promotes.
+pub fn example_config(agent: &Agent, provider: &str) -> (String, String) {
+    let id = format!("{}-1", agent.name.to_ascii_lowercase());
+    let example_value = |name: &str| {
+        agent
+            .examples
+            .iter()
+            .flat_map(|e| e.split_whitespace())
+            .find_map(|t| t.strip_prefix(name)?.strip_prefix('=').map(str::to_string))
+    };
+    let params: Vec<String> = agent
+        .params
+        .iter()
+        .filter(|p| p.required && p.deprecated.is_none())
+        .map(|p| {
+            let v = example_value(p.name).unwrap_or_else(|| format!("<{}>", p.name));
+            format!("{}={v}", p.name)
+        })
+        .collect();
+    let mut ops = Vec::new();
+    for a in agent.all_actions() {
+        let mut op = match (a.name, a.interval) {
+            ("start" | "stop" | "promote" | "demote", _) => {
+                format!("op {} timeout={}s", a.name, a.timeout)
+            }
+            ("monitor", Some(i)) => format!("op monitor interval={i}s timeout={}s", a.timeout),
+            _ => continue,
+        };
+        if let Some(r) = a.role {
+            let _ = write!(op, " role={}", r.as_str());
+        }
+        if let Some(d) = a.depth.filter(|d| *d > 0) {
+            let _ = write!(op, " OCF_CHECK_LEVEL={d}");
+        }
+        ops.push(op);
+    }
+    let promotable = agent.advertises("promote");
+    let agent_id = format!("ocf:{provider}:{}", agent.name);
+    let mut crm = format!("crm configure primitive {id} {agent_id}");
+    if !params.is_empty() {
+        let _ = write!(crm, " \\\n    params {}", params.join(" "));
+    }
+    for o in &ops {
+        let _ = write!(crm, " \\\n    {o}");
+    }
+    crm.push('\n');
+    if promotable {
+        let _ = writeln!(
+            crm,
+            "crm configure clone {id}-clone {id} meta promotable=true notify=true"
+        );
+    }
+    let mut pcs = format!("pcs resource create {id} {agent_id}");
+    if !params.is_empty() {
+        let _ = write!(pcs, " {}", params.join(" "));
+    }
+    // pcs takes one `op` keyword followed by every operation.
+    for (i, o) in ops.iter().enumerate() {
+        let o = if i == 0 { o.as_str() } else { &o[3..] };
+        let _ = write!(pcs, " \\\n    {o}");
+    }
+    if promotable {
+        pcs.push_str(" \\\n    promotable notify=true");
+    }
+    pcs.push('\n');
+    (crm, pcs)
 }
 
 #[cfg(test)]
@@ -187,6 +266,16 @@ mod tests {
         assert!(m.contains("Allowed values: a, b."));
         assert!(m.contains("deprecated, use m"));
         assert!(m.contains("pcs resource create x"));
+        assert!(m.contains(".SH EXAMPLE CONFIGURATION"));
+        let (crm, pcs) = example_config(&A, "ocfrs");
+        assert_eq!(
+            crm,
+            "crm configure primitive man-1 ocf:ocfrs:Man \\\n    op start timeout=20s \\\n    op monitor interval=10s timeout=20s\n"
+        );
+        assert_eq!(
+            pcs,
+            "pcs resource create man-1 ocf:ocfrs:Man \\\n    op start timeout=20s \\\n    monitor interval=10s timeout=20s\n"
+        );
         let files = metadata_files(&A);
         assert_eq!(files.len(), 3);
         assert_eq!(files[1].0, "ocf-1.1/Man.xml");

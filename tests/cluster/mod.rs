@@ -6,6 +6,7 @@
 //! `stonith-enabled=false` or runs with the harness's fence device (`fence_ocfc`).
 pub mod harness;
 
+mod demo;
 mod failover_domains;
 mod faults;
 mod fencing;
@@ -18,6 +19,7 @@ mod mysql_replication;
 mod recovery;
 mod sampler;
 mod ssh_group;
+mod switch_provider;
 mod web;
 
 // Seed policies (issue 20): ServiceGuard, MSCS, rgmanager import.

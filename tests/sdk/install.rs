@@ -6,7 +6,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn repo() -> PathBuf {
+/// The repository root.
+pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("repo root")
@@ -24,11 +25,16 @@ fn make(args: &[String]) -> (i32, String, String) {
         .arg("NO_BUILD=1");
     c.arg(format!("AGENTS_BIN={}", agents_bin().display()));
     c.arg(format!("TESTER_BIN={}", tester_bin().display()));
+    c.arg(format!(
+        "SWITCH_CHECK_BIN={}",
+        env!("CARGO_BIN_EXE_ocfrs-switch-check")
+    ));
     c.args(args);
     sh(&mut c)
 }
 
-fn tree(root: &Path) -> BTreeSet<PathBuf> {
+/// Every path below `root` (files, links, directories; symlinks not followed).
+pub(crate) fn tree(root: &Path) -> BTreeSet<PathBuf> {
     let mut out = BTreeSet::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -75,6 +81,10 @@ fn install_and_uninstall_exactly() {
             .exists());
     }
     assert!(root.join("usr/sbin/ocfrs-tester").exists());
+    assert!(root.join("usr/sbin/ocfrs-switch-check").exists());
+    let man = std::fs::read_to_string(root.join("usr/share/man/man8/ocfrs-switch-check.8"))
+        .expect("switch-check man page");
+    assert!(man.starts_with(".TH OCFRS-SWITCH-CHECK 8"));
     // The tester's man page and completions, generated from its clap definition; no
     // ocf-tester.8 next to someone else's ocf-tester.
     let man =
@@ -152,6 +162,9 @@ fn pacemaker_sees_the_provider() {
         format!("LIBEXECDIR={}", tmp.join("lib").display()),
         format!("SBINDIR={}", tmp.join("sbin").display()),
         format!("MANDIR={}", tmp.join("man").display()),
+        format!("BASHCOMPDIR={}", tmp.join("bash").display()),
+        format!("ZSHCOMPDIR={}", tmp.join("zsh").display()),
+        format!("FISHCOMPDIR={}", tmp.join("fish").display()),
     ];
     struct Uninstall(Vec<String>);
     impl Drop for Uninstall {

@@ -2,6 +2,11 @@
 mod bad_input;
 mod features;
 mod install;
+mod logging;
+mod man;
 mod metadata;
 mod multicall;
+mod package;
 mod shell_tester;
+mod switch_check;
+mod template;
