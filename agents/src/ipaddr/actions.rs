@@ -197,7 +197,7 @@ pub(super) fn start(cfg: &Config, cx: &Context) -> Result<()> {
         nodad: cfg.nodad && cfg.v6(),
         noprefixroute: cfg.noprefixroute,
         preferred_lft: if cfg.v6() { cfg.preferred_lft } else { None },
-        metric: None,
+        metric: t.metric,
     };
     ocf::info!(
         "adding {}/{}{} to {}{}",

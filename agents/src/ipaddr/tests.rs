@@ -386,6 +386,7 @@ fn served_states() {
         link: link(2, "eth0"),
         prefix: 24,
         broadcast: None,
+        metric: None,
     };
     let a = Addr {
         index: 2,
