@@ -95,8 +95,13 @@ struct Pair {
 }
 
 fn pair(tag: &str) -> Pair {
-    let a = Ns::new(format!("ocfip-{tag}-a"));
-    let b = Ns::new(format!("ocfip-{tag}-b"));
+    pair_named(&format!("ocfip-{tag}"))
+}
+
+/// A pair of namespaces `<name>-a` and `<name>-b` (see [`pair`]).
+fn pair_named(name: &str) -> Pair {
+    let a = Ns::new(format!("{name}-a"));
+    let b = Ns::new(format!("{name}-b"));
     ip(&[
         "link", "add", "ocfip0a", "netns", &a.0, "type", "veth", "peer", "name", "ocfip0b",
         "netns", &b.0,
@@ -1027,4 +1032,140 @@ fn lvs_loopback_copy_and_ipv6_addrlabel() {
     );
     r.clone().action("stop").run().assert_rc(Rc::Success);
     assert!(!labels(&p.a).contains("2001:db8::30/128"));
+}
+
+/// IPv6 addresses are added with the metric of the route findif chose (the reference's
+/// `ip addr add ... metric M`): the prefix already routed at metric 100 gets no second route
+/// at the kernel's default 256.
+#[test]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root and network namespaces"
+)]
+fn ipv6_address_takes_the_metric_of_its_route() {
+    let p = pair_named("ocfhard-v6m");
+    p.a.ip(&[
+        "addr",
+        "add",
+        "2001:db8:5::1/64",
+        "dev",
+        "ocfip0a",
+        "metric",
+        "100",
+        "nodad",
+    ]);
+    let routes =
+        || sh(Command::new("ip").args(["-n", &p.a.0, "-6", "route", "show", "2001:db8:5::/64"])).1;
+    assert_eq!(routes().lines().count(), 1, "{}", routes());
+    for (ip, nic, mask) in [
+        ("2001:db8:5::10", None, None),
+        ("2001:db8:5::11", Some("ocfip0a"), Some("64")),
+    ] {
+        let mut r = p.agent("IPaddr2").param("ip", ip).param("nodad", "true");
+        if let (Some(n), Some(m)) = (nic, mask) {
+            r = r.param("nic", n).param("cidr_netmask", m);
+        }
+        r.clone().action("start").run().assert_rc(Rc::Success);
+        assert!(p.a.has(ip, 64));
+        let shown = routes();
+        assert_eq!(
+            shown.lines().count(),
+            1,
+            "{ip}: a second prefix route:\n{shown}"
+        );
+        assert!(shown.contains("metric 100"), "{shown}");
+        r.action("stop").run().assert_rc(Rc::Success);
+        assert!(!p.a.has(ip, 64));
+    }
+}
+
+/// When stop cannot discover the interface (the subnet's route is gone and the address is on
+/// two interfaces), it removes only the copy start added, never another interface's.
+#[test]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root and network namespaces"
+)]
+fn stop_without_discovery_removes_only_this_resources_address() {
+    let p = pair_named("ocfhard-disc");
+    let state = TempDir::new("ocfhard-disc");
+    let r = p
+        .agent("IPaddr2")
+        .param("ip", "192.0.2.10")
+        .env("OCFRS_RUN_DIR", state.path());
+    r.clone().action("start").run().assert_rc(Rc::Success);
+    assert!(p.a.has("192.0.2.10", 24));
+    // Someone else's copy of the address on a second (down, so unrouted) interface, and the
+    // subnet's route removed: discovery has nothing to go on.
+    p.a.ip(&["link", "add", "ocfhard1", "type", "bridge"]);
+    p.a.ip(&["addr", "add", "192.0.2.10/24", "dev", "ocfhard1"]);
+    p.a.ip(&["route", "del", "192.0.2.0/24", "dev", "ocfip0a"]);
+    let on = |name: &str| {
+        sh(Command::new("ip").args(["-n", &p.a.0, "-o", "addr", "show", "dev", name]))
+            .1
+            .contains("192.0.2.10/24")
+    };
+    assert!(on("ocfip0a") && on("ocfhard1"));
+    r.clone().action("stop").run().assert_rc(Rc::Success);
+    assert!(!on("ocfip0a"), "this resource's address was left");
+    assert!(on("ocfhard1"), "another interface's copy was removed");
+    // Without start's record (another node started it, say): nothing is removed.
+    // (A secondary address: the kernel adds no prefix route for it.)
+    p.a.ip(&["addr", "add", "192.0.2.10/24", "dev", "ocfip0a"]);
+    r.clone().action("stop").run().assert_rc(Rc::Success);
+    assert!(on("ocfip0a") && on("ocfhard1"));
+}
+
+/// Links that do not frame Ethernet, on a real tun device (this kernel has no gre, ipip or
+/// IPoIB). As created it is `NOARP` (no neighbour resolution, nothing to announce): start
+/// succeeds and says so. With ARP switched on it stands in for InfiniBand (a link that
+/// resolves neighbours but is not Ethernet):
+/// the built-in sender cannot announce there, so start refuses with 5 and a reason and adds
+/// nothing, and an external sender is used when configured.
+#[test]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root and network namespaces"
+)]
+fn non_ethernet_links_announce_or_refuse() {
+    let p = pair_named("ocfhard-tun");
+    p.a.ip(&["tuntap", "add", "dev", "ocfhard-tun", "mode", "tun"]);
+    p.a.ip(&["link", "set", "ocfhard-tun", "up"]);
+    // No program holds the tun device, so it has no carrier: do not count that as down.
+    let r = p
+        .agent("IPaddr2")
+        .param("ip", "198.51.100.10")
+        .param("nic", "ocfhard-tun")
+        .param("cidr_netmask", "24")
+        .param("check_link_status", "false");
+    let o = r.clone().action("start").run();
+    o.assert_rc(Rc::Success);
+    assert!(o.stderr.contains("nothing to announce"), "{}", o.stderr);
+    assert!(p.a.has("198.51.100.10", 24));
+    r.clone().action("stop").run().assert_rc(Rc::Success);
+    assert!(!p.a.has("198.51.100.10", 24));
+
+    p.a.ip(&["link", "set", "ocfhard-tun", "arp", "on"]);
+    r.clone()
+        .action("start")
+        .run()
+        .assert_rc(Rc::ErrInstalled)
+        .assert_reason_contains("not Ethernet");
+    assert!(
+        !p.a.has("198.51.100.10", 24),
+        "start failed but left the address"
+    );
+    r.clone().action("stop").run().assert_rc(Rc::Success);
+    // An external sender takes over (its own failure on this link is only logged, as the
+    // reference does with a background sender).
+    assert!(
+        ocf::process::which("arping").is_some(),
+        "arping missing (tests/run.sh installs iputils-arping)"
+    );
+    let ext = r.param("arp_sender", "iputils_arping").env("HA_debug", "1");
+    let o = ext.clone().action("start").run();
+    o.assert_rc(Rc::Success);
+    assert!(o.stderr.contains("iputils_arping"), "{}", o.stderr);
+    assert!(p.a.has("198.51.100.10", 24));
+    ext.action("stop").run().assert_rc(Rc::Success);
 }

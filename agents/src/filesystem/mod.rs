@@ -468,10 +468,5 @@ mod tests {
         for bad in ["maybe", "safe,sideways", "true,false"] {
             assert!(parse_force_unmount(bad).is_err(), "{bad}");
         }
-        base()
-            .param("force_unmount", "safe,nomove")
-            .action("validate-all")
-            .run()
-            .assert_rc(Rc::Success);
     }
 }
