@@ -1169,3 +1169,30 @@ fn non_ethernet_links_announce_or_refuse() {
     assert!(p.a.has("198.51.100.10", 24));
     ext.action("stop").run().assert_rc(Rc::Success);
 }
+
+/// `lvs_ipv6_addrlabel` (and its value) default as in the reference we claim: the shell
+/// IPaddr2 of resource-agents 4.12 installed by Debian 12 (false and 99; newer releases
+/// default to true).
+#[test]
+#[cfg_attr(not(feature = "root-tests"), ignore = "needs resource-agents (tests/run.sh)")]
+fn lvs_ipv6_addrlabel_defaults_match_the_installed_reference() {
+    let shell = std::path::Path::new("/usr/lib/ocf/resource.d/heartbeat/IPaddr2");
+    assert!(shell.exists(), "resource-agents missing (tests/run.sh installs it)");
+    let (rc, theirs, err) = sh(Command::new(shell)
+        .arg("meta-data")
+        .env("OCF_ROOT", "/usr/lib/ocf"));
+    assert_eq!(rc, 0, "{err}");
+    let ours = run("IPaddr2").action("meta-data").run().stdout;
+    let default_of = |xml: &str, name: &str| -> Option<String> {
+        let start = xml.find(&format!("<parameter name=\"{name}\""))?;
+        let rest = &xml[start..];
+        let content = &rest[rest.find("<content")?..];
+        let d = &content[content.find("default=\"")? + 9..];
+        Some(d[..d.find('"')?].to_string())
+    };
+    for p in ["lvs_ipv6_addrlabel", "lvs_ipv6_addrlabel_value"] {
+        let t = default_of(&theirs, p);
+        assert!(t.is_some(), "{p} not in the reference's meta-data");
+        assert_eq!(default_of(&ours, p), t, "{p}");
+    }
+}
