@@ -1174,10 +1174,16 @@ fn non_ethernet_links_announce_or_refuse() {
 /// IPaddr2 of resource-agents 4.12 installed by Debian 12 (false and 99; newer releases
 /// default to true).
 #[test]
-#[cfg_attr(not(feature = "root-tests"), ignore = "needs resource-agents (tests/run.sh)")]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs resource-agents (tests/run.sh)"
+)]
 fn lvs_ipv6_addrlabel_defaults_match_the_installed_reference() {
     let shell = std::path::Path::new("/usr/lib/ocf/resource.d/heartbeat/IPaddr2");
-    assert!(shell.exists(), "resource-agents missing (tests/run.sh installs it)");
+    assert!(
+        shell.exists(),
+        "resource-agents missing (tests/run.sh installs it)"
+    );
     let (rc, theirs, err) = sh(Command::new(shell)
         .arg("meta-data")
         .env("OCF_ROOT", "/usr/lib/ocf"));
@@ -1195,4 +1201,42 @@ fn lvs_ipv6_addrlabel_defaults_match_the_installed_reference() {
         assert!(t.is_some(), "{p} not in the reference's meta-data");
         assert_eq!(default_of(&ours, p), t, "{p}");
     }
+}
+
+/// IPaddr at `OCF_CHECK_LEVEL` 10 (the reference's ping check): a served address that
+/// answers ICMP echo is running; one that does not answer (echo ignored in the namespace) is
+/// a failure with a reason, while depth 0 still says running.
+#[test]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root and network namespaces"
+)]
+fn legacy_ipaddr_depth_10_pings_the_address() {
+    let p = pair_named("ocfhard-ping");
+    let netns = format!("--net=/run/netns/{}", p.a.0);
+    let ipaddr = |action: &str, depth: u32| {
+        Run::binary("/usr/bin/nsenter")
+            .action(&netns)
+            .arg(&agent("IPaddr").display().to_string())
+            .arg(action)
+            .env("OCF_ROOT", "/usr/lib/ocf")
+            .env("OCF_RESKEY_CRM_meta_interval", "5000")
+            .env("OCF_CHECK_LEVEL", depth.to_string())
+            .param("ip", "192.0.2.13")
+            .param("nic", "ocfip0a")
+            .param("ARP_REPEAT", "1")
+            // A silent address costs the whole budget (10 tries of up to 1 s): keep it short.
+            .timeout(Duration::from_secs(if depth >= 10 { 4 } else { 20 }))
+            .run()
+    };
+    ipaddr("start", 0).assert_rc(Rc::Success);
+    ipaddr("monitor", 10).assert_rc(Rc::Success);
+    p.a.sysctl("net.ipv4.icmp_echo_ignore_all", "1");
+    ipaddr("monitor", 0).assert_rc(Rc::Success);
+    ipaddr("monitor", 10)
+        .assert_rc(Rc::ErrGeneric)
+        .assert_reason_contains("not responding");
+    p.a.sysctl("net.ipv4.icmp_echo_ignore_all", "0");
+    ipaddr("stop", 0).assert_rc(Rc::Success);
+    ipaddr("monitor", 10).assert_rc(Rc::NotRunning);
 }

@@ -428,6 +428,7 @@ pub const IPADDR: Agent = Agent::new("IPaddr", "1.1")
         Action::start(20),
         Action::stop(20),
         Action::monitor(20, 5),
+        Action::monitor(20, 60).depth(10),
         Action::meta_data(5),
         Action::validate_all(20),
     ])
