@@ -103,6 +103,8 @@ pub mod mount;
 #[cfg(feature = "net")]
 pub mod net;
 pub mod params;
+#[cfg(feature = "net")]
+pub mod ping;
 pub mod process;
 pub mod secret;
 pub mod systemd;

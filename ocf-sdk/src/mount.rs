@@ -346,8 +346,18 @@ pub struct MountOptions {
     /// `ro` was given (a bind mount needs a remount to apply it).
     pub read_only: bool,
     /// An option only mount(8) and its helpers implement (`loop`, `offset=`, `helper=`,
-    /// `uhelper=`, `user`, `users`, `owner`, `group`): use the binary, not the syscall.
+    /// `uhelper=`, `user`, `users`, `owner`, `group`, `X-mount.*`): use the binary, not the
+    /// syscall.
     pub needs_mount_binary: bool,
+    /// Propagation (`shared`, `private`, `slave`, `unbindable` and their recursive `r`
+    /// forms): like mount(8), applied by a second `mount(2)` call once mounted, because the
+    /// kernel refuses it combined with a new mount (EINVAL).
+    pub propagation: MsFlags,
+}
+
+/// `MS_NOSYMFOLLOW` (Linux 5.10), which this nix version does not name.
+fn nosymfollow() -> MsFlags {
+    MsFlags::from_bits_retain(libc::MS_NOSYMFOLLOW)
 }
 
 /// Split a mount(8) `-o` option string.
@@ -358,6 +368,7 @@ pub fn parse_options(opts: &str) -> MountOptions {
         bind: false,
         read_only: false,
         needs_mount_binary: false,
+        propagation: MsFlags::empty(),
     };
     let mut data: Vec<&str> = Vec::new();
     for w in opts.split(',').map(str::trim).filter(|w| !w.is_empty()) {
@@ -404,11 +415,32 @@ pub fn parse_options(opts: &str) -> MountOptions {
                 set(&mut o, MsFlags::MS_BIND | MsFlags::MS_REC);
                 o.bind = true;
             }
-            // fstab-only words with no kernel meaning.
-            "defaults" | "auto" | "noauto" | "nouser" | "_netdev" | "nofail" | "nouser_xattr_"
-            | "owner_" => {}
+            "iversion" => set(&mut o, MsFlags::MS_I_VERSION),
+            "noiversion" => clear(&mut o, MsFlags::MS_I_VERSION),
+            "nosymfollow" => set(&mut o, nosymfollow()),
+            "symfollow" => clear(&mut o, nosymfollow()),
+            "shared" | "private" | "slave" | "unbindable" | "rshared" | "rprivate" | "rslave"
+            | "runbindable" => {
+                let (rec, kind) = match w.strip_prefix('r') {
+                    Some(k) => (MsFlags::MS_REC, k),
+                    _ => (MsFlags::empty(), w),
+                };
+                o.propagation = rec
+                    | match kind {
+                        "shared" => MsFlags::MS_SHARED,
+                        "private" => MsFlags::MS_PRIVATE,
+                        "slave" => MsFlags::MS_SLAVE,
+                        _ => MsFlags::MS_UNBINDABLE,
+                    };
+            }
+            // Userspace words with no kernel meaning (libmount's userspace map): mount(8)
+            // never passes them to the kernel.
+            "defaults" | "auto" | "noauto" | "nouser" | "nousers" | "noowner" | "nogroup"
+            | "_netdev" | "nofail" => {}
             "user" | "users" | "owner" | "group" | "loop" => o.needs_mount_binary = true,
-            w if w.starts_with("x-") || w.starts_with("comment=") => {}
+            // X-mount.mkdir, X-mount.owner, ...: mount(8) acts on them.
+            w if w.starts_with("X-mount.") => o.needs_mount_binary = true,
+            w if w.starts_with("x-") || w.starts_with("X-") || w.starts_with("comment=") => {}
             w if w.starts_with("loop=")
                 || w.starts_with("offset=")
                 || w.starts_with("sizelimit=")
@@ -844,6 +876,39 @@ bogus line
         assert!(!o.flags.contains(MsFlags::MS_RDONLY));
         assert_eq!(parse_options("").data, "");
         assert_eq!(parse_options("ro,rw").flags, MsFlags::empty());
+    }
+
+    /// Options mount(8) accepts that the kernel refuses as data (EINVAL): userspace words are
+    /// dropped, flags become flags, propagation a second call, `X-mount.*` goes to mount(8);
+    /// what mount(8) does not know goes to the kernel as it would from mount(8).
+    #[test]
+    fn options_mount8_accepts_never_reach_the_kernel_as_data() {
+        let o = parse_options("nousers,noowner,nogroup,X-foo.bar,x-gvfs-show,iversion,nosymfollow");
+        assert_eq!(o.data, "");
+        assert!(!o.needs_mount_binary);
+        assert!(o.flags.contains(MsFlags::MS_I_VERSION | nosymfollow()));
+        assert!(!parse_options("iversion,noiversion")
+            .flags
+            .contains(MsFlags::MS_I_VERSION));
+        for (w, p) in [
+            ("shared", MsFlags::MS_SHARED),
+            ("rshared", MsFlags::MS_SHARED | MsFlags::MS_REC),
+            ("private", MsFlags::MS_PRIVATE),
+            ("rprivate", MsFlags::MS_PRIVATE | MsFlags::MS_REC),
+            ("slave", MsFlags::MS_SLAVE),
+            ("rslave", MsFlags::MS_SLAVE | MsFlags::MS_REC),
+            ("unbindable", MsFlags::MS_UNBINDABLE),
+            ("runbindable", MsFlags::MS_UNBINDABLE | MsFlags::MS_REC),
+        ] {
+            let o = parse_options(w);
+            assert_eq!(o.propagation, p, "{w}");
+            assert!(o.flags.is_empty() && o.data.is_empty(), "{w}");
+        }
+        assert!(parse_options("X-mount.mkdir=0700").needs_mount_binary);
+        assert_eq!(
+            parse_options("nouser_xattr_,owner_").data,
+            "nouser_xattr_,owner_"
+        );
     }
 
     #[test]

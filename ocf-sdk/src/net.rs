@@ -151,6 +151,9 @@ pub struct Link {
     pub lower_up: bool,
     /// Operational state.
     pub oper: OperState,
+    /// The link resolves no neighbours (`IFF_NOARP`: tunnels, tun devices, `arp off`): there
+    /// is nothing to announce on it.
+    pub noarp: bool,
     /// Link-layer type.
     pub kind: LinkKind,
     /// Hardware address.
@@ -676,6 +679,7 @@ fn link_from(l: LinkMessage) -> Link {
         admin_up: l.header.flags.contains(LinkFlags::Up),
         lower_up: l.header.flags.contains(LinkFlags::LowerUp),
         oper: OperState::Unknown,
+        noarp: l.header.flags.contains(LinkFlags::Noarp),
         kind: match l.header.link_layer_type {
             LinkLayerType::Ether => LinkKind::Ether,
             LinkLayerType::Loopback => LinkKind::Loopback,

@@ -1318,3 +1318,126 @@ fn fuse_resource_lifecycle() {
         .assert_rc(Rc::NotRunning);
     r.action("stop").run().assert_rc(Rc::Success);
 }
+
+/// The per-mount options and the propagation of the mount at `dir`, from this thread's
+/// mountinfo (`rw,nosuid,...` and whether `shared:N` is among the optional fields).
+fn mount_options_and_shared(dir: &Path) -> (String, bool) {
+    let m = mounted_at(dir).unwrap();
+    let text = std::fs::read_to_string("/proc/thread-self/mountinfo").unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.split(' ').next() == Some(m.id.to_string().as_str()))
+        .unwrap()
+        .to_string();
+    let f: Vec<&str> = line.split(' ').collect();
+    let dash = f.iter().position(|x| *x == "-").unwrap();
+    let shared = f[6..dash].iter().any(|x| x.starts_with("shared:"));
+    (f[5].to_string(), shared)
+}
+
+/// Options mount(8) accepts but the kernel refuses as data (userspace words, `iversion`,
+/// `nosymfollow`, propagation, `X-mount.*`): the agent mounts with each of them and the
+/// result is the mount mount(8) makes from the same options (per-mount flags, propagation).
+/// Before, they reached tmpfs as data and start failed with EINVAL.
+#[test]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root, loop devices, mkfs.ext4/mkfs.xfs (tests/run.sh setup)"
+)]
+fn options_mount8_accepts_mount_as_mount8_mounts_them() {
+    isolate();
+    let tmp = Scratch::new("ocfhard-opts");
+    for (i, opts) in [
+        "size=1m,nousers,noowner,nogroup,X-ocfhard.note=1",
+        "size=1m,nosymfollow,iversion",
+        "size=1m,shared",
+        "size=1m,rshared,nosuid",
+        "size=1m,X-mount.mkdir=0700",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let ours = tmp.join(format!("ours{i}"));
+        let theirs = tmp.join(format!("theirs{i}"));
+        std::fs::create_dir_all(&theirs).unwrap();
+        let r = fs("ocfhard-tmpfs", &ours, "tmpfs").param("options", *opts);
+        r.clone().action("start").run().assert_rc(Rc::Success);
+        let (rc, _, err) = sh(Command::new("mount")
+            .args(["-t", "tmpfs", "-o", opts, "ocfhard-tmpfs"])
+            .arg(&theirs));
+        assert_eq!(rc, 0, "mount(8) -o {opts}: {err}");
+        assert_eq!(
+            mount_options_and_shared(&ours),
+            mount_options_and_shared(&theirs),
+            "-o {opts}"
+        );
+        r.clone()
+            .action("monitor")
+            .depth(20)
+            .run()
+            .assert_rc(Rc::Success);
+        r.action("stop").run().assert_rc(Rc::Success);
+        assert!(mounted_at(&ours).is_none());
+        let _ = nix::mount::umount(&theirs);
+    }
+    assert!(mount_options_and_shared_is_meaningful());
+}
+
+/// The comparison above is not vacuous: `shared` and `nosymfollow` do show in mountinfo.
+fn mount_options_and_shared_is_meaningful() -> bool {
+    let tmp = Scratch::new("ocfhard-opts-check");
+    let d = tmp.join("d");
+    std::fs::create_dir_all(&d).unwrap();
+    let (rc, _, err) = sh(Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=1m,nosymfollow,shared",
+            "ocfhard-tmpfs",
+        ])
+        .arg(&d));
+    assert_eq!(rc, 0, "{err}");
+    let (opts, shared) = mount_options_and_shared(&d);
+    let _ = nix::mount::umount(&d);
+    opts.contains("nosymfollow") && shared
+}
+
+/// `force_unmount` with the modifiers of newer resource-agents (`safe,nomove`, `true,move`)
+/// is accepted, and stop still ends the processes keeping the mount busy.
+#[test]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root, loop devices, mkfs.ext4/mkfs.xfs (tests/run.sh setup)"
+)]
+fn force_unmount_modifiers_are_accepted_and_stop_still_kills_users() {
+    isolate();
+    let tmp = Scratch::new("ocfhard-fu");
+    for (i, v) in ["safe,nomove", "true,move,noxargs"].iter().enumerate() {
+        let dir = tmp.join(format!("m{i}"));
+        let r = fs("ocfhard-tmpfs", &dir, "tmpfs").param("force_unmount", *v);
+        r.clone()
+            .action("validate-all")
+            .run()
+            .assert_rc(Rc::Success);
+        r.clone().action("start").run().assert_rc(Rc::Success);
+        let mut user = sleeper(&dir, false);
+        std::thread::sleep(Duration::from_millis(50));
+        r.clone()
+            .timeout(Duration::from_secs(10))
+            .action("stop")
+            .run()
+            .assert_rc(Rc::Success);
+        assert!(mounted_at(&dir).is_none(), "{v}");
+        assert!(
+            user.exited(),
+            "force_unmount={v}: the user was not signalled"
+        );
+    }
+    fs("ocfhard-tmpfs", &tmp.join("x"), "tmpfs")
+        .param("force_unmount", "safe,sideways")
+        .action("validate-all")
+        .run()
+        .assert_rc(Rc::ErrConfigured)
+        .assert_reason_contains("force_unmount");
+}

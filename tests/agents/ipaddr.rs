@@ -95,8 +95,13 @@ struct Pair {
 }
 
 fn pair(tag: &str) -> Pair {
-    let a = Ns::new(format!("ocfip-{tag}-a"));
-    let b = Ns::new(format!("ocfip-{tag}-b"));
+    pair_named(&format!("ocfip-{tag}"))
+}
+
+/// A pair of namespaces `<name>-a` and `<name>-b` (see [`pair`]).
+fn pair_named(name: &str) -> Pair {
+    let a = Ns::new(format!("{name}-a"));
+    let b = Ns::new(format!("{name}-b"));
     ip(&[
         "link", "add", "ocfip0a", "netns", &a.0, "type", "veth", "peer", "name", "ocfip0b",
         "netns", &b.0,
@@ -1027,4 +1032,211 @@ fn lvs_loopback_copy_and_ipv6_addrlabel() {
     );
     r.clone().action("stop").run().assert_rc(Rc::Success);
     assert!(!labels(&p.a).contains("2001:db8::30/128"));
+}
+
+/// IPv6 addresses are added with the metric of the route findif chose (the reference's
+/// `ip addr add ... metric M`): the prefix already routed at metric 100 gets no second route
+/// at the kernel's default 256.
+#[test]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root and network namespaces"
+)]
+fn ipv6_address_takes_the_metric_of_its_route() {
+    let p = pair_named("ocfhard-v6m");
+    p.a.ip(&[
+        "addr",
+        "add",
+        "2001:db8:5::1/64",
+        "dev",
+        "ocfip0a",
+        "metric",
+        "100",
+        "nodad",
+    ]);
+    let routes =
+        || sh(Command::new("ip").args(["-n", &p.a.0, "-6", "route", "show", "2001:db8:5::/64"])).1;
+    assert_eq!(routes().lines().count(), 1, "{}", routes());
+    for (ip, nic, mask) in [
+        ("2001:db8:5::10", None, None),
+        ("2001:db8:5::11", Some("ocfip0a"), Some("64")),
+    ] {
+        let mut r = p.agent("IPaddr2").param("ip", ip).param("nodad", "true");
+        if let (Some(n), Some(m)) = (nic, mask) {
+            r = r.param("nic", n).param("cidr_netmask", m);
+        }
+        r.clone().action("start").run().assert_rc(Rc::Success);
+        assert!(p.a.has(ip, 64));
+        let shown = routes();
+        assert_eq!(
+            shown.lines().count(),
+            1,
+            "{ip}: a second prefix route:\n{shown}"
+        );
+        assert!(shown.contains("metric 100"), "{shown}");
+        r.action("stop").run().assert_rc(Rc::Success);
+        assert!(!p.a.has(ip, 64));
+    }
+}
+
+/// When stop cannot discover the interface (the subnet's route is gone and the address is on
+/// two interfaces), it removes only the copy start added, never another interface's.
+#[test]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root and network namespaces"
+)]
+fn stop_without_discovery_removes_only_this_resources_address() {
+    let p = pair_named("ocfhard-disc");
+    let state = TempDir::new("ocfhard-disc");
+    let r = p
+        .agent("IPaddr2")
+        .param("ip", "192.0.2.10")
+        .env("OCFRS_RUN_DIR", state.path());
+    r.clone().action("start").run().assert_rc(Rc::Success);
+    assert!(p.a.has("192.0.2.10", 24));
+    // Someone else's copy of the address on a second (down, so unrouted) interface, and the
+    // subnet's route removed: discovery has nothing to go on.
+    p.a.ip(&["link", "add", "ocfhard1", "type", "bridge"]);
+    p.a.ip(&["addr", "add", "192.0.2.10/24", "dev", "ocfhard1"]);
+    p.a.ip(&["route", "del", "192.0.2.0/24", "dev", "ocfip0a"]);
+    let on = |name: &str| {
+        sh(Command::new("ip").args(["-n", &p.a.0, "-o", "addr", "show", "dev", name]))
+            .1
+            .contains("192.0.2.10/24")
+    };
+    assert!(on("ocfip0a") && on("ocfhard1"));
+    r.clone().action("stop").run().assert_rc(Rc::Success);
+    assert!(!on("ocfip0a"), "this resource's address was left");
+    assert!(on("ocfhard1"), "another interface's copy was removed");
+    // Without start's record (another node started it, say): nothing is removed.
+    // (A secondary address: the kernel adds no prefix route for it.)
+    p.a.ip(&["addr", "add", "192.0.2.10/24", "dev", "ocfip0a"]);
+    r.clone().action("stop").run().assert_rc(Rc::Success);
+    assert!(on("ocfip0a") && on("ocfhard1"));
+}
+
+/// Links that do not frame Ethernet, on a real tun device (this kernel has no gre, ipip or
+/// IPoIB). As created it is `NOARP` (no neighbour resolution, nothing to announce): start
+/// succeeds and says so. With ARP switched on it stands in for InfiniBand (a link that
+/// resolves neighbours but is not Ethernet):
+/// the built-in sender cannot announce there, so start refuses with 5 and a reason and adds
+/// nothing, and an external sender is used when configured.
+#[test]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root and network namespaces"
+)]
+fn non_ethernet_links_announce_or_refuse() {
+    let p = pair_named("ocfhard-tun");
+    p.a.ip(&["tuntap", "add", "dev", "ocfhard-tun", "mode", "tun"]);
+    p.a.ip(&["link", "set", "ocfhard-tun", "up"]);
+    // No program holds the tun device, so it has no carrier: do not count that as down.
+    let r = p
+        .agent("IPaddr2")
+        .param("ip", "198.51.100.10")
+        .param("nic", "ocfhard-tun")
+        .param("cidr_netmask", "24")
+        .param("check_link_status", "false");
+    let o = r.clone().action("start").run();
+    o.assert_rc(Rc::Success);
+    assert!(o.stderr.contains("nothing to announce"), "{}", o.stderr);
+    assert!(p.a.has("198.51.100.10", 24));
+    r.clone().action("stop").run().assert_rc(Rc::Success);
+    assert!(!p.a.has("198.51.100.10", 24));
+
+    p.a.ip(&["link", "set", "ocfhard-tun", "arp", "on"]);
+    r.clone()
+        .action("start")
+        .run()
+        .assert_rc(Rc::ErrInstalled)
+        .assert_reason_contains("not Ethernet");
+    assert!(
+        !p.a.has("198.51.100.10", 24),
+        "start failed but left the address"
+    );
+    r.clone().action("stop").run().assert_rc(Rc::Success);
+    // An external sender takes over (its own failure on this link is only logged, as the
+    // reference does with a background sender).
+    assert!(
+        ocf::process::which("arping").is_some(),
+        "arping missing (tests/run.sh installs iputils-arping)"
+    );
+    let ext = r.param("arp_sender", "iputils_arping").env("HA_debug", "1");
+    let o = ext.clone().action("start").run();
+    o.assert_rc(Rc::Success);
+    assert!(o.stderr.contains("iputils_arping"), "{}", o.stderr);
+    assert!(p.a.has("198.51.100.10", 24));
+    ext.action("stop").run().assert_rc(Rc::Success);
+}
+
+/// `lvs_ipv6_addrlabel` (and its value) default as in the reference we claim: the shell
+/// IPaddr2 of resource-agents 4.12 installed by Debian 12 (false and 99; newer releases
+/// default to true).
+#[test]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs resource-agents (tests/run.sh)"
+)]
+fn lvs_ipv6_addrlabel_defaults_match_the_installed_reference() {
+    let shell = std::path::Path::new("/usr/lib/ocf/resource.d/heartbeat/IPaddr2");
+    assert!(
+        shell.exists(),
+        "resource-agents missing (tests/run.sh installs it)"
+    );
+    let (rc, theirs, err) = sh(Command::new(shell)
+        .arg("meta-data")
+        .env("OCF_ROOT", "/usr/lib/ocf"));
+    assert_eq!(rc, 0, "{err}");
+    let ours = run("IPaddr2").action("meta-data").run().stdout;
+    let default_of = |xml: &str, name: &str| -> Option<String> {
+        let start = xml.find(&format!("<parameter name=\"{name}\""))?;
+        let rest = &xml[start..];
+        let content = &rest[rest.find("<content")?..];
+        let d = &content[content.find("default=\"")? + 9..];
+        Some(d[..d.find('"')?].to_string())
+    };
+    for p in ["lvs_ipv6_addrlabel", "lvs_ipv6_addrlabel_value"] {
+        let t = default_of(&theirs, p);
+        assert!(t.is_some(), "{p} not in the reference's meta-data");
+        assert_eq!(default_of(&ours, p), t, "{p}");
+    }
+}
+
+/// IPaddr at `OCF_CHECK_LEVEL` 10 (the reference's ping check): a served address that
+/// answers ICMP echo is running; one that does not answer (echo ignored in the namespace) is
+/// a failure with a reason, while depth 0 still says running.
+#[test]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root and network namespaces"
+)]
+fn legacy_ipaddr_depth_10_pings_the_address() {
+    let p = pair_named("ocfhard-ping");
+    let netns = format!("--net=/run/netns/{}", p.a.0);
+    let ipaddr = |action: &str, depth: u32| {
+        Run::binary("/usr/bin/nsenter")
+            .action(&netns)
+            .arg(&agent("IPaddr").display().to_string())
+            .arg(action)
+            .env("OCF_ROOT", "/usr/lib/ocf")
+            .env("OCF_RESKEY_CRM_meta_interval", "5000")
+            .env("OCF_CHECK_LEVEL", depth.to_string())
+            .param("ip", "192.0.2.13")
+            .param("nic", "ocfip0a")
+            .param("ARP_REPEAT", "1")
+            // A silent address costs the whole budget (10 tries of up to 1 s): keep it short.
+            .timeout(Duration::from_secs(if depth >= 10 { 4 } else { 20 }))
+            .run()
+    };
+    ipaddr("start", 0).assert_rc(Rc::Success);
+    ipaddr("monitor", 10).assert_rc(Rc::Success);
+    p.a.sysctl("net.ipv4.icmp_echo_ignore_all", "1");
+    ipaddr("monitor", 0).assert_rc(Rc::Success);
+    ipaddr("monitor", 10)
+        .assert_rc(Rc::ErrGeneric)
+        .assert_reason_contains("not responding");
+    p.a.sysctl("net.ipv4.icmp_echo_ignore_all", "0");
+    ipaddr("stop", 0).assert_rc(Rc::Success);
+    ipaddr("monitor", 10).assert_rc(Rc::NotRunning);
 }

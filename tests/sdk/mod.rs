@@ -1,6 +1,7 @@
 //! The foundation, seen from outside (installed binaries, real validators, real tools).
 mod bad_input;
 mod features;
+mod generated;
 mod install;
 mod logging;
 mod man;

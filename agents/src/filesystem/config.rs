@@ -166,25 +166,7 @@ impl Config {
                 "statusfile_prefix must stay inside the filesystem (no '..')",
             ));
         }
-        let force_unmount = {
-            let v = p.string(&meta::FORCE_UNMOUNT)?;
-            let t = v.trim();
-            if t.eq_ignore_ascii_case("safe") {
-                ForceUnmount::Safe
-            } else if t.is_empty() {
-                ForceUnmount::Kill
-            } else {
-                match ocf::params::parse_bool(t) {
-                    Some(true) => ForceUnmount::Kill,
-                    Some(false) => ForceUnmount::No,
-                    None => {
-                        return Err(Error::configured(format!(
-                            "force_unmount must be true, safe or false, not '{t}'"
-                        )))
-                    }
-                }
-            }
-        };
+        let force_unmount = parse_force_unmount(&p.string(&meta::FORCE_UNMOUNT)?)?;
         Ok(Config {
             device,
             source,
@@ -213,6 +195,48 @@ pub fn has_option(options: &str, word: &str) -> bool {
 }
 
 /// Parse `device` (already known not to be blank).
+/// `force_unmount`: a mode (`true`, `safe`, `false` or another boolean spelling; empty is
+/// `true`) followed by the modifiers newer resource-agents accept, comma-separated
+/// (`safe,nomove`, `true,move,noxargs`). `xargs`/`ps` only tune how the shell agent feeds
+/// `fuser`'s pid list to `kill`; this agent scans /proc itself, so they change nothing.
+/// `move` (`mount --move` to a hidden sibling before the unmount) is not implemented: accepted
+/// with a warning, the unmount happens in place. Unknown words are a configuration error.
+pub fn parse_force_unmount(v: &str) -> Result<ForceUnmount> {
+    let mut mode = None;
+    for word in v.split([',', ' ', '\t']).filter(|w| !w.is_empty()) {
+        let lower = word.to_ascii_lowercase();
+        match lower.as_str() {
+            "nomove" | "xargs" | "noxargs" | "ps" | "nops" => continue,
+            "move" => {
+                ocf::warn!("force_unmount modifier 'move' is not implemented: unmounting in place");
+                continue;
+            }
+            _ => {}
+        }
+        let m = if lower == "safe" {
+            ForceUnmount::Safe
+        } else {
+            match ocf::params::parse_bool(word) {
+                Some(true) => ForceUnmount::Kill,
+                Some(false) => ForceUnmount::No,
+                None => {
+                    return Err(Error::configured(format!(
+                        "force_unmount must be true, safe or false (with modifiers move, xargs, \
+                         ps or their no- forms), not '{word}'"
+                    )))
+                }
+            }
+        };
+        if mode.replace(m).is_some() {
+            return Err(Error::configured(format!(
+                "force_unmount names two modes in '{}'",
+                v.trim()
+            )));
+        }
+    }
+    Ok(mode.unwrap_or(ForceUnmount::Kill))
+}
+
 pub fn parse_source(device: &str, fstype: &str, bind: bool) -> Result<Source> {
     let unquote = |s: &str| s.trim().trim_matches('"').trim_matches('\'').to_string();
     let id = |kind: &str, v: &str| -> Result<Source> {

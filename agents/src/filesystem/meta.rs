@@ -93,7 +93,10 @@ pub const FORCE_UNMOUNT: Param = Param::string("force_unmount")
          maps on it, found in /proc and matched by mount id), first with term_signals, then \
          with kill_signals; \"false\" signals nothing and only retries. Both \"true\" and \
          \"safe\" use the same non-blocking /proc scan and never touch a process that uses the \
-         filesystem only through another mount (see the agent's documentation).",
+         filesystem only through another mount (see the agent's documentation). The \
+         modifiers of newer resource-agents may follow, comma-separated (\"safe,nomove\"): \
+         xargs, ps and their no- forms change nothing here, move is not implemented (a \
+         warning; the unmount happens in place).",
     );
 
 /// Graceful-phase signals.

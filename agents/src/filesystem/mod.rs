@@ -77,8 +77,10 @@
 //! * A lazy unmount only where `umount2` itself blocks on a network or FUSE filesystem (the
 //!   shell agent's `umount` then hangs until the cluster fences the node); no systemd
 //!   drop-ins (this agent does not
-//!   write into /run/systemd); the HEAD-only `force_unmount` modifiers (`move`, `xargs`, `ps`)
-//!   are not supported.
+//!   write into /run/systemd). The `force_unmount` modifiers of newer resource-agents
+//!   (`safe,nomove`, `true,noxargs`, ...) are accepted: `xargs`/`ps` and their `no` forms only
+//!   tune the shell agent's `fuser | kill` pipeline and change nothing here; `move` (move the
+//!   mount aside before unmounting) is not implemented and logs a warning.
 
 pub mod config;
 mod depth;
@@ -447,5 +449,24 @@ mod tests {
         assert_eq!(cfg.force_unmount, ForceUnmount::Kill);
         assert_eq!(cfg.directory, Path::new("/mnt/x"));
         assert!(cfg.is_block());
+    }
+
+    #[test]
+    fn force_unmount_modifiers_of_newer_resource_agents() {
+        use super::config::parse_force_unmount;
+        for (v, want) in [
+            ("safe,nomove", ForceUnmount::Safe),
+            ("true,move", ForceUnmount::Kill),
+            ("true, noxargs,ps", ForceUnmount::Kill),
+            ("false,nops", ForceUnmount::No),
+            ("nomove", ForceUnmount::Kill),
+            ("", ForceUnmount::Kill),
+            ("SAFE", ForceUnmount::Safe),
+        ] {
+            assert_eq!(parse_force_unmount(v).unwrap(), want, "{v}");
+        }
+        for bad in ["maybe", "safe,sideways", "true,false"] {
+            assert!(parse_force_unmount(bad).is_err(), "{bad}");
+        }
     }
 }

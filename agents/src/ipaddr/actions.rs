@@ -51,6 +51,41 @@ pub(super) fn lvs_state_file(cfg: &Config, cx: &Context) -> Result<PathBuf> {
     Ok(cluster::state_dir(cx)?.join(format!("lvs-loopback-{}", cfg.ip)))
 }
 
+/// Where start put the address (`<interface> <prefix>`), so that a stop whose interface
+/// discovery fails (routes gone, address on several interfaces) removes only this resource's
+/// copy. Keyed by address and network namespace (`ip` is unique per resource).
+pub(super) fn placed_file(cfg: &Config, cx: &Context) -> Result<PathBuf> {
+    let ns = cfg
+        .netns
+        .as_deref()
+        .map(|n| format!("@{}", n.replace('/', "_")))
+        .unwrap_or_default();
+    Ok(cluster::state_dir(cx)?.join(format!("placed-{}{ns}", cfg.ip)))
+}
+
+fn record_placement(cfg: &Config, cx: &Context, link: &str, prefix: u8) {
+    match placed_file(cfg, cx) {
+        Ok(f) => {
+            if let Err(e) = std::fs::write(&f, format!("{link} {prefix}\n")) {
+                ocf::warn!(
+                    "cannot record where {} was added ({}): {e}",
+                    cfg.ip,
+                    f.display()
+                );
+            }
+        }
+        Err(e) => ocf::warn!("{}", e.reason()),
+    }
+}
+
+fn recorded_placement(cfg: &Config, cx: &Context) -> Option<(String, u8)> {
+    let text = std::fs::read_to_string(placed_file(cfg, cx).ok()?).ok()?;
+    let mut w = text.split_whitespace();
+    let name = w.next()?.to_string();
+    let prefix = w.next()?.parse().ok()?;
+    Some((name, prefix))
+}
+
 /// Wait for DAD; on failure remove the address and fail.
 pub(super) fn await_dad(cfg: &Config, cx: &Context, nl: &mut Netlink, t: &Target) -> Result<()> {
     let limit = announce_deadline(cx);
@@ -105,7 +140,7 @@ pub(super) fn run_hook(path: &PathBuf, cx: &Context) -> Result<()> {
 pub(super) fn start(cfg: &Config, cx: &Context) -> Result<()> {
     require_root(cx)?;
     let t = cfg.target()?.clone();
-    if let (IpAddr::V4(_), Sender::External(name, _)) = (cfg.ip, &cfg.sender) {
+    if let (IpAddr::V4(_), Sender::External(name, _)) = (cfg.ip, effective_sender(cfg, &t.link)) {
         let prog = match name.as_str() {
             "send_arp" => ha_bin(cx).join("send_arp"),
             "ipoibarping" => PathBuf::from("ipoibarping"),
@@ -123,6 +158,7 @@ pub(super) fn start(cfg: &Config, cx: &Context) -> Result<()> {
     match state {
         Served::Ok => {
             ocf::info!("{} is already on {}", cfg.ip, link.name);
+            record_placement(cfg, cx, &link.name, t.prefix);
             return Ok(());
         }
         Served::Down => {
@@ -142,6 +178,7 @@ pub(super) fn start(cfg: &Config, cx: &Context) -> Result<()> {
         }
         Served::No => {}
     }
+    check_announceable(cfg, &link)?;
     let addrs = nl.addresses().map_err(|e| net_error(&e))?;
     if cfg.lvs_support {
         let links = nl.links().map_err(|e| net_error(&e))?;
@@ -197,7 +234,7 @@ pub(super) fn start(cfg: &Config, cx: &Context) -> Result<()> {
         nodad: cfg.nodad && cfg.v6(),
         noprefixroute: cfg.noprefixroute,
         preferred_lft: if cfg.v6() { cfg.preferred_lft } else { None },
-        metric: None,
+        metric: t.metric,
     };
     ocf::info!(
         "adding {}/{}{} to {}{}",
@@ -240,6 +277,7 @@ pub(super) fn start(cfg: &Config, cx: &Context) -> Result<()> {
             cfg.ip, link.name
         )));
     }
+    record_placement(cfg, cx, &link.name, t.prefix);
     if let Some(script) = &cfg.hooks.start {
         run_hook(script, cx)?;
     }
@@ -266,30 +304,47 @@ pub(super) fn stop(cfg: &Config, cx: &Context) -> Result<()> {
         return Ok(());
     }
     let addrs = nl.addresses().map_err(|e| net_error(&e))?;
-    // The interface discovery would choose, when it can; otherwise (routes gone, base
-    // address removed) the named nic, or any non-loopback interface.
-    let wanted_index = match wanted_link.flatten() {
-        Some(l) => Some(l.index),
+    // The interface the discovery chooses, when it can; otherwise (routes gone, base address
+    // removed, the address on several interfaces) the one start recorded. Never "any
+    // interface": the same address elsewhere is not this resource's (the reference removes
+    // nothing then).
+    let discovered = match wanted_link.flatten() {
+        Some(l) => Some((l.index, cfg.prefix)),
         None => nl
             .routes(cfg.v6())
             .ok()
             .and_then(|routes| find_target(cfg, &links, &routes, &addrs).ok())
-            .map(|t| t.link.index),
+            .map(|t| (t.link.index, cfg.prefix)),
     };
-    let loopback = |i: u32| {
-        links
+    let wanted = discovered.or_else(|| {
+        let (name, prefix) = recorded_placement(cfg, cx)?;
+        let l = links.iter().find(|l| l.name == name)?;
+        Some((l.index, Some(prefix)))
+    });
+    let victims: Vec<&Addr> = match wanted {
+        Some((index, prefix)) => addrs
             .iter()
-            .any(|l| l.index == i && l.kind == LinkKind::Loopback)
+            .filter(|a| a.ip == cfg.ip && a.index == index)
+            .filter(|a| prefix.is_none_or(|p| a.prefix == p))
+            .collect(),
+        None => {
+            let elsewhere: Vec<&str> = addrs
+                .iter()
+                .filter(|a| a.ip == cfg.ip)
+                .filter_map(|a| links.iter().find(|l| l.index == a.index))
+                .map(|l| l.name.as_str())
+                .collect();
+            if !elsewhere.is_empty() {
+                ocf::warn!(
+                    "cannot tell which interface is this resource's: {} is on {} but neither \
+                     interface discovery nor a record of start chose one; leaving it",
+                    cfg.ip,
+                    elsewhere.join(", ")
+                );
+            }
+            Vec::new()
+        }
     };
-    let victims: Vec<&Addr> = addrs
-        .iter()
-        .filter(|a| a.ip == cfg.ip)
-        .filter(|a| cfg.prefix.is_none_or(|p| a.prefix == p))
-        .filter(|a| match wanted_index {
-            Some(i) => a.index == i,
-            None => !loopback(a.index) || cfg.ip.is_loopback(),
-        })
-        .collect();
     for a in &victims {
         let name = links
             .iter()
@@ -306,6 +361,9 @@ pub(super) fn stop(cfg: &Config, cx: &Context) -> Result<()> {
                 )))
             }
         }
+    }
+    if let Ok(f) = placed_file(cfg, cx) {
+        let _ = std::fs::remove_file(f);
     }
     if !victims.is_empty() && cfg.flush_routes {
         let f = if cfg.v6() {

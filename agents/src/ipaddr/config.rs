@@ -91,6 +91,10 @@ pub struct Target {
     pub prefix: u8,
     /// IPv4 broadcast.
     pub broadcast: Option<Ipv4Addr>,
+    /// IPv6: the metric of the route findif chose, given to the added address (its prefix
+    /// route then matches that route instead of adding one at metric 256), as the reference
+    /// does with `ip addr add ... metric M`.
+    pub metric: Option<u32>,
 }
 
 /// The served-state of the address.

@@ -63,8 +63,26 @@ pub fn find_target(
         None => None,
     };
     let host_len = if cfg.v6() { 128 } else { 32 };
+    // The metric of the route that selected the interface (findif's `metric`): IPv6 addresses
+    // are added with it, so that their prefix route is that route rather than a second one at
+    // the kernel's default metric 256.
+    let mut route_metric = None;
     let (link, prefix) = match (named, cfg.prefix) {
-        (Some(l), Some(p)) => (l.clone(), p),
+        (Some(l), Some(p)) => {
+            route_metric = routes
+                .iter()
+                .filter(|r| r.table == net::TABLE_MAIN && r.kind == RouteKind::Unicast)
+                .filter(|r| {
+                    r.dst_len == p
+                        && r.gateway.is_none()
+                        && r.oif == Some(l.index)
+                        && r.covers(cfg.ip, p)
+                        && cfg.proto.is_none_or(|x| r.protocol == x)
+                })
+                .map(|r| r.metric)
+                .min();
+            (l.clone(), p)
+        }
         _ => {
             let want = cfg.prefix.unwrap_or(host_len);
             let usable = |r: &&Route| {
@@ -145,6 +163,7 @@ pub fn find_target(
                             ))
                         })?,
                 };
+                route_metric = Some(r.metric);
                 (link, cfg.prefix.unwrap_or(r.dst_len))
             }
         }
@@ -163,6 +182,7 @@ pub fn find_target(
         link,
         prefix,
         broadcast,
+        metric: if cfg.v6() { route_metric } else { None },
     })
 }
 

@@ -10,9 +10,39 @@
 //! | local_start_script / local_stop_script | run (argv only, deadline) after add / after removal |
 //!
 //! Everything else takes IPaddr2's defaults (built-in ARP REQUEST sender, link status checked).
+//!
+//! `OCF_CHECK_LEVEL` 10, as the reference's users expect: when the address is served, it
+//! must also answer an ICMP echo (up to 10 requests, one at a time, inside the monitor's
+//! budget), else 1 "not responding". The reference ran `ping -c1` up to 10 times; this one
+//! sends the echo from the agent process over a raw socket ([`ocf::ping`]), forking nothing.
 
 use super::{meta, Config, Hooks, Raw};
-use ocf::{Context, Params, ResourceAgent, Result, Status};
+use ocf::{Context, Error, Params, ResourceAgent, Result, Status};
+use std::time::Duration;
+
+/// Depth 10: the address answers an ICMP echo (10 tries, each up to 1 s, within the budget).
+fn answers(cfg: &Config, cx: &Context) -> Result<()> {
+    let mut last = None;
+    for seq in 1..=10u16 {
+        let d = cx.deadline.within(Duration::from_secs(1));
+        if d.remaining().is_zero() {
+            break;
+        }
+        match ocf::ping::echo(cfg.ip, seq, d) {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return Err(Error::perm(format!("cannot ping {}: {e}", cfg.ip)))
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(Error::generic(format!(
+        "Address {} not responding to ping{}",
+        cfg.ip,
+        last.map(|e| format!(" ({e})")).unwrap_or_default()
+    )))
+}
 use std::path::PathBuf;
 
 /// The IPaddr agent.
@@ -67,6 +97,10 @@ impl ResourceAgent for IPaddr {
     }
 
     fn monitor(cfg: &Config, cx: &Context) -> Result<Status> {
-        super::monitor(cfg, cx)
+        let s = super::monitor(cfg, cx)?;
+        if cx.depth >= 10 && s == Status::Running {
+            answers(cfg, cx)?;
+        }
+        Ok(s)
     }
 }

@@ -88,7 +88,9 @@ pub const LVS_IPV6_ADDRLABEL: Param = Param::boolean("lvs_ipv6_addrlabel")
     .long(
         "IPv6: add an address-selection label (RFC 6724 policy table, 'ip addrlabel') for the \
          address, so traffic leaving the interface does not pick it as source address. Needed \
-         for LVS-DR health checks to real servers. Rejected for IPv4.",
+         for LVS-DR health checks to real servers. Rejected for IPv4. The default, false, is \
+         that of resource-agents 4.12 (Debian 12), the version this agent replaces; newer \
+         resource-agents default to true.",
     );
 
 /// The label value.
@@ -426,6 +428,7 @@ pub const IPADDR: Agent = Agent::new("IPaddr", "1.1")
         Action::start(20),
         Action::stop(20),
         Action::monitor(20, 5),
+        Action::monitor(20, 60).depth(10),
         Action::meta_data(5),
         Action::validate_all(20),
     ])

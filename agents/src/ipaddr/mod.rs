@@ -41,9 +41,18 @@
 //! # Differences from the shell agents (documented choices)
 //! * Stop does not depend on discovery succeeding: it removes `ip` from the named `nic`, or
 //!   from the interface discovery chooses, or, when discovery fails (routes gone with the
-//!   base address), from any non-loopback interface; with the configured prefix when given,
-//!   any prefix otherwise. The reference returned 0 without looking when findif failed,
-//!   which could leave the address up.
+//!   base address, the address on several interfaces), from the interface and prefix start
+//!   recorded for this resource (`placed-<ip>[@netns]` in the state directory); never from
+//!   any other interface. Without a record it removes nothing and warns, as the reference
+//!   (which returned 0 without looking when findif failed).
+//! * IPv6 addresses are added with the metric of the route discovery chose (the reference's
+//!   `ip addr add ... metric M` from findif), so no second prefix route appears at 256.
+//! * Links that do not frame Ethernet: a `NOARP` link (tunnels, tun devices) has nothing to
+//!   announce and start says so; IPv4 on InfiniBand uses `ipoibarping` when `arp_sender` is
+//!   the built-in default (as the reference picks it; missing binary → 5); any other link
+//!   that resolves neighbours without Ethernet framing, or IPv6 there, is refused by start
+//!   with 5 and a reason before the address is added (the built-in sender frames Ethernet;
+//!   the reference's sender failed silently in the background).
 //! * Announcements at start follow `arp_bg` (default: IPv4 background, IPv6 foreground, as
 //!   the reference). Background means a detached child (own session, /dev/null streams)
 //!   forked after the frame and socket are prepared; it stops after `arp_count` packets or
@@ -59,12 +68,14 @@
 //!   `send_arp_opts` is split on white space (the reference let the shell split it too).
 //! * Cluster-IP mode (the CLUSTERIP target is gone from current kernels) is refused at
 //!   validation with 6, never half-done.
-//! * `lvs_ipv6_addrlabel` defaults to false as in 4.12 (HEAD: true).
+//! * `lvs_ipv6_addrlabel` defaults to false (value 99) as resource-agents 4.12, the version
+//!   Debian 12 ships and this agent replaces (HEAD: true); a test compares it with the
+//!   installed shell agent's meta-data.
 //! * Labels are IPv4 only (the kernel has no IPv6 labels); a label with IPv6 is ignored with
 //!   a warning.
 //! * `IPaddr`: `iflabel` sets the label (declared but unused in the reference); IPv6 is
 //!   accepted; inconsistent values are 6 (the reference used 2); `OCF_CHECK_LEVEL` 10
-//!   (ping the address) is not offered.
+//!   pings the address as the reference did, from the agent process (raw ICMP socket).
 //!
 //! # Files
 //! `config` (parameters → [`Config`], no host access), `findif` (netlink, namespace,

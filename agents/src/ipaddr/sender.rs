@@ -62,13 +62,59 @@ pub(super) fn external_sender(
     Ok(cmd)
 }
 
+/// The sender for `link`: the configured one, except that the built-in sender (which frames
+/// Ethernet) gives way to `ipoibarping` for IPv4 on InfiniBand, as the reference picks it.
+pub(super) fn effective_sender(cfg: &Config, link: &Link) -> Sender {
+    match (&cfg.sender, link.kind, cfg.ip) {
+        (Sender::Builtin(_), LinkKind::Infiniband, IpAddr::V4(_)) => {
+            Sender::External("ipoibarping".into(), Vec::new())
+        }
+        (s, ..) => s.clone(),
+    }
+}
+
+/// Whether start can announce the address on `link`, checked before the address is added:
+/// Ethernet-like links (built-in sender), links that resolve no neighbours (`NOARP`: tunnels,
+/// tun devices; nothing to announce), loopback, or an external IPv4 sender. Any other link
+/// (one that uses ARP/ND but does not frame Ethernet) would get no announcement at all, so
+/// start refuses it (5) with a reason instead of succeeding silently.
+pub(super) fn check_announceable(cfg: &Config, link: &Link) -> Result<()> {
+    if cfg.arp_count == 0 || link.noarp || matches!(link.kind, LinkKind::Ether | LinkKind::Loopback)
+    {
+        return Ok(());
+    }
+    match (cfg.ip, effective_sender(cfg, link)) {
+        (IpAddr::V4(_), Sender::External(..)) => Ok(()),
+        _ => {
+            let kind = match link.kind {
+                LinkKind::Infiniband => "InfiniBand".to_string(),
+                LinkKind::Other(t) => format!("link type {t}"),
+                _ => "this link type".to_string(),
+            };
+            Err(Error::installed(format!(
+                "{}: {kind}, not Ethernet: the built-in sender cannot announce {}; set arp_sender",
+                link.name, cfg.ip
+            )))
+        }
+    }
+}
+
 /// Announce the address: gratuitous ARP or unsolicited NA. Failures are logged.
 pub(super) fn announce(cfg: &Config, cx: &Context, link: &Link, count: u32, refresh: bool) {
     if count == 0 || link.kind == LinkKind::Loopback {
         return;
     }
+    if link.noarp {
+        ocf::info!(
+            "{} resolves no neighbours (NOARP): nothing to announce for {}",
+            link.name,
+            cfg.ip
+        );
+        return;
+    }
     let deadline = announce_deadline(cx);
-    let result = match (cfg.ip, &cfg.sender) {
+    let sender = effective_sender(cfg, link);
+    let result = match (cfg.ip, &sender) {
         (IpAddr::V4(_), Sender::External(name, opts)) => {
             match external_sender(cfg, cx, name, opts, link, count).and_then(|c| c.run(deadline)) {
                 Ok(out) if out.success() || name == "libnet_arping" => {

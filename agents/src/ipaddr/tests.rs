@@ -44,6 +44,7 @@ fn link(index: u32, name: &str) -> Link {
         oper: OperState::Up,
         kind: LinkKind::Ether,
         mac: vec![2, 0, 0, 0, 0, index as u8],
+        noarp: false,
     }
 }
 
@@ -386,6 +387,7 @@ fn served_states() {
         link: link(2, "eth0"),
         prefix: 24,
         broadcast: None,
+        metric: None,
     };
     let a = Addr {
         index: 2,

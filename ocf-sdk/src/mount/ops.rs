@@ -104,6 +104,20 @@ pub fn mount(spec: &MountSpec, helper: bool, deadline: Deadline) -> Result<()> {
 
 fn syscall(spec: &MountSpec) -> nix::Result<()> {
     let o = spec.parsed();
+    mount_fresh(spec, &o)?;
+    if !o.propagation.is_empty() {
+        nix::mount::mount(
+            None::<&str>,
+            &spec.target,
+            None::<&str>,
+            o.propagation,
+            None::<&str>,
+        )?;
+    }
+    Ok(())
+}
+
+fn mount_fresh(spec: &MountSpec, o: &super::MountOptions) -> nix::Result<()> {
     let data = (!o.data.is_empty()).then_some(o.data.as_str());
     let source = Path::new(&spec.source);
     if o.bind {
