@@ -20,6 +20,7 @@ PACKAGES=(
   strace               # the process-counting pass
   iproute2             # IPaddr2's network namespace and veth
   e2fsprogs util-linux mount psmisc procps   # Filesystem: mkfs.ext4, losetup, mount, fuser
+  openssh-server       # sshd beside heartbeat/anything running sshd
 )
 
 if [ "$(id -u)" != 0 ]; then

@@ -340,12 +340,16 @@ fn ret_of(line: &str) -> Option<i64> {
     r.split_whitespace().next()?.parse().ok()
 }
 
-/// Count what `call` spawns, with strace following every fork.
+/// Count what `call` spawns, with strace following every fork. A `start` of a daemon agent
+/// leaves the daemon running (traced too): once the agent's own process has exited, strace
+/// is told to detach (SIGTERM detaches from every tracee and exits; the daemon runs on), so
+/// the count covers the agent and what it spawned up to its exit.
 pub fn count(call: &Call, scratch: &Path) -> Result<Counts> {
     let out = scratch.join("strace.out");
     let _ = std::fs::remove_file(&out);
-    let status = Command::new("strace")
-        .args(["-f", "-qq", "-o"])
+    // -I2: strace honours SIGTERM (detaches, exits); with -o it would ignore it otherwise.
+    let child = Command::new("strace")
+        .args(["-I2", "-f", "-qq", "-o"])
         .arg(&out)
         .arg("--")
         .arg(&call.program)
@@ -355,10 +359,55 @@ pub fn count(call: &Call, scratch: &Path) -> Result<Counts> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .status()
+        .spawn()
         .context("run strace")?;
-    if status.code().is_none() {
-        bail!("strace: {status}");
+    // The agent is strace's child once it has exec'd (strace also forks short-lived probes
+    // of its own at start-up: they still run strace's executable); a daemon the agent started
+    // is traced but not strace's child. Once the agent has been seen and strace has no child
+    // left, the agent is done.
+    let children = format!("/proc/{0}/task/{0}/children", child.id());
+    let mut seen_agent = false;
+    let mut agent_gone: Option<std::time::Instant> = None;
+    let mut detached = false;
+    let strace_pid = child.id() as i32;
+    // Reap whatever exits meanwhile: the runner is a subreaper, so a daemon the agent started
+    // and a later stop ended is our zombie until reaped (and `anything stop` waits for it).
+    let status = loop {
+        let mut st: libc::c_int = 0;
+        // SAFETY: a valid pointer to a local.
+        let pid = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG) };
+        if pid == strace_pid {
+            break st;
+        }
+        if pid > 0 {
+            continue;
+        }
+        let kids = std::fs::read_to_string(&children).unwrap_or_default();
+        let strace_exe = std::fs::read_link(format!("/proc/{strace_pid}/exe")).ok();
+        let is_agent = |pid: &str| {
+            std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| Some(e) != strace_exe)
+        };
+        if kids.split_whitespace().any(is_agent) {
+            seen_agent = true;
+        } else if seen_agent && kids.trim().is_empty() && agent_gone.is_none() {
+            agent_gone = Some(std::time::Instant::now());
+        }
+        // Without a daemon strace ends by itself as soon as the agent has: detach only when
+        // it is still there a while after the agent ended.
+        if !detached
+            && agent_gone.is_some_and(|t| t.elapsed() > std::time::Duration::from_millis(300))
+        {
+            // SAFETY: kill(2) on our own child's pid.
+            unsafe {
+                libc::kill(strace_pid, libc::SIGTERM);
+            }
+            detached = true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    };
+    drop(child);
+    if !libc::WIFEXITED(status) && !detached {
+        bail!("strace: killed by signal {}", libc::WTERMSIG(status));
     }
     let text = std::fs::read_to_string(&out).context("read strace output")?;
     let _ = std::fs::remove_file(&out);
