@@ -10,6 +10,9 @@
 # Variables: PROVIDER (ocfrs), PREFIX (/usr), DESTDIR, OCF_RA_DIR, LIBEXECDIR, SBINDIR, MANDIR,
 # RGMANAGER_DIR, BASHCOMPDIR, ZSHCOMPDIR, FISHCOMPDIR, PROFILE (release).
 #
+# The rgmanager importer is installed as $(SBINDIR)/ocfrs-import-rgmanager with its man page
+# ocfrs-import-rgmanager.8 (built with the agents' package: `cargo build -p ocfrs-agents`).
+#
 # The tester is installed as $(SBINDIR)/ocfrs-tester with its man page ocfrs-tester.8 and
 # completions for bash, zsh and fish (all generated from its clap definition); the
 # `ocf-tester` symlink (and ocf-tester.8) are added only where those names are free, so
@@ -39,6 +42,8 @@ TARGET_DIR  ?= target
 BIN_DIR      = $(TARGET_DIR)/$(PROFILE)
 AGENTS_BIN  ?= $(BIN_DIR)/ocfrs-agents
 TESTER_BIN  ?= $(BIN_DIR)/ocf-tester
+# Built by the agents package: next to the agents binary.
+IMPORT_BIN  ?= $(dir $(AGENTS_BIN))ocfrs-import-rgmanager
 # NO_BUILD=1 installs already-built binaries (AGENTS_BIN/TESTER_BIN) without running cargo.
 NO_BUILD    ?=
 MANIFEST     = $(DESTDIR)$(LIBEXECDIR)/installed-files
@@ -93,6 +98,10 @@ install: $(if $(NO_BUILD),,build)
 	  sh=$${sh_name%%:*}; f=$(DESTDIR)$${sh_name#*:}; mkdir -p $$(dirname $$f); \
 	  $(TESTER_BIN) --generate completions $$sh ocfrs-tester > $$f; chmod 0644 $$f; echo "$$f" >> $(MANIFEST).tmp; \
 	done; \
+	install -D -m 0755 $(IMPORT_BIN) $(DESTDIR)$(SBINDIR)/ocfrs-import-rgmanager; \
+	echo "$(DESTDIR)$(SBINDIR)/ocfrs-import-rgmanager" >> $(MANIFEST).tmp; \
+	$(IMPORT_BIN) --man > $$man8/ocfrs-import-rgmanager.8; chmod 0644 $$man8/ocfrs-import-rgmanager.8; \
+	echo "$$man8/ocfrs-import-rgmanager.8" >> $(MANIFEST).tmp; \
 	sort -u $(MANIFEST).tmp > $(MANIFEST); rm -f $(MANIFEST).tmp; \
 	echo "provider $(PROVIDER): $$($(AGENTS_BIN) --list | tr '\n' ' ')"
 

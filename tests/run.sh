@@ -14,13 +14,20 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   make                        # make install / uninstall tests
   apache2                     # ocf-tester: Debian's ocft apache config vs ocft
+  curl openssl ca-certificates  # apache: the shell agent's HTTP client (side-by-side tests), test certificates
   resource-agents             # shell agents, ocf-tester, ra-api-1.dtd, metadata.rng, ocft configs
   libxml2-utils               # xmllint
   pacemaker pacemaker-cli-utils corosync crmsh   # crm_resource, the real-cluster harness
   iproute2 e2fsprogs xfsprogs psmisc procps util-linux tcpdump strace
   kmod                        # modprobe: the shell Filesystem agent exits 5 on every action without it
   mount iputils-ping          # losetup; the cluster scenarios' client namespace pings the floating IP
+  mariadb-server mariadb-client   # the mysql agent's tests: private MariaDB instances
+  curl                        # the LAMP scenario's client reads the page (and Debian's apache agent needs it)
+  bindfs fuse3                # a FUSE filesystem whose daemon the hung-filesystem tests stop
   openssh-server openssh-client   # the sshd agent's tests: a real sshd, key logins through it
+  iputils-arping bc           # ocf:heartbeat:ethmonitor (cluster::subnets) checks for both
+  mariadb-server mariadb-client curl   # ocf-tester corpus: Debian's mysql and apache agents on real daemons
+  python3-jsonschema          # ocf-tester: its JSON report validates against its schema
 )
 
 need_root() {
@@ -88,7 +95,7 @@ run_tests() {
   setup
   # Every binary first: the install tests put ocf-tester next to the agents.
   cargo build --workspace --bins --features ocfrs-agents/root-tests,ocf-tester/root-tests
-  cargo test --workspace --features ocfrs-agents/root-tests,ocf-tester/root-tests "$@"
+  cargo test --no-fail-fast --workspace --features ocfrs-agents/root-tests,ocf-tester/root-tests "$@"
 }
 
 case "${1:-}" in

@@ -8,7 +8,10 @@
 //! | `Filesystem` | [`filesystem`]: mounts (block devices, NFS/CIFS, bind, tmpfs) |
 //! | `IPaddr2` | [`ipaddr`]: virtual IPv4/IPv6 addresses over netlink |
 //! | `IPaddr` | [`ipaddr::legacy`]: IPaddr's legacy parameter names over the same engine |
+//! | `apache` | [`apache`]: an Apache httpd instance, status page checked in process |
+//! | `mysql` | [`mysql`]: MySQL/MariaDB, primitive, clone or promotable with replication |
 //! | `sshd` | [`sshd`]: an OpenSSH server of a service group (floating address, shared host keys) |
+//! | `VServer` | [`vserver`]: a Linux-VServer guest through util-vserver's `vserver` command |
 //!
 //! # One multicall binary
 //! All agents are compiled into one executable, `ocfrs-agents`, installed once under
@@ -48,11 +51,14 @@
 //! | systemd present or not, `systemctl`, drop-ins | [`ocf::systemd`] |
 //! | per-instance files under `/run/ocfrs/<type>` | [`ocf::files::instance_file`], [`ocf::cluster::state_dir`] |
 
+pub mod apache;
 pub mod dummy;
 pub mod filesystem;
 pub mod ipaddr;
+pub mod mysql;
 pub mod sshd;
 pub mod stateful;
+pub mod vserver;
 
 /// Every agent in the multicall binary.
 pub const AGENTS: &[ocf::Entry] = &[
@@ -61,5 +67,8 @@ pub const AGENTS: &[ocf::Entry] = &[
     ocf::entry::<filesystem::Filesystem>(),
     ocf::entry::<ipaddr::IPaddr2>(),
     ocf::entry::<ipaddr::legacy::IPaddr>(),
+    ocf::entry::<apache::Apache>(),
+    ocf::entry::<mysql::Mysql>(),
     ocf::entry::<sshd::Sshd>(),
+    ocf::entry::<vserver::VServer>(),
 ];

@@ -26,6 +26,16 @@ pub enum Fixture {
     /// per side on 127.0.0.1. Variables: `{sshd_config}`, `{host_keys}` (directory),
     /// `{host_key}` (its ed25519 key), `{port}` (12240 ours, 12241 the shell agent).
     Sshd,
+    /// A private apache2 configuration per side in the scratch directory (127.0.0.1, port
+    /// 18090 for ours and 18091 for the shell agent, prefork MPM, /server-status under
+    /// -DSTATUS, its own PidFile). Variables: `{conf}`, `{port}`. Teardown kills what a side
+    /// left running, by the session of the pid in its pid file.
+    Apache,
+    /// One MariaDB datadir per side, initialised with mariadb-install-db, with a my.cnf
+    /// listening on 127.0.0.1 (ports 13390 for ours, 13391 for the shell agent). Servers
+    /// the agents leave running are stopped by their pid files at teardown. Variable:
+    /// `{myd}` (the side's directory: my.cnf, data/, run/, error.log).
+    MariaDb,
 }
 
 const NETNS: &str = "ocfb-net";
@@ -35,6 +45,8 @@ pub struct Active {
     vars: [Vec<(String, String)>; 2],
     netns: Option<Entered>,
     loops: Vec<(PathBuf, PathBuf)>,
+    apache_pidfiles: Vec<PathBuf>,
+    mysql_pidfiles: Vec<PathBuf>,
 }
 
 fn run(cmd: &mut Command) -> Result<String> {
@@ -63,6 +75,8 @@ impl Fixture {
             vars: [Vec::new(), Vec::new()],
             netns: None,
             loops: Vec::new(),
+            apache_pidfiles: Vec::new(),
+            mysql_pidfiles: Vec::new(),
         };
         match self {
             Fixture::None => {}
@@ -100,6 +114,29 @@ impl Fixture {
                     let v = &mut active.vars[side.index()];
                     v.push(("nic".into(), "ocfb0".into()));
                     v.push(("ip".into(), format!("10.250.0.{}", 10 + side.index())));
+                }
+            }
+            Fixture::MariaDb => {
+                for side in [Side::Ours, Side::Shell] {
+                    let d = dir.join(format!("mysql-{}", side.name()));
+                    let _ = std::fs::remove_dir_all(&d);
+                    std::fs::create_dir_all(d.join("data"))?;
+                    std::fs::create_dir_all(d.join("run"))?;
+                    run(Command::new("chown").args(["-R", "mysql:mysql"]).arg(&d))?;
+                    let cnf = d.join("my.cnf");
+                    std::fs::write(
+                        &cnf,
+                        format!(
+                            "[mysqld]\nport={}\nbind-address=127.0.0.1\nskip-log-bin\n",
+                            13390 + side.index()
+                        ),
+                    )?;
+                    run(Command::new("mariadb-install-db")
+                        .arg(format!("--defaults-file={}", cnf.display()))
+                        .arg(format!("--datadir={}", d.join("data").display()))
+                        .args(["--user=mysql", "--skip-test-db"]))?;
+                    active.mysql_pidfiles.push(d.join("run/mysqld.pid"));
+                    active.vars[side.index()].push(("myd".into(), d.display().to_string()));
                 }
             }
             Fixture::LoopExt4 => {
@@ -148,6 +185,21 @@ impl Fixture {
                     v.push(("port".into(), (12240 + side.index()).to_string()));
                 }
             }
+            Fixture::Apache => {
+                for side in [Side::Ours, Side::Shell] {
+                    let port = 18090 + side.index();
+                    let d = dir.join(format!("apache-{}", side.name()));
+                    std::fs::create_dir_all(d.join("htdocs"))?;
+                    std::fs::create_dir_all(d.join("run"))?;
+                    std::fs::write(d.join("htdocs/index.html"), "<html>ocfb</html>\n")?;
+                    let conf = d.join("httpd.conf");
+                    std::fs::write(&conf, apache_conf(&d, port))?;
+                    active.apache_pidfiles.push(d.join("run/httpd.pid"));
+                    let v = &mut active.vars[side.index()];
+                    v.push(("conf".into(), conf.display().to_string()));
+                    v.push(("port".into(), port.to_string()));
+                }
+            }
         }
         Ok(active)
     }
@@ -161,6 +213,9 @@ impl Active {
 
     /// Remove what [`Fixture::setup`] created; errors are reported, not fatal.
     pub fn teardown(&mut self) {
+        for pf in self.apache_pidfiles.drain(..) {
+            kill_session_of(&pf);
+        }
         if let Some(e) = self.netns.take() {
             if let Err(err) = e.leave() {
                 eprintln!("ocfrs-bench: leaving {NETNS}: {err:#}");
@@ -169,12 +224,83 @@ impl Active {
                 eprintln!("ocfrs-bench: {err:#}");
             }
         }
+        for pf in self.mysql_pidfiles.drain(..) {
+            // A server an interrupted run left behind: TERM by its pid file, then KILL.
+            let pid = std::fs::read_to_string(&pf)
+                .ok()
+                .and_then(|t| t.trim().parse::<i32>().ok());
+            if let Some(pid) = pid.filter(|p| *p > 1) {
+                // SAFETY: kill(2) has no memory-safety preconditions.
+                unsafe { libc::kill(pid, libc::SIGTERM) };
+                for _ in 0..100 {
+                    // SAFETY: as above (signal 0 only checks existence).
+                    if unsafe { libc::kill(pid, 0) } != 0 {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                // SAFETY: as above.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
         for (dev, mnt) in self.loops.drain(..) {
             if is_mountpoint(&mnt) {
                 let _ = run(Command::new("umount").arg(&mnt));
             }
             if let Err(err) = run(Command::new("losetup").arg("-d").arg(&dev)) {
                 eprintln!("ocfrs-bench: {err:#}");
+            }
+        }
+    }
+}
+
+fn apache_conf(d: &Path, port: usize) -> String {
+    let d = d.display();
+    let m = "/usr/lib/apache2/modules";
+    format!(
+        "ServerRoot \"{d}\"\nServerName localhost\nListen 127.0.0.1:{port}\n\
+         PidFile \"{d}/run/httpd.pid\"\nDefaultRuntimeDir \"{d}/run\"\nMutex file:{d}/run default\n\
+         ErrorLog \"{d}/error.log\"\nLogLevel warn\nUser www-data\nGroup www-data\n\
+         LoadModule mpm_prefork_module {m}/mod_mpm_prefork.so\n\
+         LoadModule authz_core_module {m}/mod_authz_core.so\n\
+         LoadModule authz_host_module {m}/mod_authz_host.so\n\
+         LoadModule dir_module {m}/mod_dir.so\nLoadModule status_module {m}/mod_status.so\n\
+         StartServers 2\nDocumentRoot \"{d}/htdocs\"\nDirectoryIndex index.html\n\
+         <Directory \"{d}/htdocs\">\n  Require all granted\n</Directory>\n\
+         <IfDefine STATUS>\n<Location /server-status>\n  SetHandler server-status\n  Require local\n\
+         </Location>\n</IfDefine>\n"
+    )
+}
+
+/// SIGKILL every process in the session of the pid `pidfile` names (apache leads its own
+/// session), if that pid still runs; never by name.
+fn kill_session_of(pidfile: &Path) {
+    let Some(pid) = std::fs::read_to_string(pidfile)
+        .ok()
+        .and_then(|t| t.trim().parse::<i32>().ok())
+        .filter(|p| *p > 1)
+    else {
+        return;
+    };
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for e in rd.flatten() {
+        let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        // Fields after the command name (which may hold spaces): state ppid pgrp session.
+        let sid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(3))
+            .and_then(|s| s.parse::<i32>().ok());
+        if sid == Some(pid) {
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe {
+                libc::kill(p, libc::SIGKILL);
             }
         }
     }

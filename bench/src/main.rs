@@ -53,6 +53,7 @@ usage: ocfrs-bench [options]
   --scale-secs S      duration of each scale check, seconds (30, the issue's figure)
   --interval-ms MS    monitor interval of the scale check (10000)
   --tester-runs N     full tester runs per tester and case (3)
+  --tester-only       only the ocf-tester comparison (no agent pairs, no scale check)
   --json PATH         raw figures (default bench/results/latest.json)
   --markdown PATH     also write the table as Markdown
   --readme PATH       replace the table between the markers in this file
@@ -73,6 +74,7 @@ pub struct Opts {
     pub scale_secs: f64,
     pub interval_ms: u64,
     pub tester_runs: usize,
+    pub tester_only: bool,
     pub json: PathBuf,
     pub markdown: Option<PathBuf>,
     pub readme: Option<PathBuf>,
@@ -97,6 +99,7 @@ fn parse_opts() -> Result<Opts> {
         scale_secs: 30.0,
         interval_ms: 10_000,
         tester_runs: 3,
+        tester_only: false,
         json: PathBuf::from("bench/results/latest.json"),
         markdown: None,
         readme: None,
@@ -124,6 +127,7 @@ fn parse_opts() -> Result<Opts> {
             "--scale-secs" => o.scale_secs = val()?.parse()?,
             "--interval-ms" => o.interval_ms = val()?.parse()?,
             "--tester-runs" => o.tester_runs = val()?.parse()?,
+            "--tester-only" => o.tester_only = true,
             "--json" => o.json = val()?.into(),
             "--markdown" => o.markdown = Some(val()?.into()),
             "--readme" => o.readme = Some(val()?.into()),
@@ -397,7 +401,7 @@ fn drain_orphans(reaper: &mut Reaper, limit: Duration) {
 fn measure_pair(cx: &mut Ctx<'_>, pair: &pairs::Pair) -> PairResult {
     let shell_path = Path::new(OCF_ROOT).join("resource.d").join(pair.shell);
     let mut result = PairResult {
-        agent: pair.agent.to_string(),
+        agent: pairs::label(pair),
         shell: shell_path.display().to_string(),
         ours_missing: None,
         skipped: None,
@@ -744,6 +748,9 @@ fn real_main() -> Result<bool> {
     }
     let mut results = Vec::new();
     for p in pairs::PAIRS {
+        if opts.tester_only {
+            break;
+        }
         if let Some(only) = &opts.only {
             if !only.iter().any(|o| o == p.agent) {
                 continue;

@@ -47,6 +47,32 @@ pub const PAIRS: &[Pair] = &[
         ],
     },
     Pair {
+        agent: "apache",
+        shell: "heartbeat/apache",
+        fixture: Fixture::Apache,
+        // No envfiles on either side (both would source Debian's envvars, which this
+        // private configuration does not use): the status page is found in the config.
+        params: &[
+            ("configfile", "{conf}"),
+            ("httpd", "/usr/sbin/apache2"),
+            ("envfiles", ""),
+        ],
+    },
+    Pair {
+        agent: "mysql",
+        shell: "heartbeat/mysql",
+        fixture: Fixture::MariaDb,
+        params: MYSQL,
+    },
+    // The same, monitored at depth 10 (a query on test_table): reported as
+    // "mysql (OCF_CHECK_LEVEL=10)".
+    Pair {
+        agent: "mysql",
+        shell: "heartbeat/mysql",
+        fixture: Fixture::MariaDb,
+        params: MYSQL_DEPTH_10,
+    },
+    Pair {
         agent: "sshd",
         // No shell sshd agent exists: people run sshd under `anything` (agents.md 3.10),
         // with the parameters of SHELL_PARAMS below.
@@ -87,6 +113,35 @@ pub fn params_of(pair: &Pair, side: crate::Side) -> &'static [(&'static str, &'s
     }
 }
 
+const MYSQL: &[(&str, &str)] = &[
+    ("config", "{myd}/my.cnf"),
+    ("datadir", "{myd}/data"),
+    ("pid", "{myd}/run/mysqld.pid"),
+    ("socket", "{myd}/run/mysqld.sock"),
+    ("log", "{myd}/error.log"),
+    ("binary", "/usr/bin/mysqld_safe"),
+    ("client_binary", "/usr/bin/mariadb"),
+];
+
+const MYSQL_DEPTH_10: &[(&str, &str)] = &[
+    ("config", "{myd}/my.cnf"),
+    ("datadir", "{myd}/data"),
+    ("pid", "{myd}/run/mysqld.pid"),
+    ("socket", "{myd}/run/mysqld.sock"),
+    ("log", "{myd}/error.log"),
+    ("binary", "/usr/bin/mysqld_safe"),
+    ("client_binary", "/usr/bin/mariadb"),
+    ("OCF_CHECK_LEVEL", "10"),
+];
+
+/// The name a pair is reported under: its agent, plus the check level when it sets one.
+pub fn label(p: &Pair) -> String {
+    match p.params.iter().find(|(k, _)| *k == "OCF_CHECK_LEVEL") {
+        Some((_, v)) => format!("{} (OCF_CHECK_LEVEL={v})", p.agent),
+        None => p.agent.to_string(),
+    }
+}
+
 /// A full tester run compared between our tester and `/usr/sbin/ocf-tester`, on one
 /// implementation of a pair (same parameters as the pair, fixture set up).
 pub struct TesterCase {
@@ -120,6 +175,14 @@ pub const TESTER_CASES: &[TesterCase] = &[
     },
     TesterCase {
         pair: "Filesystem",
+        target: crate::Side::Shell,
+    },
+    TesterCase {
+        pair: "apache",
+        target: crate::Side::Ours,
+    },
+    TesterCase {
+        pair: "apache",
         target: crate::Side::Shell,
     },
 ];

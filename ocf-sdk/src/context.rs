@@ -222,7 +222,11 @@ pub struct Context {
     pub migrate_target: Option<String>,
     /// When this action must be done by.
     pub deadline: Deadline,
-    /// The environment (for agent-specific variables).
+    /// When the dispatcher's [`crate::deadline::Watchdog`] answers for the action if it has
+    /// not answered itself: after [`Context::deadline`], before the caller's timeout.
+    pub watchdog: Deadline,
+    /// The environment (for agent-specific variables); the values of parameters the agent
+    /// declares secret are marked, so `{:?}` never shows them.
     pub env: Env,
 }
 
@@ -232,17 +236,20 @@ impl Context {
         agent: &Agent,
         action: &str,
         args: &[String],
-        env: Env,
+        mut env: Env,
         argv0: &str,
         start: Instant,
     ) -> Context {
+        for p in agent.params.iter().filter(|p| p.secret) {
+            env.mark_secret(format!("OCF_RESKEY_{}", p.name));
+        }
         let caller = detect_caller(&env, argv0);
         let interval_ms = env.get_u64("OCF_RESKEY_CRM_meta_interval").unwrap_or(0);
         let timeout_ms = match caller {
             Caller::Rgmanager => env
                 .get_u64("OCF_RESKEY_RGMANAGER_meta_timeout")
                 .filter(|t| *t > 0)
-                .map(|s| s * 1000),
+                .map(|s| s.saturating_mul(1000)),
             _ => env
                 .get_u64("OCF_RESKEY_CRM_meta_timeout")
                 .filter(|t| *t > 0),
@@ -314,6 +321,7 @@ impl Context {
             migrate_source: meta("migrate_source"),
             migrate_target,
             deadline: Deadline::for_timeout(start, total),
+            watchdog: Deadline::for_watchdog(start, total),
             env,
         }
     }
@@ -504,5 +512,31 @@ mod tests {
             Instant::now(),
         );
         assert_eq!(c.migrate_target.as_deref(), Some("node9"));
+    }
+
+    #[test]
+    fn huge_and_malformed_timings_saturate_or_are_ignored() {
+        for (k, v) in [
+            ("OCF_RESKEY_CRM_meta_timeout", "18446744073709551615"),
+            ("OCF_RESKEY_CRM_meta_timeout", "99999999999999999999999"),
+            ("OCF_RESKEY_CRM_meta_timeout", "soon"),
+            ("OCF_RESKEY_CRM_meta_timeout", "-1"),
+            ("OCF_RESKEY_RGMANAGER_meta_timeout", "18446744073709551615"),
+            ("OCF_RESKEY_RGMANAGER_meta_timeout", "1e9"),
+            ("OCF_RESKEY_CRM_meta_interval", "18446744073709551615"),
+            ("OCF_CHECK_LEVEL", "4294967296"),
+            ("OCF_RESKEY_CRM_meta_clone_max", "4294967296"),
+        ] {
+            let c = cx("monitor", Env::new().with(k, v));
+            assert!(c.deadline.remaining() > Duration::from_secs(1), "{k}={v}");
+            assert!(c.watchdog.instant() >= c.deadline.instant(), "{k}={v}");
+        }
+        let c = cx(
+            "monitor",
+            Env::new()
+                .with("OCF_ROOT", "/usr/share/cluster")
+                .with("OCF_RESKEY_RGMANAGER_meta_timeout", "18446744073709551615"),
+        );
+        assert_eq!(c.timeout_ms, Some(u64::MAX));
     }
 }

@@ -5,9 +5,31 @@
 //! gives none, the advertised timeout of the action; minus a safety margin of 10 % clamped to
 //! 0.5–5 s, so the agent can still print an exit reason and exit cleanly before the executor
 //! sends SIGKILL to the process group.
+//!
+//! The budget also holds when a system call never returns (`umount2` on a dead NFS server, a
+//! read on a FUSE filesystem whose daemon is stopped):
+//! * [`bounded`] runs one blocking call in a worker thread and gives up waiting for it at a
+//!   deadline with a [`Blocked`] error the agent can act on (try a lazy unmount, report the
+//!   hung path); the worker is left behind and ends with the process;
+//! * the [`Watchdog`] the dispatcher arms for every action answers for the agent when even
+//!   that is not enough: shortly before the caller's timeout it writes the exit reason, naming
+//!   the blocking call in progress and how long it has blocked, and ends the process with
+//!   exit 1, so the cluster always gets an answer in time and always learns why.
 
 use crate::exit::{Error, Result};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The longest budget anything is given: far beyond any cluster timeout, and small enough
+/// that adding it to an [`Instant`] never overflows.
+pub const MAX_BUDGET: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// `at + d`, saturating at `at + MAX_BUDGET` instead of panicking on overflow.
+fn add(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d.min(MAX_BUDGET)).unwrap_or(at)
+}
 
 /// A point in time by which work must be done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +48,7 @@ impl Deadline {
     /// A deadline `d` from now.
     pub fn after(d: Duration) -> Deadline {
         Deadline {
-            at: Instant::now() + d,
+            at: add(Instant::now(), d),
         }
     }
 
@@ -37,10 +59,26 @@ impl Deadline {
 
     /// The action budget for a total timeout (margin applied), counted from `start`.
     pub fn for_timeout(start: Instant, total: Duration) -> Deadline {
+        let total = total.min(MAX_BUDGET);
         let budget = total
             .saturating_sub(margin(total))
             .max(Duration::from_millis(100));
-        Deadline { at: start + budget }
+        Deadline {
+            at: add(start, budget),
+        }
+    }
+
+    /// When the [`Watchdog`] answers for an action with this total timeout counted from
+    /// `start`: half-way through the safety margin, after the agent's own deadline
+    /// ([`Deadline::for_timeout`]) and before the caller's timeout.
+    pub fn for_watchdog(start: Instant, total: Duration) -> Deadline {
+        let total = total.min(MAX_BUDGET);
+        let budget = total
+            .saturating_sub(margin(total) / 2)
+            .max(Duration::from_millis(150));
+        Deadline {
+            at: add(start, budget),
+        }
     }
 
     /// The instant.
@@ -62,7 +100,7 @@ impl Deadline {
     #[must_use]
     pub fn within(&self, d: Duration) -> Deadline {
         Deadline {
-            at: self.at.min(Instant::now() + d),
+            at: self.at.min(add(Instant::now(), d)),
         }
     }
 
@@ -72,7 +110,7 @@ impl Deadline {
     pub fn fraction(&self, fraction: f64) -> Deadline {
         let f = fraction.clamp(0.0, 1.0);
         Deadline {
-            at: Instant::now() + self.remaining().mul_f64(f),
+            at: add(Instant::now(), self.remaining().mul_f64(f)),
         }
     }
 
@@ -114,9 +152,197 @@ impl Deadline {
     }
 }
 
+/// A blocking call that did not return by its deadline (see [`bounded`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocked {
+    /// What was called, e.g. `umount of /srv`.
+    pub what: String,
+    /// How long it had blocked when the wait ended.
+    pub waited: Duration,
+}
+
+impl std::fmt::Display for Blocked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} blocked in the kernel for {:.1} s",
+            self.what,
+            self.waited.as_secs_f64()
+        )
+    }
+}
+
+impl std::error::Error for Blocked {}
+
+/// A blocked call is a runtime failure (1) whose reason names the call and the time.
+impl From<Blocked> for Error {
+    fn from(b: Blocked) -> Error {
+        Error::generic(b.to_string())
+    }
+}
+
+/// The blocking call in progress ([`bounded`]), for the watchdog's exit reason.
+static ACTIVITY: Mutex<Option<(String, Instant)>> = Mutex::new(None);
+
+fn set_activity(a: Option<(String, Instant)>) -> Option<(String, Instant)> {
+    match ACTIVITY.lock() {
+        Ok(mut g) => std::mem::replace(&mut *g, a),
+        Err(p) => std::mem::replace(&mut *p.into_inner(), a),
+    }
+}
+
+/// The blocking call in progress, if any, and since when.
+pub fn activity() -> Option<(String, Instant)> {
+    match ACTIVITY.lock() {
+        Ok(g) => g.clone(),
+        Err(p) => p.into_inner().clone(),
+    }
+}
+
+/// Run one blocking call (`f`) in a worker thread and wait for it until `deadline`.
+///
+/// `what` names the call for messages (`"umount of /srv"`). On time, the call's own result
+/// is returned; otherwise [`Blocked`], and the worker is abandoned: it may stay blocked in the
+/// kernel, but it no longer holds the action up, and it ends with the process. While the call
+/// runs it is the activity the [`Watchdog`] names if the action overruns its budget.
+///
+/// Only calls that may block on something outside the process (a hung filesystem, a device)
+/// need this; the closure must own what it uses (`move`, clone the paths).
+///
+/// ```
+/// use ocf::deadline::{bounded, Deadline};
+/// use std::time::Duration;
+/// let d = Deadline::after(Duration::from_secs(5));
+/// assert_eq!(bounded(d, "stat of /", || std::fs::metadata("/").is_ok()), Ok(true));
+/// let r = bounded(Deadline::after(Duration::from_millis(50)), "a long sleep", || {
+///     std::thread::sleep(Duration::from_secs(3))
+/// });
+/// assert!(r.unwrap_err().to_string().starts_with("a long sleep blocked in the kernel for"));
+/// ```
+///
+/// # Errors
+/// [`Blocked`] when the deadline passes first (at once when it has passed already: the call
+/// is then not made).
+pub fn bounded<T: Send + 'static>(
+    deadline: Deadline,
+    what: impl Into<String>,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::result::Result<T, Blocked> {
+    let what = what.into();
+    let since = Instant::now();
+    if deadline.expired() {
+        return Err(Blocked {
+            what: format!("{what} (not tried: no time left)"),
+            waited: Duration::ZERO,
+        });
+    }
+    let (tx, rx) = mpsc::sync_channel(1);
+    let previous = set_activity(Some((what.clone(), since)));
+    let spawned = std::thread::Builder::new()
+        .name("ocf-bounded".into())
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let _ = tx.send(f());
+        });
+    let r = match spawned {
+        Ok(_) => rx.recv_timeout(deadline.remaining()).map_err(|e| Blocked {
+            what: match e {
+                mpsc::RecvTimeoutError::Timeout => what,
+                mpsc::RecvTimeoutError::Disconnected => format!("{what} (worker panicked)"),
+            },
+            waited: since.elapsed(),
+        }),
+        Err(e) => {
+            // No thread to spare (EAGAIN): the closure is gone with the failed spawn; report
+            // it rather than block the action unbounded.
+            crate::log::log(
+                crate::log::Level::Error,
+                &format!("cannot start a worker thread for {what}: {e}"),
+            );
+            Err(Blocked {
+                what: format!("{what} (no worker thread)"),
+                waited: since.elapsed(),
+            })
+        }
+    };
+    set_activity(previous);
+    r
+}
+
+/// What the watchdog does when it fires: the exit reason it wrote goes to `on_fire`.
+type Fire = Box<dyn FnOnce(String) + Send>;
+
+/// A timer that answers for an action that overruns its budget (see the module docs).
+///
+/// Armed by the dispatcher for every action of a real agent process; disarmed when dropped.
+/// It costs one sleeping thread: no allocation, no wake-up and no system call after it
+/// started unless it fires (disarming only sets a flag it reads when it wakes; the process
+/// normally exits long before).
+#[derive(Debug)]
+pub struct Watchdog {
+    disarmed: Option<Arc<AtomicBool>>,
+}
+
+impl Watchdog {
+    /// Arm: at `at`, unless dropped before, call `on_fire` with the exit reason
+    /// `"{action}: {activity} blocked in the kernel for N s"` (or, when no [`bounded`] call is
+    /// in progress, `"{action}: no answer within N s ..."`).
+    pub fn arm(at: Deadline, action: &str, on_fire: Fire) -> Watchdog {
+        let disarmed = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&disarmed);
+        let action = action.to_string();
+        let started = Instant::now();
+        let spawned = std::thread::Builder::new()
+            .stack_size(128 * 1024)
+            .spawn(move || {
+                while !at.expired() {
+                    std::thread::sleep(at.remaining());
+                }
+                if flag.load(Ordering::Acquire) {
+                    return;
+                }
+                let reason = match activity() {
+                    Some((what, since)) => format!(
+                        "{action}: {what} blocked in the kernel for {:.1} s; giving up before \
+                         the cluster's timeout",
+                        since.elapsed().as_secs_f64()
+                    ),
+                    None => format!(
+                        "{action}: no answer within {:.1} s; giving up before the cluster's \
+                         timeout",
+                        started.elapsed().as_secs_f64()
+                    ),
+                };
+                on_fire(reason);
+            });
+        Watchdog {
+            disarmed: spawned.is_ok().then_some(disarmed),
+        }
+    }
+
+    /// Whether the timer thread runs (it could not start when the system is out of threads).
+    pub fn armed(&self) -> bool {
+        self.disarmed.is_some()
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        if let Some(d) = self.disarmed.take() {
+            d.store(true, Ordering::Release);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The activity is process-wide: tests that look at it run one at a time.
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        static L: Mutex<()> = Mutex::new(());
+        L.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 
     #[test]
     fn margins() {
@@ -149,5 +375,83 @@ mod tests {
         );
         assert!(d.check("x").is_err());
         assert!(Deadline::after(Duration::from_secs(5)).check("x").is_ok());
+    }
+
+    #[test]
+    fn huge_budgets_saturate() {
+        let now = Instant::now();
+        let d = Deadline::for_timeout(now, Duration::from_millis(u64::MAX));
+        assert!(d.instant() > now + Duration::from_secs(3600));
+        let w = Deadline::for_watchdog(now, Duration::MAX);
+        assert!(w.instant() > now);
+        assert!(Deadline::after(Duration::MAX).remaining() > Duration::from_secs(3600));
+        assert!(!d.within(Duration::MAX).expired());
+        // The watchdog fires after the agent's deadline and before the caller's timeout.
+        let total = Duration::from_secs(20);
+        let (a, w) = (
+            Deadline::for_timeout(now, total),
+            Deadline::for_watchdog(now, total),
+        );
+        assert!(a.instant() < w.instant() && w.instant() < now + total);
+    }
+
+    #[test]
+    fn bounded_returns_or_gives_up() {
+        let _g = serial();
+        let d = Deadline::after(Duration::from_secs(5));
+        assert_eq!(bounded(d, "quick", || 7), Ok(7));
+        let t = Instant::now();
+        let e = bounded(
+            Deadline::after(Duration::from_millis(100)),
+            "read of /x",
+            || {
+                std::thread::sleep(Duration::from_secs(5));
+            },
+        )
+        .unwrap_err();
+        assert!(t.elapsed() < Duration::from_secs(2));
+        assert!(e.waited >= Duration::from_millis(100));
+        let err: Error = e.into();
+        assert!(err
+            .reason()
+            .starts_with("read of /x blocked in the kernel for 0."));
+        assert!(activity().is_none(), "activity cleared after the wait");
+        let e = bounded(Deadline::after(Duration::ZERO), "late", || 1).unwrap_err();
+        assert!(e.what.contains("no time left"));
+    }
+
+    #[test]
+    fn watchdog_names_the_blocked_call_or_stays_quiet() {
+        let _g = serial();
+        let (tx, rx) = mpsc::channel();
+        let tx2 = tx.clone();
+        let w = Watchdog::arm(
+            Deadline::after(Duration::from_millis(50)),
+            "stop",
+            Box::new(move |r| {
+                let _ = tx2.send(r);
+            }),
+        );
+        assert!(w.armed());
+        let _ = bounded(
+            Deadline::after(Duration::from_millis(300)),
+            "umount of /srv",
+            || std::thread::sleep(Duration::from_secs(2)),
+        );
+        let r = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert!(
+            r.starts_with("stop: umount of /srv blocked in the kernel for 0."),
+            "{r}"
+        );
+        // Disarmed in time: silent.
+        let w = Watchdog::arm(
+            Deadline::after(Duration::from_millis(100)),
+            "monitor",
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        drop(w);
+        assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
     }
 }

@@ -15,9 +15,16 @@
 //! 5. runs the action under `catch_unwind`: a panic becomes exit 1 with the exit reason
 //!    `internal error: ...`, never 101;
 //! 6. maps the result to an exit code (degraded codes only where [`Context::degraded_allowed`])
-//!    and prints one exit-reason line for every failure.
+//!    and prints one exit-reason line for every failure;
+//! 7. in a real agent process, arms a [`Watchdog`] for the action: if the action has not
+//!    answered by [`Context::watchdog`] (a system call blocked in the kernel), it writes the exit
+//!    reason naming the blocked call and ends the process with 1, before the caller's timeout.
+//!
+//! Everything after the protocol actions, building the [`Context`] and the logger included,
+//! runs under `catch_unwind`; the crate refuses to build with `panic = "abort"`.
 
 use crate::context::{Caller, Context};
+use crate::deadline::Watchdog;
 use crate::env::Env;
 use crate::exit::{Error, Rc, Result};
 use crate::log::{self, Logger, Stream};
@@ -27,6 +34,7 @@ use crate::params::Params;
 use std::cell::RefCell;
 use std::io::Write;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 use std::time::Instant;
 
@@ -181,7 +189,10 @@ pub trait ResourceAgent {
 }
 
 /// Everything one invocation receives: arguments, environment and output streams.
-#[derive(Debug, Clone)]
+///
+/// `{:?}` shows the names of the variables, never their values (the parameters an agent
+/// declares secret are not known yet at this point).
+#[derive(Clone)]
 pub struct Invocation {
     /// `argv[0]` (the path the agent was run by).
     pub argv0: String,
@@ -195,6 +206,24 @@ pub struct Invocation {
     pub stderr: Stream,
     /// Whether stdin is a terminal (interactive logging).
     pub interactive: bool,
+}
+
+impl std::fmt::Debug for Invocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<String> = self
+            .env
+            .iter()
+            .map(|(k, _)| crate::env::display_bytes(k))
+            .collect();
+        f.debug_struct("Invocation")
+            .field("argv0", &self.argv0)
+            .field("args", &self.args)
+            .field("env", &names)
+            .field("stdout", &self.stdout)
+            .field("stderr", &self.stderr)
+            .field("interactive", &self.interactive)
+            .finish()
+    }
 }
 
 impl Invocation {
@@ -359,7 +388,15 @@ pub fn prepare_process() {
         // Called at the start of main, before any thread exists.
         std::env::set_var("PATH", joined);
         std::env::set_var("LC_ALL", "C");
+        // One malloc arena: an agent runs a few short-lived threads (the watchdog, bounded
+        // calls), and glibc would reserve a 128 MiB arena for the first allocation of each.
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: mallopt only sets an allocator tunable; called before any thread exists.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 1);
+        }
         install_panic_hook();
+        WATCHDOG.store(true, Ordering::Relaxed);
     });
 }
 
@@ -396,16 +433,9 @@ fn install_panic_hook() {
 
 /// Run `f`, turning a panic into exit 1 with reason `internal error: ...`.
 fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
-    install_panic_hook();
-    IN_AGENT.with(|x| *x.borrow_mut() = true);
-    let r = panic::catch_unwind(AssertUnwindSafe(f));
-    IN_AGENT.with(|x| *x.borrow_mut() = false);
-    match r {
+    match catch_panic(AssertUnwindSafe(f)) {
         Ok(r) => r,
-        Err(_) => {
-            let msg = PANIC_MSG
-                .with(|p| p.borrow_mut().take())
-                .unwrap_or_else(|| "panic".to_string());
+        Err(msg) => {
             log::log(log::Level::Crit, &format!("internal error: {msg}"));
             Err(Error::generic(format!("internal error: {msg}")))
         }
@@ -490,25 +520,96 @@ pub fn execute<A: ResourceAgent>(inv: Invocation) -> u8 {
         "verify-all" => "validate-all",
         "migrate" => "migrate_to",
         a => a,
-    };
-    let extra: Vec<String> = args.iter().skip(1).cloned().collect();
-    // rgmanager's `migrate <target-node>` arrives as migrate_to with the target as argument.
-    let cx = Context::new(agent, action, &extra, env, &argv0, start);
-    let logger = Logger::from_env(
-        &cx.env,
-        cx.caller,
-        &cx.resource_type,
-        &cx.instance,
-        interactive,
-        stderr,
-    );
-    let previous = log::install(logger);
-    let rc = execute_action::<A>(&cx, requested);
-    match previous {
-        Some(p) => drop(log::install(p)),
-        None => drop(log::uninstall()),
     }
-    rc
+    .to_string();
+    // Everything from here on runs under the guard: a panic while building the context or the
+    // logger is exit 1 with a reason too.
+    let fallback = stderr.clone();
+    let guard = catch_panic(AssertUnwindSafe(|| {
+        let extra: Vec<String> = args.iter().skip(1).cloned().collect();
+        // rgmanager's `migrate <target-node>` arrives as migrate_to with the target as argument.
+        let cx = Context::new(agent, &action, &extra, env, &argv0, start);
+        let logger = Logger::from_env(
+            &cx.env,
+            cx.caller,
+            &cx.resource_type,
+            &cx.instance,
+            interactive,
+            stderr,
+        );
+        hide_secrets_from_children(agent);
+        let watchdog = arm_watchdog(&cx, &logger);
+        let previous = log::install(logger);
+        let rc = execute_action::<A>(&cx, requested);
+        drop(watchdog);
+        match previous {
+            Some(p) => drop(log::install(p)),
+            None => drop(log::uninstall()),
+        }
+        rc
+    }));
+    match guard {
+        Ok(rc) => rc,
+        Err(msg) => {
+            let mut l = Logger::to_stream(agent.name, fallback);
+            l.exit_reason(&format!("internal error: {msg}"));
+            Rc::ErrGeneric.code()
+        }
+    }
+}
+
+/// Whether actions get a [`Watchdog`]: only in a real agent process ([`run`], [`multicall`]),
+/// never when a test runs [`execute`] inside its own process.
+static WATCHDOG: AtomicBool = AtomicBool::new(false);
+
+/// In a real agent process, remove the parameters the agent declares secret from the
+/// process environment once [`Context`] holds its copy: every child the agent runs
+/// (`crm_attribute`, a client binary, a daemon) inherits the environment, and a child's
+/// environment is readable by anyone who may read its `/proc/<pid>/environ`. Agents read
+/// parameters from [`Context::env`], never from the process environment. Runs before the
+/// watchdog thread exists, so no other thread reads the environment meanwhile.
+fn hide_secrets_from_children(agent: &Agent) {
+    if !WATCHDOG.load(Ordering::Relaxed) {
+        return;
+    }
+    for p in agent.params.iter().filter(|p| p.secret) {
+        std::env::remove_var(format!("OCF_RESKEY_{}", p.name));
+    }
+}
+
+/// Arm the watchdog of one action (see [`crate::deadline`]): at [`Context::watchdog`] it
+/// writes the exit reason through a copy of the action's logger and ends the process with 1.
+fn arm_watchdog(cx: &Context, logger: &Logger) -> Option<Watchdog> {
+    if !WATCHDOG.load(Ordering::Relaxed) {
+        return None;
+    }
+    let mut logger = logger.clone();
+    Some(Watchdog::arm(
+        cx.watchdog,
+        &cx.action,
+        Box::new(move |reason| {
+            logger.exit_reason(&reason);
+            let _ = std::io::stdout().flush();
+            let _ = std::io::stderr().flush();
+            // Other threads may be blocked in the kernel: end the process without unwinding
+            // or running destructors that could wait for them.
+            // SAFETY: _exit only ends the process.
+            unsafe { libc::_exit(i32::from(Rc::ErrGeneric.code())) }
+        }),
+    ))
+}
+
+/// Run `f`, catching a panic; the panic message is returned as the error.
+fn catch_panic<T>(f: impl FnOnce() -> T + panic::UnwindSafe) -> std::result::Result<T, String> {
+    install_panic_hook();
+    let was = IN_AGENT.with(|x| std::mem::replace(&mut *x.borrow_mut(), true));
+    let r = panic::catch_unwind(f);
+    IN_AGENT.with(|x| *x.borrow_mut() = was);
+    r.map_err(|_| {
+        PANIC_MSG
+            .with(|p| p.borrow_mut().take())
+            .unwrap_or_else(|| "panic".to_string())
+    })
 }
 
 fn fail(e: &Error) -> u8 {
@@ -607,7 +708,10 @@ fn execute_action<A: ResourceAgent>(cx: &Context, requested: &str) -> u8 {
             Rc::NotRunning.code()
         }
         Err(e) => {
-            let e = if e.rc() == Rc::NotRunning && !is_monitor && cx.action != "demote" {
+            let e = if e.rc().rgmanager_only() && cx.caller != Caller::Rgmanager {
+                // 150 means something to rgmanager only.
+                e.with_rc(Rc::ErrGeneric)
+            } else if e.rc() == Rc::NotRunning && !is_monitor && cx.action != "demote" {
                 // 7 means "stopped" only from monitor (and from demote, which Pacemaker then
                 // records as stopped); elsewhere it is a failure.
                 e.with_rc(Rc::ErrGeneric)
@@ -646,15 +750,18 @@ fn invalid_environment(cx: &Context, e: &Error, is_probe: bool, is_monitor: bool
 mod tests {
     use super::*;
     use crate::meta::{Action, Param};
+    use std::time::Duration;
 
     const P: Param = Param::string("mode").required();
+    const PW: Param = Param::string("password").secret();
     const AGENT: Agent = Agent::new("Unit", "1.1")
         .short("unit test agent")
-        .params(&[P])
+        .params(&[P, PW])
         .actions(&[
             Action::start(20),
             Action::stop(20),
             Action::monitor(20, 10),
+            Action::migrate_to(20),
             Action::new("custom-op", 5),
         ]);
 
@@ -662,7 +769,11 @@ mod tests {
     impl ResourceAgent for Unit {
         const META: &'static Agent = &AGENT;
         type Config = String;
-        fn configure(p: &Params<'_>, _cx: &Context) -> Result<String> {
+        fn configure(p: &Params<'_>, cx: &Context) -> Result<String> {
+            crate::debug!("configure: {p:?} {cx:?} {:?}", cx.env);
+            if p.string(&PW)? == "reject" {
+                return Err(Error::configured("password rejected"));
+            }
             let m = p.string(&P)?;
             if m == "invalid" {
                 return Err(Error::configured("mode invalid"));
@@ -692,6 +803,12 @@ mod tests {
                 "down" => Err(Error::not_running("gone")),
                 "fail" => Err(Error::generic("broken")),
                 _ => Ok(Status::Running),
+            }
+        }
+        fn migrate_to(cfg: &String, _cx: &Context) -> Result<()> {
+            match cfg.as_str() {
+                "migfail" => Err(Error::migration_failed_running("still on the source")),
+                _ => Ok(()),
             }
         }
         fn custom(_cfg: &String, cx: &Context) -> Result<()> {
@@ -824,6 +941,270 @@ mod tests {
             call(&["start", "ignored"], &[("OCF_RESKEY_mode", "x")]).0,
             0
         );
+    }
+
+    #[test]
+    fn secrets_never_reach_debug_output_logs_or_reasons() {
+        const CANARY: &str = "s3cr3t-canary";
+        for (mode, pw) in [
+            ("x", CANARY),
+            ("x", "reject"),
+            ("x", "bad\u{1}s3cr3t-canary"),
+        ] {
+            let env = [
+                ("OCF_RESKEY_mode", mode),
+                ("OCF_RESKEY_password", pw),
+                ("HA_debug", "1"),
+            ];
+            for action in ["start", "validate-all", "monitor"] {
+                let (_, out, err) = call(&[action], &env);
+                assert!(!out.contains(CANARY) && !err.contains(CANARY), "{err}");
+                assert!(err.contains("(secret)"), "debug line expected: {err}");
+            }
+        }
+        let (rc, _, err) = call(
+            &["start"],
+            &[("OCF_RESKEY_mode", "x"), ("OCF_RESKEY_password", "reject")],
+        );
+        assert_eq!(rc, 6);
+        assert!(err.contains("ocf-exit-reason:password rejected"), "{err}");
+        let (rc, _, err) = call(
+            &["start"],
+            &[
+                ("OCF_RESKEY_mode", "x"),
+                ("OCF_RESKEY_password", "bad\ns3cr3t-canary"),
+            ],
+        );
+        assert_eq!(rc, 6, "{err}");
+        assert!(!err.contains(CANARY), "{err}");
+        // Each type on its own.
+        let env: Env = [("OCF_RESKEY_password", CANARY), ("OCF_RESKEY_mode", "m")]
+            .into_iter()
+            .collect();
+        let cx = Context::new(&AGENT, "start", &[], env.clone(), "Unit", Instant::now());
+        let params = Params::new(&AGENT, &cx.env);
+        for d in [
+            format!("{cx:?}"),
+            format!("{cx:#?}"),
+            format!("{:?}", cx.env),
+            format!("{params:?}"),
+            format!("{params:#?}"),
+        ] {
+            assert!(!d.contains(CANARY), "{d}");
+            assert!(d.contains("password"), "{d}");
+        }
+        assert!(format!("{params:?}").contains("\"m\""));
+        // The raw Env of the invocation does not know the declaration yet: the Invocation
+        // shows no values at all.
+        let inv = Invocation {
+            argv0: "Unit".into(),
+            args: vec!["start".into()],
+            env,
+            stdout: Stream::buffer(),
+            stderr: Stream::buffer(),
+            interactive: false,
+        };
+        assert!(!format!("{inv:?}").contains(CANARY));
+    }
+
+    #[test]
+    fn code_150_only_for_rgmanager() {
+        let m = ("OCF_RESKEY_mode", "migfail");
+        let rg = ("OCF_ROOT", "/usr/share/cluster");
+        let (rc, _, err) = call(&["migrate", "node2"], &[m, rg]);
+        assert_eq!(rc, 150, "{err}");
+        assert!(err.contains("ocf-exit-reason:still on the source"), "{err}");
+        assert_eq!(call(&["migrate_to"], &[m]).0, 1);
+        assert_eq!(call(&["migrate_to"], &[("OCF_RESKEY_mode", "x"), rg]).0, 0);
+    }
+
+    /// The agent of the watchdog test: its monitor blocks in `read(2)` on a FIFO nobody opens
+    /// for writing (a real blocking system call, not a sleep the SDK could cut short).
+    struct Hang;
+    const HANG: Agent = Agent::new("Hang", "1.1").actions(&[
+        Action::start(20),
+        Action::stop(20),
+        Action::monitor(20, 10),
+    ]);
+    impl ResourceAgent for Hang {
+        const META: &'static Agent = &HANG;
+        type Config = ();
+        fn configure(_: &Params<'_>, _: &Context) -> Result<()> {
+            Ok(())
+        }
+        fn start(_: &(), _: &Context) -> Result<()> {
+            Ok(())
+        }
+        fn stop(_: &(), _: &Context) -> Result<()> {
+            Ok(())
+        }
+        fn monitor(_: &(), cx: &Context) -> Result<Status> {
+            let fifo = cx.env.get("HANG_FIFO").unwrap_or("/nonexistent");
+            if cx.env.contains("HANG_BOUNDED") {
+                // Bounded by more than the budget (an agent that asked for too much): the
+                // watchdog answers, naming the call.
+                let f = fifo.to_string();
+                let far = crate::Deadline::after(Duration::from_secs(60));
+                crate::deadline::bounded(far, format!("open of {fifo}"), move || {
+                    std::fs::read(f)
+                })??;
+            } else {
+                std::fs::read(fifo)?;
+            }
+            Ok(Status::Running)
+        }
+    }
+
+    /// The agent of the secret-environment test: its monitor runs `env` (inheriting the
+    /// process environment, as any child does) into the file `SECRET_OUT`.
+    struct Leaky;
+    const LEAKY_PASSWORD: Param = Param::string("password").secret();
+    const LEAKY: Agent = Agent::new("Leaky", "1.1")
+        .params(&[LEAKY_PASSWORD])
+        .actions(&[Action::start(20), Action::stop(20), Action::monitor(20, 10)]);
+    impl ResourceAgent for Leaky {
+        const META: &'static Agent = &LEAKY;
+        type Config = ();
+        fn configure(_: &Params<'_>, _: &Context) -> Result<()> {
+            Ok(())
+        }
+        fn start(_: &(), _: &Context) -> Result<()> {
+            Ok(())
+        }
+        fn stop(_: &(), _: &Context) -> Result<()> {
+            Ok(())
+        }
+        fn monitor(_: &(), cx: &Context) -> Result<Status> {
+            let out = cx.env.get("SECRET_OUT").unwrap_or("/nonexistent");
+            let env = std::process::Command::new("env").output()?;
+            std::fs::write(out, env.stdout)?;
+            Ok(Status::Running)
+        }
+    }
+
+    /// Runs only as the child of `secret_parameters_are_not_inherited_by_children`.
+    #[test]
+    fn secret_child() {
+        if std::env::var_os("SECRET_OUT").is_none() {
+            return;
+        }
+        prepare_process();
+        let inv = Invocation {
+            argv0: "Leaky".into(),
+            args: vec!["monitor".into()],
+            env: Env::from_process(),
+            stdout: Stream::Stdout,
+            stderr: Stream::Stderr,
+            interactive: false,
+        };
+        std::process::exit(i32::from(execute::<Leaky>(inv)));
+    }
+
+    #[test]
+    fn secret_parameters_are_not_inherited_by_children() {
+        let out = std::env::temp_dir().join(format!("ocfcore-secret-{}", std::process::id()));
+        let o = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "dispatch::tests::secret_child", "--nocapture"])
+            .args(["--test-threads", "1"])
+            .env("SECRET_OUT", &out)
+            .env("OCF_RESKEY_password", "hunter2-ocfcore")
+            .env("OCF_RESKEY_CRM_meta_interval", "10000")
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let seen = std::fs::read_to_string(&out).unwrap();
+        let _ = std::fs::remove_file(&out);
+        assert!(
+            seen.contains("SECRET_OUT="),
+            "the child's environment: {seen}"
+        );
+        assert!(
+            !seen.contains("hunter2-ocfcore"),
+            "secret inherited: {seen}"
+        );
+        assert!(
+            !seen.contains("OCF_RESKEY_password"),
+            "secret inherited: {seen}"
+        );
+    }
+
+    /// Runs only as the child of `watchdog_answers_for_a_blocked_action` (re-executed test
+    /// binary): a real process with the watchdog armed.
+    #[test]
+    fn watchdog_child() {
+        let Ok(fifo) = std::env::var("HANG_FIFO") else {
+            return;
+        };
+        prepare_process();
+        let err = Stream::Stderr;
+        let mut env = Env::from_process();
+        env.set("HANG_FIFO", &fifo);
+        let inv = Invocation {
+            argv0: "Hang".into(),
+            args: vec!["monitor".into()],
+            env,
+            stdout: Stream::Stdout,
+            stderr: err,
+            interactive: false,
+        };
+        let rc = execute::<Hang>(inv);
+        // Not reached while the watchdog works: it ends the process first.
+        std::process::exit(i32::from(rc) + 100);
+    }
+
+    #[test]
+    fn watchdog_answers_for_a_blocked_action() {
+        let dir = std::env::temp_dir().join(format!("ocfcore-watchdog-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        for bounded in [false, true] {
+            let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+            cmd.args(["--exact", "dispatch::tests::watchdog_child", "--nocapture"])
+                .args(["--test-threads", "1"])
+                .env("HANG_FIFO", &fifo)
+                .env("OCF_RESKEY_CRM_meta_timeout", "3000")
+                .env("OCF_RESKEY_CRM_meta_interval", "10000");
+            if bounded {
+                cmd.env("HANG_BOUNDED", "1");
+            }
+            let t = Instant::now();
+            let out = cmd.output().unwrap();
+            let took = t.elapsed();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{err}");
+            // Timeout 3 s: the agent's own deadline at 2.5 s, the watchdog at 2.75 s, the
+            // caller gives up at 3 s (this child's start-up is counted too).
+            assert!(took < Duration::from_millis(2990), "{took:?}");
+            assert!(took >= Duration::from_millis(2700), "{took:?}");
+            let reasons: Vec<&str> = err
+                .lines()
+                .filter_map(|l| l.strip_prefix("ocf-exit-reason:"))
+                .collect();
+            assert_eq!(reasons.len(), 1, "one exit reason: {err}");
+            let reason = reasons[0];
+            if bounded {
+                assert!(
+                    reason.starts_with(&format!(
+                        "monitor: open of {} blocked in the kernel for 2.",
+                        fifo.display()
+                    )),
+                    "{reason}"
+                );
+            } else {
+                assert!(
+                    reason.starts_with("monitor: no answer within 2."),
+                    "{reason}"
+                );
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

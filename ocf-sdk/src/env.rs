@@ -5,14 +5,33 @@
 //! That keeps actions testable in-process and in parallel. Values are kept as raw bytes;
 //! non-UTF-8 values are rejected by the typed accessors in [`crate::params`], never panic.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 
 /// A snapshot of environment variables.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// `{:?}` shows every name, but the value of a variable marked secret
+/// ([`Env::mark_secret`]; the dispatcher marks the parameters an agent declares secret) only
+/// as `(secret)`.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Env {
     vars: BTreeMap<OsString, OsString>,
+    secret: BTreeSet<OsString>,
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut m = f.debug_map();
+        for (k, v) in &self.vars {
+            if self.secret.contains(k) {
+                m.entry(&display_bytes(k), &format_args!("(secret)"));
+            } else {
+                m.entry(&display_bytes(k), &display_bytes(v));
+            }
+        }
+        m.finish()
+    }
 }
 
 impl Env {
@@ -25,7 +44,18 @@ impl Env {
     pub fn from_process() -> Env {
         Env {
             vars: std::env::vars_os().collect(),
+            secret: BTreeSet::new(),
         }
+    }
+
+    /// Mark the variable `name` secret: its value never appears in `{:?}` output.
+    pub fn mark_secret(&mut self, name: impl AsRef<OsStr>) {
+        self.secret.insert(name.as_ref().to_owned());
+    }
+
+    /// Whether `name` is marked secret.
+    pub fn is_secret(&self, name: &str) -> bool {
+        self.secret.contains(OsStr::new(name))
     }
 
     /// Builder: set a variable.
@@ -143,5 +173,19 @@ mod tests {
         assert_eq!(v, ["x"]);
         assert_eq!(display_bytes(&bad), "a\\xffb");
         assert_eq!(display_bytes(OsStr::new("a\nb")), "a\\nb");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let mut e = Env::new()
+            .with("OCF_RESKEY_password", "hunter2-canary")
+            .with("OCF_RESKEY_user", "alice");
+        assert!(format!("{e:?}").contains("hunter2-canary"));
+        e.mark_secret("OCF_RESKEY_password");
+        let d = format!("{e:?} {e:#?}");
+        assert!(!d.contains("hunter2-canary"), "{d}");
+        assert!(d.contains("OCF_RESKEY_password") && d.contains("(secret)"));
+        assert!(d.contains("alice"));
+        assert_eq!(e.get("OCF_RESKEY_password"), Some("hunter2-canary"));
     }
 }

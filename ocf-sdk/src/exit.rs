@@ -12,6 +12,12 @@
 //! | needs root or ownership                       | 4 [`Rc::ErrPerm`]             |
 //! | runtime failure, deadline hit, I/O error      | 1 [`Rc::ErrGeneric`]          |
 //! | unknown action                                | 3 [`Rc::ErrUnimplemented`]    |
+//! | rgmanager only: migration failed, still running | 150 [`Rc::MigrationFailedRunning`] |
+//!
+//! Code 150 is rgmanager's (`OCF_APP_ERR_INDETERMINATE`, returned by `vm.sh migrate` when a
+//! live migration failed but the guest still runs on the source node, so rgmanager neither
+//! marks the service failed nor starts it elsewhere). The dispatcher passes it only to
+//! rgmanager; to any other caller it is 1, which is what Pacemaker would make of it anyway.
 
 use std::fmt;
 
@@ -60,11 +66,15 @@ pub enum Rc {
     /// 191: promoted but likely to fail soon (OCF 1.1, Pacemaker >= 2.0.5 only).
     #[doc(alias = "OCF_DEGRADED_PROMOTED")]
     DegradedPromoted = 191,
+    /// 150 (rgmanager only): a migration failed and the resource still runs where it was
+    /// (`vm.sh migrate`). Only the rgmanager profile knows it; see the module docs.
+    #[doc(alias = "OCF_APP_ERR_INDETERMINATE")]
+    MigrationFailedRunning = 150,
 }
 
 impl Rc {
     /// Every defined code, in numeric order.
-    pub const ALL: [Rc; 12] = [
+    pub const ALL: [Rc; 13] = [
         Rc::Success,
         Rc::ErrGeneric,
         Rc::ErrArgs,
@@ -75,9 +85,15 @@ impl Rc {
         Rc::NotRunning,
         Rc::RunningPromoted,
         Rc::FailedPromoted,
+        Rc::MigrationFailedRunning,
         Rc::Degraded,
         Rc::DegradedPromoted,
     ];
+
+    /// Whether only rgmanager understands the code (150).
+    pub const fn rgmanager_only(self) -> bool {
+        matches!(self, Rc::MigrationFailedRunning)
+    }
 
     /// The numeric exit status.
     pub const fn code(self) -> u8 {
@@ -108,6 +124,7 @@ impl Rc {
             Rc::FailedPromoted => "OCF_FAILED_MASTER",
             Rc::Degraded => "OCF_DEGRADED",
             Rc::DegradedPromoted => "OCF_DEGRADED_PROMOTED",
+            Rc::MigrationFailedRunning => "OCF_APP_ERR_INDETERMINATE",
         }
     }
 
@@ -136,6 +153,7 @@ impl Rc {
             Rc::FailedPromoted => "promoted (failed)",
             Rc::Degraded => "OCF_DEGRADED",
             Rc::DegradedPromoted => "promoted (degraded)",
+            Rc::MigrationFailedRunning => "migration failed, still running",
         }
     }
 }
@@ -197,6 +215,11 @@ impl Error {
     /// Code 6: configuration that is wrong everywhere.
     pub fn configured(reason: impl Into<String>) -> Self {
         Self::new(Rc::ErrConfigured, reason)
+    }
+    /// Code 150 (rgmanager's `migrate` only): the migration failed and the resource still runs
+    /// on this node. Other callers see 1.
+    pub fn migration_failed_running(reason: impl Into<String>) -> Self {
+        Self::new(Rc::MigrationFailedRunning, reason)
     }
     /// Code 7 (monitor only): the resource is cleanly stopped.
     pub fn not_running(reason: impl Into<String>) -> Self {
@@ -318,6 +341,17 @@ mod tests {
             Some(Rc::RunningPromoted)
         );
         assert_eq!(Rc::Degraded.code(), 190);
+        assert_eq!(Rc::MigrationFailedRunning.code(), 150);
+        assert_eq!(Rc::from_code(150), Some(Rc::MigrationFailedRunning));
+        assert_eq!(
+            Rc::from_name("OCF_APP_ERR_INDETERMINATE"),
+            Some(Rc::MigrationFailedRunning)
+        );
+        assert!(Rc::MigrationFailedRunning.rgmanager_only());
+        assert!(!Rc::ALL
+            .iter()
+            .any(|rc| rc.rgmanager_only() && *rc != Rc::MigrationFailedRunning));
+        assert!(Rc::ALL.windows(2).all(|w| w[0].code() < w[1].code()));
         assert_eq!(Rc::DegradedPromoted.code(), 191);
     }
 

@@ -9,24 +9,24 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`inspect`] | parse and check any agent's meta-data XML (OCF 1.1, ra-api-1.dtd, rgmanager rules) |
 //! | [`exit`] | [`Rc`] (0–9, 190, 191), [`Error`] (code + exit reason), [`OrRc`] |
 //! | [`meta`] | the declaration types |
 //! | [`metadata`] | XML in the `ocf-1.0`, `ocf-1.1` and `rgmanager` flavours, and which one to print |
 //! | [`params`] | `OCF_RESKEY_*` → typed values, defaults, deprecations, malformed input → 6 |
 //! | [`context`] | action, instance, caller, probe, interval/timeout, depth, clones, notify, migrate |
 //! | [`dispatch`] | [`ResourceAgent`], [`run`], [`multicall`], policy, panic catching |
-//! | [`deadline`] | budgets and bounded waits |
+//! | [`deadline`] | budgets, bounded waits, [`bounded`] blocking calls, the action watchdog |
 //! | [`process`] | argv-only commands with deadlines, accounts by name, `/proc` lookups, pid files (pid + start time), process families, stop escalation, signal names |
 //! | [`daemon`] | start a daemon (foreground or self-daemonizing), readiness waits, log tails in exit reasons, status, graceful stop |
 //! | [`secret`] | values hidden from debug output; 0600 client options files removed after the action |
-//! | [`net`] | rtnetlink: links, addresses, routes, address labels; network namespaces |
+//! | `net` | rtnetlink: links, addresses, routes, address labels; network namespaces (cargo feature `net`, off by default: only agents that manage the network build netlink) |
 //! | [`log`] | `HA_LOG*` conventions, syslog, the exit-reason line |
 //! | [`cluster`] | promotion scores, node attributes (transient/permanent), node name, locks, state directories |
 //! | [`systemd`] | whether systemd is PID 1, `systemctl` with a deadline, runtime drop-ins |
 //! | [`files`] | per-instance file names, atomic writes, idempotent removal |
+//! | [`http`] | HTTP/1.1 status-page client (GET/HEAD, deadline, optional TLS) |
 //! | [`man`] | man pages and the `metadata/` tree |
-//! | [`mount`] | `/proc/self/mountinfo`, mount options, UUID/LABEL lookup, processes using a mount |
+//! | [`mount`] | `/proc/self/mountinfo`, mount options, UUID/LABEL lookup, processes using a mount, mounting and unmounting with escalation |
 //! | [`testing`] | run actions in-process or as binaries and assert on the outcome |
 //!
 //! ## A complete agent
@@ -79,6 +79,13 @@
 
 #![warn(missing_docs)]
 
+// The dispatcher turns a panic into exit 1 with an exit reason; with `panic = "abort"` it
+// would be a SIGABRT that no cluster understands.
+#[cfg(panic = "abort")]
+compile_error!(
+    "ocf-sdk needs panic = \"unwind\": set it in the [profile.*] sections of your Cargo.toml"
+);
+
 pub mod cluster;
 pub mod context;
 pub mod daemon;
@@ -87,12 +94,13 @@ pub mod dispatch;
 pub mod env;
 pub mod exit;
 pub mod files;
-pub mod inspect;
+pub mod http;
 pub mod log;
 pub mod man;
 pub mod meta;
 pub mod metadata;
 pub mod mount;
+#[cfg(feature = "net")]
 pub mod net;
 pub mod params;
 pub mod process;
@@ -101,7 +109,7 @@ pub mod systemd;
 pub mod testing;
 
 pub use context::{Caller, Context};
-pub use deadline::Deadline;
+pub use deadline::{bounded, Blocked, Deadline};
 pub use dispatch::{entry, multicall, run, Entry, ResourceAgent, Status};
 pub use env::Env;
 pub use exit::{Error, OrRc, Rc, Result};

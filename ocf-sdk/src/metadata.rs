@@ -24,11 +24,46 @@
 //!    pipelines, an admin at a shell) get the flavour every validator accepts.
 
 use crate::env::Env;
-use crate::inspect::{DTD_ACTIONS, RGMANAGER_ACTIONS};
 use crate::meta::{Action, Agent, OcfVersion, Param, ParamType};
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
 use std::io;
+
+/// Action names `ra-api-1.dtd` accepts.
+pub const DTD_ACTIONS: &[&str] = &[
+    "start",
+    "stop",
+    "recover",
+    "monitor",
+    "restart",
+    "migrate_to",
+    "migrate_from",
+    "promote",
+    "demote",
+    "notify",
+    "status",
+    "reload",
+    "meta-data",
+    "usage",
+    "methods",
+    "validate-all",
+];
+
+/// Action names rgmanager's DTD accepts.
+pub const RGMANAGER_ACTIONS: &[&str] = &[
+    "start",
+    "stop",
+    "recover",
+    "status",
+    "reconfig",
+    "monitor",
+    "reload",
+    "meta-data",
+    "validate-all",
+    "verify-all",
+    "migrate",
+    "methods",
+];
 
 /// Name of the override variable.
 pub const FLAVOUR_VAR: &str = "OCFRS_METADATA_FLAVOUR";

@@ -16,6 +16,21 @@
 //!   the same filesystem through another bind mount, or a filesystem mounted below, is never
 //!   taken for a user. Nothing here stats a file on the mount, so a dead NFS server cannot
 //!   block the scan.
+//! * [`mount()`] and [`MountSpec`]: mount with `mount(2)` (block devices, bind mounts with
+//!   their remount, virtual filesystems) or through mount(8) where a helper is needed, bounded
+//!   by a deadline.
+//! * [`unmount`] and [`Escalation`]: unmount with signals to the users found by mount id,
+//!   `MNT_FORCE`, and a lazy detach as a last resort for a mount whose `umount2` blocks in the
+//!   kernel; [`wait_released`]: the block device is no longer claimed anywhere on this host.
+//!
+//! Every call that may block on the filesystem itself runs in a worker bounded by the
+//! action's deadline ([`crate::deadline::bounded`]).
+
+mod ops;
+mod unmount;
+
+pub use ops::{helper_installed, mount, MountSpec};
+pub use unmount::{unmount, wait_released, Escalation};
 
 use crate::exit::{Error, Result};
 use crate::process::{Proc, ProcRef};
@@ -586,9 +601,12 @@ pub enum Use {
     Map,
 }
 
-/// A process using a mount.
+/// The earlier name of [`Holder`] (kept so code written against it keeps compiling).
+pub type User = Holder;
+
+/// A process holding a mount busy (not a user account).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
+pub struct Holder {
     /// The process (pid and start time).
     pub proc: ProcRef,
     /// Its `comm`.
@@ -597,7 +615,7 @@ pub struct User {
     pub how: Use,
 }
 
-impl std::fmt::Display for User {
+impl std::fmt::Display for Holder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} ({})", self.proc.pid, self.comm)
     }
@@ -677,14 +695,14 @@ fn dev_matches(dev: &str, want: &str, mount: &Mount) -> bool {
 
 /// Every process (but this one) that uses `mount`: cwd, root, executable, open file or memory
 /// map on that very mount (by mount id). Processes that vanish during the scan are skipped.
-pub fn users(mount: &Mount) -> Vec<User> {
+pub fn users(mount: &Mount) -> Vec<Holder> {
     let me = std::process::id() as i32;
     crate::process::processes()
         .into_iter()
         .filter(|p| p.pid != me)
         .filter_map(|p: Proc| {
             let how = uses_mount(p.pid, mount)?;
-            Some(User {
+            Some(Holder {
                 proc: p.as_ref(),
                 comm: p.comm.clone(),
                 how,

@@ -48,11 +48,29 @@ pub fn parse_bool(s: &str) -> Option<bool> {
 }
 
 /// Typed view of the instance parameters of one invocation.
-#[derive(Debug)]
+///
+/// `{:?}` shows the declared parameters that are set, with `(secret)` for the value of one
+/// declared secret.
 pub struct Params<'a> {
     agent: &'a Agent,
     env: &'a Env,
     warnings: RefCell<Vec<String>>,
+}
+
+impl std::fmt::Debug for Params<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut m = f.debug_map();
+        for p in self.agent.params {
+            if let Some(v) = self.env.get_os(&format!("OCF_RESKEY_{}", p.name)) {
+                if p.secret {
+                    m.entry(&p.name, &format_args!("(secret)"));
+                } else {
+                    m.entry(&p.name, &display_bytes(v));
+                }
+            }
+        }
+        m.finish()
+    }
 }
 
 impl<'a> Params<'a> {

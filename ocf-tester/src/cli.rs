@@ -38,6 +38,20 @@ pub enum Format {
 /// depths, reload-agent, exit reasons, stdout discipline and timeouts. Every action runs in
 /// its own process group under a deadline: a hanging agent is killed and reported.
 ///
+/// Verdicts: the default profile (pacemaker) fails an agent only for what would go wrong
+/// under Pacemaker or what the OCF standard forbids. Portability rules beyond that
+/// (meta-data with an empty environment, an empty PATH or as an unprivileged user;
+/// ra-api-1.dtd details; exit reasons; stdout noise; actions Pacemaker never calls; probe
+/// codes only old Pacemaker versions fail on) are WARNINGS: printed as `- warning: ...`,
+/// counted as warnings in JSON (`warnings`) and JUnit (a `<skipped>` testcase whose message
+/// starts with `warning:`), exit status 0. --strict makes them failures.
+///
+/// --via-pacemaker runs start, stop, monitor, promote, demote, validate-all and meta-data
+/// through Pacemaker's own executor (crm_resource --force-*, --validate, --show-metadata on
+/// a scratch CIB; no cluster needed) and reports where the imitation differs. It needs root
+/// and Pacemaker's command-line tools, and takes a few times longer (each action is a
+/// crm_resource run, read-only ones run both ways).
+///
 /// With --ocft or --scenario it runs scenario files instead (resource-agents' ocft format,
 /// or this tool's extended format; see ocf-tester(8) and ocf-tester/README.md).
 ///
@@ -70,6 +84,11 @@ pub struct Cli {
     /// '='; the value is passed verbatim (quotes and spaces are fine).
     #[arg(short = 'o', value_name = "NAME=VALUE", action = ArgAction::Append)]
     pub options: Vec<String>,
+    /// An extra variable of the caller's environment (NAME=VALUE, repeatable), set for every
+    /// action on top of the profile's: what a node's pacemaker environment adds
+    /// (/etc/default/pacemaker), e.g. HA_SBIN_DIR, or a PATH with site tools.
+    #[arg(long = "env", value_name = "NAME=VALUE", action = ArgAction::Append)]
+    pub env: Vec<String>,
     /// Caller to imitate.
     #[arg(long, value_enum, default_value_t = Profile::Pacemaker)]
     pub profile: Profile,
@@ -77,6 +96,19 @@ pub struct Cli {
     /// else 20).
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// Treat warnings as failures. Warnings are portability rules beyond the profile's
+    /// caller (in the pacemaker profile: meta-data with an empty environment or an empty
+    /// PATH, meta-data as an unprivileged user, ra-api-1.dtd details Pacemaker never
+    /// applies, probe codes only older Pacemaker versions fail on): shown and counted, but
+    /// not failures unless --strict.
+    #[arg(long)]
+    pub strict: bool,
+    /// Run start, stop, monitor, promote, demote, validate-all and meta-data through
+    /// Pacemaker's own executor (crm_resource --force-*/--validate/--show-metadata on a
+    /// scratch CIB; no cluster needed) instead of imitating it, and report where the
+    /// imitation differs. Needs root and Pacemaker's crm_resource (pacemaker profile only).
+    #[arg(long)]
+    pub via_pacemaker: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

@@ -1,12 +1,12 @@
 //! Running the agent: the environment each profile sets, deadlines, and what one run saw.
 
 use crate::cli::Profile;
-use ocf::inspect::MetaData;
+use crate::inspect::MetaData;
 use ocf::process::Cmd;
 use ocf::{Deadline, Env};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The PATH Pacemaker's executor typically runs with (its systemd unit's default).
 pub const PACEMAKER_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -40,6 +40,8 @@ pub struct Spec {
     pub empty_env: bool,
     /// stdin and stderr closed (rgmanager's meta-data call).
     pub close_stdio: bool,
+    /// Arguments after the action (only for running helper programs such as crm_resource).
+    pub extra_args: Vec<String>,
 }
 
 impl Spec {
@@ -165,6 +167,10 @@ pub struct Runner {
     pub history: Vec<RunResult>,
     /// The tester's own environment (legacy profile base).
     pub base: Env,
+    /// `--env` variables, set for every action (but the empty-environment check).
+    pub extra_env: Vec<(String, String)>,
+    /// `--via-pacemaker`: run the actions through Pacemaker's own executor.
+    pub pacemaker: Option<crate::pacemaker::Executor>,
 }
 
 impl Runner {
@@ -329,6 +335,9 @@ impl Runner {
                 e
             }
         };
+        for (k, v) in &self.extra_env {
+            env.set(k, v);
+        }
         for (k, v) in &spec.set {
             env.set(k, v);
         }
@@ -340,60 +349,59 @@ impl Runner {
 
     /// Run `spec` under its deadline; record and return the result.
     pub fn run(&mut self, spec: &Spec) -> RunResult {
-        let action = match (self.profile, spec.action.as_str()) {
+        let r = self.execute(spec);
+        self.report_run(spec, &r);
+        self.history.push(r.clone());
+        r
+    }
+
+    /// Run independent `specs` at the same time (meta-data variants, read-only actions);
+    /// the results are recorded and returned in the order given.
+    pub fn run_many(&mut self, specs: &[Spec]) -> Vec<RunResult> {
+        let this: &Runner = self;
+        let results: Vec<RunResult> = std::thread::scope(|scope| {
+            let handles: Vec<_> = specs
+                .iter()
+                .map(|s| scope.spawn(move || this.execute(s)))
+                .collect();
+            handles
+                .into_iter()
+                .zip(specs)
+                .map(|(h, s)| {
+                    h.join().unwrap_or_else(|_| RunResult {
+                        action: s.action.clone(),
+                        rc: None,
+                        timed_out: false,
+                        signal: None,
+                        stdout: Vec::new(),
+                        stderr: Vec::new(),
+                        elapsed: Duration::ZERO,
+                        limit: Duration::ZERO,
+                        advertised: None,
+                        spawn_error: Some("the tester's runner thread failed".into()),
+                    })
+                })
+                .collect()
+        });
+        for (s, r) in specs.iter().zip(&results) {
+            self.report_run(s, r);
+            self.history.push(r.clone());
+        }
+        results
+    }
+
+    /// The action as the profile names it.
+    fn action_name(&self, spec: &Spec) -> String {
+        match (self.profile, spec.action.as_str()) {
             (Profile::Rgmanager, "monitor") => "status".to_string(),
             _ => spec.action.clone(),
-        };
-        let env = self.env_for(spec);
-        let limit = self.limit(&spec.action);
-        let mut cmd = Cmd::new(&self.agent).arg(&action).env_clear();
-        for (k, v) in env.iter() {
-            cmd = cmd.env(k, v);
         }
-        if let Some((u, g)) = spec.user {
-            cmd = cmd.user(u, g);
-        }
-        if spec.close_stdio {
-            cmd = cmd.close_stdin_stderr();
-        }
+    }
+
+    /// `-v`: print one run and its output.
+    fn report_run(&self, spec: &Spec, r: &RunResult) {
         if self.verbose && self.text_out {
-            println!("Testing: {action}{}", describe(spec));
-        }
-        let progress = Progress::start(&action, limit);
-        let fin = cmd.run_bounded(Deadline::after(limit), Duration::from_millis(500));
-        drop(progress);
-        let r = match fin {
-            Ok(f) => RunResult {
-                action: action.clone(),
-                rc: if f.timed_out { None } else { f.output.code },
-                timed_out: f.timed_out,
-                signal: f.output.signal,
-                stdout: f.output.stdout,
-                stderr: f.output.stderr,
-                elapsed: f.elapsed,
-                limit,
-                advertised: self.advertised(&spec.action),
-                spawn_error: None,
-            },
-            Err(e) => RunResult {
-                action: action.clone(),
-                // As a shell reports it: 126 not executable, 127 not found.
-                rc: Some(if e.reason().contains("not executable") {
-                    126
-                } else {
-                    127
-                }),
-                timed_out: false,
-                signal: None,
-                stdout: Vec::new(),
-                stderr: Vec::new(),
-                elapsed: Duration::ZERO,
-                limit,
-                advertised: self.advertised(&spec.action),
-                spawn_error: Some(e.reason().to_string()),
-            },
-        };
-        if self.verbose && self.text_out {
+            println!("Testing: {}{}", r.action, describe(spec));
             let out = r.output_text();
             for l in out.lines() {
                 println!("    | {l}");
@@ -405,9 +413,203 @@ impl Runner {
                 r.hang_note()
             );
         }
-        self.history.push(r.clone());
-        r
     }
+
+    /// Run `spec` without recording it.
+    pub fn execute(&self, spec: &Spec) -> RunResult {
+        let action = self.action_name(spec);
+        let limit = self.limit(&spec.action);
+        let advertised = self.advertised(&spec.action);
+        if let Some(p) = &self.pacemaker {
+            if let Some(r) = p.execute(self, spec, &action, limit) {
+                return RunResult { advertised, ..r };
+            }
+        }
+        let env = self.env_for(spec);
+        let progress = Progress::start(&action, limit);
+        let r = spawn_bounded(&self.agent, &action, &env, spec, limit);
+        drop(progress);
+        RunResult { advertised, ..r }
+    }
+}
+
+/// How long the pipes are still read after the agent exited: what it wrote before exiting
+/// is in the pipe already; a daemon it left behind may hold the pipes open for ever
+/// (Pacemaker's executor does not wait for them either).
+const PIPE_GRACE: Duration = Duration::from_millis(100);
+
+/// Run `agent action` in its own process group with `env` exactly, until it exits or
+/// `limit` passes (then its whole process group is killed, as Pacemaker's executor does).
+/// The exit is noticed at once (a thread waits for it; no polling).
+pub fn spawn_bounded(
+    agent: &Path,
+    action: &str,
+    env: &Env,
+    spec: &Spec,
+    limit: Duration,
+) -> RunResult {
+    use std::io::Read;
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    let mut result = RunResult {
+        action: action.to_string(),
+        rc: None,
+        timed_out: false,
+        signal: None,
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+        elapsed: Duration::ZERO,
+        limit,
+        advertised: None,
+        spawn_error: None,
+    };
+    if spec.close_stdio {
+        // rgmanager's meta-data call (fds 0 and 2 closed): the SDK's runner does that part.
+        let mut cmd = Cmd::new(agent).arg(action).env_clear();
+        for (k, v) in env.iter() {
+            cmd = cmd.env(k, v);
+        }
+        if let Some((u, g)) = spec.user {
+            cmd = cmd.user(u, g);
+        }
+        match cmd
+            .close_stdin_stderr()
+            .run_bounded(Deadline::after(limit), PIPE_GRACE)
+        {
+            Ok(f) => {
+                result.rc = if f.timed_out { None } else { f.output.code };
+                result.timed_out = f.timed_out;
+                result.signal = f.output.signal;
+                result.stdout = f.output.stdout;
+                result.elapsed = f.elapsed;
+            }
+            Err(e) => spawn_failed(&mut result, e.reason()),
+        }
+        return result;
+    }
+    let mut c = Command::new(agent);
+    c.arg(action)
+        .args(&spec.extra_args)
+        .env_clear()
+        .envs(env.iter())
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some((u, g)) = spec.user {
+        c.uid(u).gid(g);
+    }
+    let t0 = Instant::now();
+    let mut child = match c.spawn() {
+        Ok(ch) => ch,
+        Err(e) => {
+            let msg = match e.kind() {
+                std::io::ErrorKind::PermissionDenied => {
+                    format!("{}: not executable", agent.display())
+                }
+                _ => format!("{}: {e}", agent.display()),
+            };
+            spawn_failed(&mut result, &msg);
+            return result;
+        }
+    };
+    let pgid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let (tx, rx) = mpsc::channel::<Event>();
+    let pipes: Vec<(bool, Box<dyn Read + Send>)> = [
+        child
+            .stdout
+            .take()
+            .map(|p| (true, Box::new(p) as Box<dyn Read + Send>)),
+        child
+            .stderr
+            .take()
+            .map(|p| (false, Box::new(p) as Box<dyn Read + Send>)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let npipes = pipes.len();
+    for (is_out, mut p) in pipes {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 8192];
+            loop {
+                match p.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => drop(tx.send(Event::Data(is_out, chunk[..n].to_vec()))),
+                }
+            }
+            let _ = tx.send(Event::Eof);
+        });
+    }
+    {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let st = child.wait();
+            let _ = tx.send(Event::Exit(st.ok(), t0.elapsed()));
+        });
+    }
+    drop(tx);
+    let deadline = t0 + limit;
+    let mut eofs = 0;
+    let mut exited: Option<Instant> = None;
+    loop {
+        let now = Instant::now();
+        let until = match exited {
+            Some(t) => t + PIPE_GRACE,
+            None => deadline,
+        };
+        if eofs == npipes && exited.is_some() {
+            break;
+        }
+        let ev = match rx.recv_timeout(until.saturating_duration_since(now)) {
+            Ok(ev) => ev,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) if exited.is_some() => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                // The deadline: kill the whole group (SIGKILL, no grace, as Pacemaker).
+                result.timed_out = true;
+                let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
+                exited = Some(Instant::now());
+                continue;
+            }
+        };
+        match ev {
+            Event::Data(true, b) => result.stdout.extend_from_slice(&b),
+            Event::Data(false, b) => result.stderr.extend_from_slice(&b),
+            Event::Eof => eofs += 1,
+            Event::Exit(st, el) => {
+                if !result.timed_out {
+                    result.rc = st.and_then(|s| s.code());
+                    result.signal = st.and_then(|s| s.signal());
+                }
+                result.elapsed = el;
+                exited = Some(Instant::now());
+            }
+        }
+    }
+    if result.timed_out {
+        result.rc = None;
+        result.elapsed = limit;
+    }
+    result
+}
+
+enum Event {
+    Data(bool, Vec<u8>),
+    Eof,
+    Exit(Option<std::process::ExitStatus>, Duration),
+}
+
+fn spawn_failed(r: &mut RunResult, msg: &str) {
+    // As a shell reports it: 126 not executable, 127 not found.
+    r.rc = Some(if msg.contains("not executable") {
+        126
+    } else {
+        127
+    });
+    r.spawn_error = Some(msg.to_string());
 }
 
 fn describe(spec: &Spec) -> String {

@@ -15,9 +15,13 @@
 //! * **Profiles** (`--profile pacemaker|rgmanager|legacy`, default pacemaker) set the
 //!   environment as each caller does; `legacy` is the shell tool's environment and verdict,
 //!   with our extra checks reported but not counted.
+//! * **Verdicts.** The pacemaker profile fails only what Pacemaker trips over; portability
+//!   rules are warnings (`--strict` makes them failures).
+//! * **`--via-pacemaker`** runs the actions through Pacemaker's own executor
+//!   (crm_resource on a scratch CIB) and reports where the imitation differs.
 //! * **Deadlines.** Every action runs in its own process group with a time limit (the
 //!   advertised timeout, or `--timeout`); a hang is killed and reported.
-//! * **Meta-data rules** without xmllint ([`ocf::inspect`]); **extra behaviour checks**;
+//! * **Meta-data rules** without xmllint (`inspect`); **extra behaviour checks**;
 //!   **scenario files** (`--ocft`, `--scenario`, see `ocf-tester/README.md`); output as
 //!   text with a summary table, `--format json` or `--format junit`.
 //! * `--generate man DIR` writes `ocf-tester.8`; `--generate completions SHELL [NAME]`
@@ -25,7 +29,9 @@
 
 mod cli;
 mod exec;
+mod inspect;
 mod ocft;
+mod pacemaker;
 mod report;
 mod suite;
 
@@ -134,6 +140,10 @@ fn run(cli: Cli) -> ExitCode {
         Ok(p) => p,
         Err(e) => return usage_error(&e),
     };
+    let extra_env = match parse_options(&cli.env) {
+        Ok(p) => p,
+        Err(e) => return usage_error(&e.replace("-o ", "--env ")),
+    };
     let base = ocf::Env::from_process();
     if base.get_nonempty("OCF_ROOT").is_none() && !std::path::Path::new("/usr/lib/ocf").is_dir() {
         return usage_error(
@@ -158,6 +168,24 @@ fn run(cli: Cli) -> ExitCode {
         return usage_error("You must provide the full path to your resource agent");
     }
     let agent_display = agent.display().to_string();
+    let mut pacemaker = None;
+    if cli.via_pacemaker {
+        if cli.profile != Profile::Pacemaker {
+            return usage_error("--via-pacemaker runs the pacemaker profile only");
+        }
+        let root = base
+            .get_nonempty("OCF_ROOT")
+            .unwrap_or("/usr/lib/ocf")
+            .to_string();
+        let type_name = agent
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match pacemaker::Executor::new(&agent, &type_name, &instance, &root) {
+            Ok(p) => pacemaker = Some(p),
+            Err(e) => return usage_error(&e),
+        }
+    }
     let runner = Runner {
         agent,
         profile: cli.profile,
@@ -171,6 +199,8 @@ fn run(cli: Cli) -> ExitCode {
         text_out: text,
         history: Vec::new(),
         base,
+        extra_env,
+        pacemaker,
     };
     let mut t = suite::Tester {
         r: runner,
@@ -178,6 +208,8 @@ fn run(cli: Cli) -> ExitCode {
         quiet: cli.quiet,
         text,
         agent_display: agent_display.clone(),
+        strict: cli.strict,
+        running_done: false,
     };
     let outcome = match cli.profile {
         Profile::Rgmanager => t.run_rgmanager(),
@@ -188,14 +220,37 @@ fn run(cli: Cli) -> ExitCode {
         // Leave nothing running behind (the shell tool does).
         let _ = t.r.run(&exec::Spec::new("stop"));
     }
+    // Taken out of the runner: dropping it removes the provider link and the scratch CIBs.
+    let executor = match t.r.pacemaker.take() {
+        Some(p) => {
+            t.pacemaker_findings(&p);
+            format!("pacemaker ({})", p.version)
+        }
+        None => "imitation".to_string(),
+    };
     finish(
         &agent_display,
-        cli.profile,
-        t.checks,
-        aborted,
-        cli.format,
-        cli.quiet,
+        Outcome {
+            profile: cli.profile,
+            checks: t.checks,
+            aborted,
+            format: cli.format,
+            quiet: cli.quiet,
+            strict: cli.strict,
+            executor,
+        },
     )
+}
+
+/// Everything `finish` reports.
+struct Outcome {
+    profile: Profile,
+    checks: Vec<Check>,
+    aborted: bool,
+    format: Format,
+    quiet: bool,
+    strict: bool,
+    executor: String,
 }
 
 fn profile_name(p: Profile) -> &'static str {
@@ -206,20 +261,27 @@ fn profile_name(p: Profile) -> &'static str {
     }
 }
 
-fn finish(
-    agent: &str,
-    profile: Profile,
-    checks: Vec<Check>,
-    aborted: bool,
-    format: Format,
-    quiet: bool,
-) -> ExitCode {
+fn finish(agent: &str, o: Outcome) -> ExitCode {
+    let Outcome {
+        profile,
+        checks,
+        aborted,
+        format,
+        quiet,
+        strict,
+        executor,
+    } = o;
     let failures = checks.iter().filter(|c| c.counted_failure()).count();
+    let warnings = checks.iter().filter(|c| c.verdict == Verdict::Warn).count();
     let passed = failures == 0 && !aborted;
     let report = Report {
+        format_version: report::JSON_FORMAT_VERSION,
         agent: agent.to_string(),
         profile: profile_name(profile).to_string(),
         failures,
+        warnings,
+        strict,
+        executor,
         aborted,
         passed,
         checks,
@@ -237,6 +299,12 @@ fn finish(
                 if uncounted > 0 {
                     println!(
                         "{uncounted} extra check(s) failed; not counted in the {} profile",
+                        report.profile
+                    );
+                }
+                if warnings > 0 {
+                    println!(
+                        "{warnings} warning(s): portability rules the {} profile does not fail on (--strict makes them failures)",
                         report.profile
                     );
                 }
@@ -260,7 +328,11 @@ fn finish(
         ExitCode::from(1)
     } else {
         if format == Format::Text {
-            println!("{agent} passed all tests");
+            if warnings > 0 {
+                println!("{agent} passed all tests ({warnings} warnings)");
+            } else {
+                println!("{agent} passed all tests");
+            }
         }
         ExitCode::SUCCESS
     }
@@ -327,5 +399,16 @@ fn run_scenarios(cli: &Cli, params: Vec<(String, String)>, verbose: bool, text: 
         };
         checks.extend(run.run());
     }
-    finish(&label, cli.profile, checks, false, cli.format, cli.quiet)
+    finish(
+        &label,
+        Outcome {
+            profile: cli.profile,
+            checks,
+            aborted: false,
+            format: cli.format,
+            quiet: cli.quiet,
+            strict: cli.strict,
+            executor: "imitation".into(),
+        },
+    )
 }

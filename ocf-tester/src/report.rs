@@ -25,6 +25,9 @@ pub enum Verdict {
     Pass,
     /// Failed.
     Fail,
+    /// A portability rule failed: shown and counted as a warning, not a failure (the
+    /// default profile's target would not trip over it); `--strict` makes it a failure.
+    Warn,
     /// Informational (e.g. an optional action is not supported).
     Info,
     /// Not run (prerequisite missing).
@@ -48,6 +51,9 @@ pub struct Check {
     pub verdict: Verdict,
     /// Whether a failure counts towards the exit status.
     pub counted: bool,
+    /// A portability rule: its failure is a warning unless `--strict`.
+    #[serde(skip)]
+    pub portability: bool,
     /// Message (the shell tool's wording for compat steps).
     pub message: String,
     /// Details (problems found, agent output on failure).
@@ -56,6 +62,9 @@ pub struct Check {
     pub seconds: Option<f64>,
     /// Advertised timeout in seconds.
     pub advertised_timeout: Option<f64>,
+    /// The agent's output (stdout then stderr) of the step, kept for failures and warnings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
 }
 
 impl Check {
@@ -73,6 +82,8 @@ impl Check {
             details: Vec::new(),
             seconds: None,
             advertised_timeout: None,
+            portability: false,
+            output: None,
         }
     }
     /// Whether it is a counted failure.
@@ -86,9 +97,14 @@ pub fn secs(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0).round() / 1000.0
 }
 
+/// Version of the JSON report's structure (`ocf-tester/schema/report.schema.json`).
+pub const JSON_FORMAT_VERSION: u32 = 1;
+
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// [`JSON_FORMAT_VERSION`].
+    pub format_version: u32,
     /// Agent path.
     pub agent: String,
     /// Profile name.
@@ -97,6 +113,12 @@ pub struct Report {
     pub checks: Vec<Check>,
     /// Counted failures.
     pub failures: usize,
+    /// Warnings (portability rules that failed; failures under `--strict`).
+    pub warnings: usize,
+    /// `--strict`.
+    pub strict: bool,
+    /// How the agent was run: `imitation` or `pacemaker` (`--via-pacemaker`).
+    pub executor: String,
     /// Aborted by a fatal step.
     pub aborted: bool,
     /// Final verdict.
@@ -143,6 +165,7 @@ pub fn table(checks: &[Check]) -> String {
             (Verdict::Pass, _) => "ok",
             (Verdict::Fail, true) => "FAIL",
             (Verdict::Fail, false) => "fail (not counted)",
+            (Verdict::Warn, _) => "warning",
             (Verdict::Info, _) => "info",
             (Verdict::Skip, _) => "skipped",
         };
@@ -160,9 +183,15 @@ pub fn table(checks: &[Check]) -> String {
     s
 }
 
-/// JUnit XML.
+/// JUnit XML, valid against `ocf-tester/schema/junit.xsd` (the structure Jenkins' JUnit
+/// plugin and Maven Surefire read): one `<testcase>` per check; a counted failure is a
+/// `<failure>`, a failure not counted in the legacy profile a `<failure type="not-counted">`,
+/// a **warning a `<skipped>` whose message starts with `warning:`** (CI servers show it without
+/// failing the build), a check not run a `<skipped>`; the agent's output of a failed or
+/// warned step is the testcase's `<system-out>`. Suite properties: profile, strict,
+/// executor, warnings.
 pub fn junit(r: &Report) -> String {
-    let esc = |t: &str| quick_xml::escape::escape(t).into_owned();
+    let esc = |t: &str| quick_xml::escape::escape(clean_xml(t)).into_owned();
     let failures = r
         .checks
         .iter()
@@ -171,15 +200,33 @@ pub fn junit(r: &Report) -> String {
     let skipped = r
         .checks
         .iter()
-        .filter(|c| c.verdict == Verdict::Skip)
+        .filter(|c| matches!(c.verdict, Verdict::Skip | Verdict::Warn))
         .count();
     let total: f64 = r.checks.iter().filter_map(|c| c.seconds).sum();
+    let name = esc(&format!("ocf-tester {}", r.agent));
+    let tests = r.checks.len();
     let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     s.push_str(&format!(
-        "<testsuites><testsuite name=\"ocf-tester {}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{total:.3}\">\n",
-        esc(&r.agent),
-        r.checks.len()
+        "<testsuites name=\"{name}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{total:.3}\">\n"
     ));
+    s.push_str(&format!(
+        "<testsuite name=\"{name}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{total:.3}\">\n"
+    ));
+    s.push_str("  <properties>\n");
+    for (k, v) in [
+        ("profile", r.profile.clone()),
+        ("strict", r.strict.to_string()),
+        ("executor", r.executor.clone()),
+        ("warnings", r.warnings.to_string()),
+        ("aborted", r.aborted.to_string()),
+        ("passed", r.passed.to_string()),
+    ] {
+        s.push_str(&format!(
+            "    <property name=\"{k}\" value=\"{}\"/>\n",
+            esc(&v)
+        ));
+    }
+    s.push_str("  </properties>\n");
     for c in &r.checks {
         let class = format!("{:?}", c.group).to_lowercase();
         s.push_str(&format!(
@@ -188,29 +235,50 @@ pub fn junit(r: &Report) -> String {
             esc(&c.name),
             c.seconds.unwrap_or(0.0)
         ));
+        let rc = c.rc.clone().unwrap_or_else(|| "-".into());
         match c.verdict {
             Verdict::Fail => {
                 let kind = if c.counted { "failure" } else { "not-counted" };
                 s.push_str(&format!(
                     "<failure type=\"{kind}\" message=\"{}\">{}</failure>",
-                    esc(&format!(
-                        "rc={}: {}",
-                        c.rc.clone().unwrap_or_default(),
-                        c.message
-                    )),
+                    esc(&format!("rc={rc}: {}", c.message)),
                     esc(&c.details.join("\n"))
+                ));
+            }
+            Verdict::Warn => {
+                s.push_str(&format!(
+                    "<skipped message=\"{}\"/>",
+                    esc(&format!("warning: rc={rc}: {}", c.message))
                 ));
             }
             Verdict::Skip => {
                 s.push_str(&format!("<skipped message=\"{}\"/>", esc(&c.message)));
             }
-            Verdict::Info if !c.message.is_empty() => {
-                s.push_str(&format!("<system-out>{}</system-out>", esc(&c.message)));
-            }
-            _ => {}
+            Verdict::Info | Verdict::Pass => {}
+        }
+        let out = match (&c.output, c.verdict) {
+            (Some(o), Verdict::Fail | Verdict::Warn) if !o.is_empty() => o.clone(),
+            (_, Verdict::Info) if !c.message.is_empty() => c.message.clone(),
+            _ => String::new(),
+        };
+        if !out.is_empty() {
+            s.push_str(&format!("<system-out>{}</system-out>", esc(&out)));
         }
         s.push_str("</testcase>\n");
     }
-    s.push_str("</testsuite></testsuites>\n");
+    s.push_str("</testsuite>\n</testsuites>\n");
     s
+}
+
+/// Characters XML 1.0 cannot carry (control characters an agent may print) become U+FFFD.
+fn clean_xml(t: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |ch: char| matches!(ch, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}');
+    if t.chars().any(bad) {
+        t.chars()
+            .map(|ch| if bad(ch) { '\u{fffd}' } else { ch })
+            .collect::<String>()
+            .into()
+    } else {
+        t.into()
+    }
 }

@@ -2,8 +2,8 @@
 
 use crate::cli::Profile;
 use crate::exec::{RunResult, Runner, Spec};
+use crate::inspect::{self, Document, MetaData};
 use crate::report::{secs, Check, Group, Verdict};
-use ocf::inspect::{self, Document, MetaData};
 use std::time::Duration;
 
 /// A fatal step failed: the run stops here (exit status 1).
@@ -21,9 +21,32 @@ pub struct Tester {
     pub text: bool,
     /// The agent path as given (for messages).
     pub agent_display: String,
+    /// `--strict`: portability warnings are failures.
+    pub strict: bool,
+    /// The running-state checks ran already (before step 22).
+    pub running_done: bool,
 }
 
 const UNKNOWN_ACTION: &str = "ocf-tester-no-such-action";
+/// The actions Pacemaker's executor runs for an OCF agent.
+const PACEMAKER_ACTIONS: &[&str] = &[
+    "start",
+    "stop",
+    "monitor",
+    "promote",
+    "demote",
+    "notify",
+    "migrate_to",
+    "migrate_from",
+    "reload",
+    "reload-agent",
+    "validate-all",
+    "meta-data",
+];
+/// Name of the stdout rule.
+const STDOUT_RULE: &str = "no stdout outside meta-data";
+/// Name of the exit-reason rule.
+const REASON_RULE: &str = "one exit reason per failure";
 /// Codes that are failures and need an exit reason.
 const FAILURE_CODES: &[i32] = &[1, 2, 4, 5, 6, 9];
 
@@ -39,12 +62,26 @@ impl Tester {
         }
     }
 
-    fn push(&mut self, c: Check) {
-        if self.text && c.verdict == Verdict::Fail {
+    fn push(&mut self, mut c: Check) {
+        // A portability rule is a warning in the pacemaker profile unless --strict: Pacemaker
+        // itself would not trip over it. Under rgmanager (no PATH, no OCF_ROOT of its own)
+        // the same rules are real failures; the legacy profile keeps the shell tool's verdict.
+        if c.verdict == Verdict::Fail
+            && c.portability
+            && !self.strict
+            && self.r.profile == Profile::Pacemaker
+        {
+            c.verdict = Verdict::Warn;
+        }
+        if !matches!(c.verdict, Verdict::Fail | Verdict::Warn) {
+            c.output = None;
+        }
+        if self.text && matches!(c.verdict, Verdict::Fail | Verdict::Warn) {
             let rc = c.rc.clone().unwrap_or_else(|| "-".into());
-            match (c.group, c.counted) {
-                (Group::Compat, _) | (_, true) => println!("* rc={rc}: {}", c.message),
-                (_, false) => println!(
+            match (c.verdict, c.group, c.counted) {
+                (Verdict::Warn, _, _) => println!("- warning: rc={rc}: {}", c.message),
+                (_, Group::Compat, _) | (_, _, true) => println!("* rc={rc}: {}", c.message),
+                (_, _, false) => println!(
                     "- extra (not counted in the legacy profile): rc={rc}: {}",
                     c.message
                 ),
@@ -63,6 +100,7 @@ impl Tester {
             c.rc = Some(r.rc_text());
             c.seconds = Some(secs(r.elapsed));
             c.advertised_timeout = r.advertised.map(secs);
+            c.output = Some(r.output_text());
         }
         c
     }
@@ -76,8 +114,23 @@ impl Tester {
         msg: &str,
         fatal: bool,
     ) -> Result<bool, Abort> {
+        self.assert_p(name, run, expected, msg, fatal, false)
+    }
+
+    /// [`Tester::assert`] for a step that is a portability rule (a warning in the pacemaker
+    /// profile unless --strict).
+    fn assert_p(
+        &mut self,
+        name: &str,
+        run: &RunResult,
+        expected: &[i32],
+        msg: &str,
+        fatal: bool,
+        portability: bool,
+    ) -> Result<bool, Abort> {
         let mut c = self.step_check(Group::Compat, name, Some(run));
         c.expected = expected.to_vec();
+        c.portability = portability;
         if run.is(expected) {
             self.push(c);
             return Ok(true);
@@ -121,7 +174,24 @@ impl Tester {
         ok: bool,
         msg: String,
     ) {
+        self.extra_p(group, name, run, expected, ok, msg, false);
+    }
+
+    /// [`Tester::extra`] for a portability rule (a warning in the pacemaker profile unless
+    /// --strict).
+    #[allow(clippy::too_many_arguments)]
+    fn extra_p(
+        &mut self,
+        group: Group,
+        name: &str,
+        run: Option<&RunResult>,
+        expected: &[i32],
+        ok: bool,
+        msg: String,
+        portability: bool,
+    ) {
         let mut c = self.step_check(group, name, run);
+        c.portability = portability;
         c.expected = expected.to_vec();
         c.counted = !self.legacy();
         if !ok {
@@ -142,6 +212,7 @@ impl Tester {
         let mut c = self.step_check(Group::Compat, name, Some(run));
         c.verdict = Verdict::Info;
         c.message = msg.to_string();
+        c.output = None;
         self.info(msg);
         self.checks.push(c);
     }
@@ -150,14 +221,14 @@ impl Tester {
     pub fn run_all(&mut self) -> Result<(), Abort> {
         self.info(&format!("Beginning tests for {}...", self.agent_display));
         self.compat_metadata();
-        self.metadata_extras();
         self.compat_behaviour()?;
         self.behaviour_extras();
         self.aggregate_checks();
         Ok(())
     }
 
-    /// Steps 1-4.
+    /// Steps 1-4 and the meta-data rules: every meta-data variant runs at once (they are
+    /// independent), the document is parsed once.
     fn compat_metadata(&mut self) {
         let path = self.r.agent.clone();
         if !path.is_file() {
@@ -172,54 +243,77 @@ impl Tester {
             self.checks
                 .push(Check::pass(Group::Compat, "1 file exists"));
         }
-        let nobody = nobody();
-        if nix::unistd::Uid::effective().is_root() {
+        let root = nix::unistd::Uid::effective().is_root();
+        let md = |f: &dyn Fn(&mut Spec)| {
             let mut s = Spec::new("meta-data");
             s.no_instance = true;
-            s.user = nobody;
-            let run = self.r.run(&s);
-            let _ = self.assert(
-                "2 meta-data as nobody",
-                &run,
-                &[0],
-                "Your agent has too restrictive permissions: should be 755",
-                false,
-            );
-        } else {
-            self.info(
-                "WARN: Can't check agent's permissions because we're not root; they should be 755",
-            );
-            self.note(
-                Group::Compat,
-                "2 meta-data as nobody",
-                Verdict::Skip,
-                "not root",
-            );
+            f(&mut s);
+            s
+        };
+        let mut specs = vec![
+            md(&|s| s.close_stdio = self.r.profile == Profile::Rgmanager),
+            md(&|s| {
+                s.set
+                    .push(("OCF_TESTER_FAIL_HAVE_BINARY".into(), "1".into()))
+            }),
+            md(&|s| s.empty_env = true),
+            md(&|s| {
+                s.set
+                    .push(("OCF_TESTER_FAIL_HAVE_BINARY".into(), "1".into()));
+                s.set.push(("PATH".into(), String::new()));
+            }),
+        ];
+        if root {
+            specs.push(md(&|s| s.user = nobody()));
         }
-        let mut s = Spec::new("meta-data");
-        s.no_instance = true;
-        if self.r.profile == Profile::Rgmanager {
-            s.close_stdio = true;
+        let mut runs = self.r.run_many(&specs).into_iter();
+        let (Some(plain), Some(nobin), Some(empty_env), Some(empty_path)) =
+            (runs.next(), runs.next(), runs.next(), runs.next())
+        else {
+            return;
+        };
+        let unprivileged = runs.next();
+        // Step 2.
+        match &unprivileged {
+            // Pacemaker runs meta-data as root: a portability rule there.
+            Some(run) => {
+                let _ = self.assert_p(
+                    "2 meta-data as nobody",
+                    run,
+                    &[0],
+                    "Your agent has too restrictive permissions: should be 755",
+                    false,
+                    true,
+                );
+            }
+            None => {
+                self.info(
+                    "WARN: Can't check agent's permissions because we're not root; they should be 755",
+                );
+                self.note(
+                    Group::Compat,
+                    "2 meta-data as nobody",
+                    Verdict::Skip,
+                    "not root",
+                );
+            }
         }
-        let run = self.r.run(&s);
-        let parsed = Document::parse(&run.stdout);
+        let parsed = Document::parse(&plain.stdout);
         if let Ok(doc) = &parsed {
             self.r.md = Some(MetaData::from_document(doc));
         }
         // Step 3: the schema check. Legacy: ra-api-1.dtd as the shell tool applies it.
-        let claims_11 = self.r.md.as_ref().is_some_and(MetaData::claims_11);
+        // Pacemaker: the OCF 1.1 structure (what pcs checks before it creates a resource);
+        // the DTD's extra demands are a portability rule below.
         let (problems, schema) = match &parsed {
             Err(e) => (vec![e.clone()], "ra-api-1.dtd"),
             Ok(doc) => match self.r.profile {
                 Profile::Legacy => (inspect::check_dtd(doc), "ra-api-1.dtd"),
                 Profile::Rgmanager => (inspect::check_rgmanager(doc), "rgmanager's rules"),
-                Profile::Pacemaker if claims_11 => {
-                    (inspect::check_ocf11(doc), "the OCF 1.1 schema")
-                }
-                Profile::Pacemaker => (inspect::check_dtd(doc), "ra-api-1.dtd"),
+                Profile::Pacemaker => (inspect::check_ocf11(doc), "the OCF 1.1 schema"),
             },
         };
-        let mut c = self.step_check(Group::Compat, "3 meta-data schema", Some(&run));
+        let mut c = self.step_check(Group::Compat, "3 meta-data schema", Some(&plain));
         if !problems.is_empty() {
             c.verdict = Verdict::Fail;
             // xmllint's codes: 1 not well-formed, 4 no DTD found, 3 invalid.
@@ -242,31 +336,38 @@ impl Tester {
         }
         self.push(c);
         // Step 4: meta-data with binaries missing.
-        let mut s = Spec::new("meta-data").set("OCF_TESTER_FAIL_HAVE_BINARY", "1");
-        s.no_instance = true;
-        let run = self.r.run(&s);
-        let msg = if run.rc == Some(3) {
+        let msg = if nobin.rc == Some(3) {
             "Your agent does not support the meta-data action"
         } else {
             "The meta-data action cannot fail and must return 0"
         };
-        let _ = self.assert("4 meta-data without binaries", &run, &[0], msg, false);
+        let _ = self.assert("4 meta-data without binaries", &nobin, &[0], msg, false);
+        self.metadata_extras(
+            &plain,
+            parsed,
+            &empty_env,
+            &empty_path,
+            unprivileged.as_ref(),
+        );
     }
 
-    /// Our meta-data rules (after step 4).
-    fn metadata_extras(&mut self) {
+    /// Our meta-data rules (after step 4), on the runs made for steps 2-4.
+    fn metadata_extras(
+        &mut self,
+        plain: &RunResult,
+        parsed: Result<Document, String>,
+        empty_env: &RunResult,
+        empty_path: &RunResult,
+        unprivileged: Option<&RunResult>,
+    ) {
         let g = Group::Metadata;
-        let mut s = Spec::new("meta-data");
-        s.no_instance = true;
-        let run = self.r.run(&s);
-        let doc = Document::parse(&run.stdout);
-        let doc = match doc {
+        let doc = match parsed {
             Ok(d) => d,
             Err(e) => {
                 self.extra(
                     g,
                     "meta-data is pure XML",
-                    Some(&run),
+                    Some(plain),
                     &[0],
                     false,
                     format!("meta-data output is not one XML document: {e}"),
@@ -277,7 +378,7 @@ impl Tester {
         self.extra(
             g,
             "meta-data is pure XML",
-            Some(&run),
+            Some(plain),
             &[0],
             true,
             String::new(),
@@ -291,20 +392,24 @@ impl Tester {
             v.is_empty(),
             v.join("; "),
         );
-        let p = inspect::check_ocf11(&doc);
-        let n = p.len();
-        let mut c = self.step_check(g, "OCF 1.1 structure", None);
-        c.counted = !self.legacy();
-        if n > 0 {
-            c.verdict = Verdict::Fail;
-            c.message = format!("meta-data breaks {n} OCF 1.1 structure rule(s)");
-            c.details = p;
+        if self.r.profile != Profile::Pacemaker {
+            // (The pacemaker profile's step 3 is this check.)
+            let p = inspect::check_ocf11(&doc);
+            let n = p.len();
+            let mut c = self.step_check(g, "OCF 1.1 structure", None);
+            c.counted = !self.legacy();
+            if n > 0 {
+                c.verdict = Verdict::Fail;
+                c.message = format!("meta-data breaks {n} OCF 1.1 structure rule(s)");
+                c.details = p;
+            }
+            self.push(c);
         }
-        self.push(c);
         if !MetaData::from_document(&doc).claims_11() && self.r.profile == Profile::Pacemaker {
-            // Legacy step 3 already applied the DTD.
+            // Pacemaker never applies the DTD (xmllint and the shell tool do): portability.
             let p = inspect::check_dtd(&doc);
             let mut c = self.step_check(g, "ra-api-1.dtd (claims 1.0)", None);
+            c.portability = true;
             if !p.is_empty() {
                 c.verdict = Verdict::Fail;
                 c.message = "meta-data claims OCF 1.0 but does not conform to ra-api-1.dtd".into();
@@ -312,51 +417,66 @@ impl Tester {
             }
             self.push(c);
         }
-        // Empty environment.
-        let mut s = Spec::new("meta-data");
-        s.empty_env = true;
-        let run = self.r.run(&s);
-        let ok = run.rc == Some(0) && Document::parse(&run.stdout).is_ok();
-        self.extra(g, "meta-data with an empty environment", Some(&run), &[0], ok,
-            "meta-data must print valid XML and exit 0 with an empty environment (rgmanager, crm_resource)".into());
+        // Empty environment: Pacemaker always sets OCF_ROOT and PATH; rgmanager's
+        // meta-data call and hand-run tools may not.
+        let ok = empty_env.rc == Some(0) && Document::parse(&empty_env.stdout).is_ok();
+        self.extra_p(g, "meta-data with an empty environment", Some(empty_env), &[0], ok,
+            "meta-data must print valid XML and exit 0 with an empty environment (rgmanager, hand-run tools)".into(), true);
         // Binaries missing: empty PATH.
-        let mut s = Spec::new("meta-data")
-            .set("OCF_TESTER_FAIL_HAVE_BINARY", "1")
-            .set("PATH", "");
-        s.no_instance = true;
-        let run = self.r.run(&s);
-        let parsed = Document::parse(&run.stdout)
+        let parsed = Document::parse(&empty_path.stdout)
             .err()
             .map(|e| format!(" ({e})"))
             .unwrap_or_default();
-        let ok = run.rc == Some(0) && parsed.is_empty();
-        self.extra(
+        let ok = empty_path.rc == Some(0) && parsed.is_empty();
+        self.extra_p(
             g,
             "meta-data with an empty PATH",
-            Some(&run),
+            Some(empty_path),
             &[0],
             ok,
             format!(
                 "meta-data must print valid XML and exit 0 when no binary can be found{parsed}"
             ),
+            true,
         );
-        // Unprivileged.
-        if nix::unistd::Uid::effective().is_root() {
-            let mut s = Spec::new("meta-data");
-            s.no_instance = true;
-            s.user = nobody();
-            let run = self.r.run(&s);
+        // Unprivileged (Pacemaker runs meta-data as root).
+        if let Some(run) = unprivileged {
             let ok = run.rc == Some(0) && Document::parse(&run.stdout).is_ok();
-            self.extra(
+            self.extra_p(
                 g,
                 "meta-data as nobody prints XML",
-                Some(&run),
+                Some(run),
                 &[0],
                 ok,
                 "meta-data must print valid XML as an unprivileged user".into(),
+                true,
             );
         }
         // The rgmanager rules are step 3 of that profile.
+    }
+
+    /// `--via-pacemaker`: the differences between the imitation and Pacemaker's executor.
+    pub fn pacemaker_findings(&mut self, p: &crate::pacemaker::Executor) {
+        p.compare_environment(&self.r);
+        let findings = p.findings.lock().map(|f| f.clone()).unwrap_or_default();
+        let mut c = Check::pass(Group::Extra, "imitation vs Pacemaker's executor");
+        c.verdict = Verdict::Info;
+        c.message = if findings.is_empty() {
+            "no difference".into()
+        } else {
+            format!(
+                "{} difference(s) between the imitation and Pacemaker's executor",
+                findings.len()
+            )
+        };
+        c.details = findings;
+        if self.text && !self.quiet {
+            println!("* findings: {}", c.message);
+            for d in &c.details {
+                println!("    {d}");
+            }
+        }
+        self.checks.push(c);
     }
 
     fn probe(&mut self) -> Spec {
@@ -631,6 +751,12 @@ impl Tester {
             "Monitoring an active resource should return 0",
             false,
         )?;
+        if !self.legacy() {
+            // The running-state checks use the resource steps 18-21 started (one start and
+            // one stop fewer); the legacy profile keeps the shell tool's sequence.
+            self.running_extras();
+            self.running_done = true;
+        }
         let run = self.r.run(&stop);
         self.assert(
             "22 stop",
@@ -718,43 +844,13 @@ impl Tester {
     fn behaviour_extras(&mut self) {
         let g = Group::Extra;
         let l = self.legacy_interval();
-        // Unknown action.
-        let run = self.r.run(&Spec::new(UNKNOWN_ACTION).interval(l));
-        let ok = run.is(&[3]);
-        self.extra(
-            g,
-            "unknown action returns 3",
-            Some(&run),
-            &[3],
-            ok,
-            "An unknown action must return 3 (OCF_ERR_UNIMPLEMENTED)".into(),
-        );
-        // Probe and stop of a never-started resource with bad configuration.
         let none: Vec<(String, String)> = Vec::new();
+        // Stop of a never-started resource with a bad configuration first (it may clean
+        // up); then the read-only runs at once: the unknown action, the probe without
+        // parameters and validate-all without each required parameter.
         let mut s = Spec::new("stop").interval(l);
         s.params = Some(none.clone());
-        let run = self.r.run(&s);
-        let ok = run.is(&[0]);
-        self.extra(
-            g,
-            "stop without parameters (never started)",
-            Some(&run),
-            &[0],
-            ok,
-            "Stopping a resource that cannot be running must succeed even with a bad configuration"
-                .into(),
-        );
-        let mut s = self.probe();
-        s.params = Some(none);
-        let run = self.r.run(&s);
-        let ok = run.is(&[7]);
-        let msg = match run.rc {
-            Some(5) | Some(2) => "A probe of a stopped resource with a bad configuration should return 7 (5/2 are masked only by Pacemaker >= 2.1.3)".to_string(),
-            Some(6) => "A probe with a bad configuration returned 6: Pacemaker stops the resource everywhere and bans it".to_string(),
-            _ => "A probe of a stopped resource with a bad configuration must return 7".to_string(),
-        };
-        self.extra(g, "probe without parameters", Some(&run), &[7], ok, msg);
-        // Missing required parameters.
+        let stop_run = self.r.run(&s);
         let required: Vec<String> = self
             .r
             .md
@@ -767,34 +863,188 @@ impl Tester {
                     .collect()
             })
             .unwrap_or_default();
-        for name in required {
-            let params: Vec<(String, String)> = self
-                .r
-                .params
-                .iter()
-                .filter(|(k, _)| *k != name)
-                .cloned()
-                .collect();
+        let without = |t: &Tester, name: &str, action: &str| {
+            let mut s = Spec::new(action).interval(l);
+            s.params = Some(
+                t.r.params
+                    .iter()
+                    .filter(|(k, _)| *k != name)
+                    .cloned()
+                    .collect(),
+            );
+            s.unset.push(format!("OCF_RESKEY_{name}"));
+            s
+        };
+        let mut probe = self.probe();
+        probe.params = Some(none);
+        let mut batch = vec![Spec::new(UNKNOWN_ACTION).interval(l), probe];
+        let validate = self.advertises("validate-all");
+        if validate {
+            for name in &required {
+                batch.push(without(self, name, "validate-all"));
+            }
+        }
+        let mut runs = self.r.run_many(&batch).into_iter();
+        let (Some(unknown), Some(probe_run)) = (runs.next(), runs.next()) else {
+            return;
+        };
+        let validate_runs: Vec<RunResult> = runs.collect();
+        let ok = unknown.is(&[3]);
+        self.extra(
+            g,
+            "unknown action returns 3",
+            Some(&unknown),
+            &[3],
+            ok,
+            "An unknown action must return 3 (OCF_ERR_UNIMPLEMENTED)".into(),
+        );
+        let ok = stop_run.is(&[0]);
+        self.extra(
+            g,
+            "stop without parameters (never started)",
+            Some(&stop_run),
+            &[0],
+            ok,
+            "Stopping a resource that cannot be running must succeed even with a bad configuration"
+                .into(),
+        );
+        let run = probe_run;
+        // Without its required parameters the configuration is invalid on every node: 6 is
+        // then the right answer (Pacemaker stops the resource everywhere and bans it, which
+        // is what such a configuration deserves). Without any required parameter, nothing
+        // was removed: 6 means the defaults themselves are rejected on a clean host.
+        let has_required = !required.is_empty();
+        let (ok, portability, msg) = match run.rc {
+            Some(7) => (true, false, String::new()),
+            Some(6) if has_required => (true, false, String::new()),
+            Some(5) | Some(2) => (false, true, "A probe of a stopped resource with a bad configuration should return 7 (Pacemaker >= 2.1.3 masks 5/2 as stopped; older versions record a failure)".to_string()),
+            Some(6) => (false, false, "A probe without parameters returned 6 though the agent requires none: Pacemaker stops the resource everywhere and bans it".to_string()),
+            _ => (false, false, "A probe of a stopped resource with a bad configuration must return 7".to_string()),
+        };
+        let expected: &[i32] = if has_required { &[7, 6] } else { &[7] };
+        self.extra_p(
+            g,
+            "probe without parameters",
+            Some(&run),
+            expected,
+            ok,
+            msg,
+            portability,
+        );
+        // Missing required parameters: validate-all (run above), then start, one by one.
+        let mut validate_runs = validate_runs.into_iter();
+        for name in &required {
+            let mut accepted = false;
             for action in ["validate-all", "start"] {
-                if action == "validate-all" && !self.advertises("validate-all") {
-                    continue;
-                }
-                let mut s = Spec::new(action).interval(l);
-                s.params = Some(params.clone());
-                s.unset.push(format!("OCF_RESKEY_{name}"));
-                let run = self.r.run(&s);
+                let run = match action {
+                    "validate-all" if !validate => continue,
+                    "validate-all" => match validate_runs.next() {
+                        Some(r) => r,
+                        None => continue,
+                    },
+                    _ if accepted => {
+                        // validate-all accepts the configuration without it: start would
+                        // only repeat that warning (and cost a start and a stop).
+                        self.note(
+                            g,
+                            &format!("start without required {name}"),
+                            Verdict::Skip,
+                            &format!("validate-all accepts the configuration without {name}"),
+                        );
+                        continue;
+                    }
+                    _ => {
+                        let s = without(self, name, action);
+                        self.r.run(&s)
+                    }
+                };
+                accepted = action == "validate-all" && run.rc == Some(0);
                 let ok = run.is(&[6, 2, 5]);
-                self.extra(g, &format!("{action} without required {name}"), Some(&run), &[6, 2, 5], ok,
-                    format!("{action} without the required parameter {name} must fail with 6 (or 2/5 where the host is at fault)"));
+                // Succeeding without it (the agent copes, e.g. by detecting the value) harms
+                // nothing under Pacemaker, which never enforces `required`: a warning that
+                // meta-data and behaviour disagree. Any other code is a failure.
+                let portability = run.rc == Some(0);
+                let msg = if portability {
+                    format!("{action} without the required parameter {name} succeeded: either it is not required (fix the meta-data) or {action} should fail with 6")
+                } else {
+                    format!("{action} without the required parameter {name} must fail with 6 (or 2/5 where the host is at fault)")
+                };
+                self.extra_p(
+                    g,
+                    &format!("{action} without required {name}"),
+                    Some(&run),
+                    &[6, 2, 5],
+                    ok,
+                    msg,
+                    portability,
+                );
                 if run.rc == Some(0) && action == "start" {
+                    // Stop it with what it was started with; once more with every
+                    // parameter only if that failed.
                     let mut st = Spec::new("stop");
-                    st.params = Some(params.clone());
-                    let _ = self.r.run(&st);
-                    self.cleanup_stop();
+                    st.params = without(self, name, "stop").params;
+                    st.unset.push(format!("OCF_RESKEY_{name}"));
+                    if !self.r.run(&st).is(&[0]) {
+                        self.cleanup_stop();
+                    }
                 }
             }
         }
-        // Running-state checks.
+        // Running-state checks (in the legacy profile: here, on a resource started for
+        // them; in the others they ran before step 22, on the resource steps 18-21 started).
+        if !self.running_done {
+            self.running_extras_on_a_new_start();
+        }
+        // Every advertised action is handled.
+        let advertised: Vec<String> = self
+            .r
+            .md
+            .as_ref()
+            .map(|m| m.actions.iter().map(|a| a.name.clone()).collect())
+            .unwrap_or_default();
+        let mut done: Vec<String> = Vec::new();
+        for a in advertised {
+            if done.contains(&a) {
+                continue;
+            }
+            done.push(a.clone());
+            let three: Vec<&RunResult> = self
+                .r
+                .history
+                .iter()
+                .filter(|h| h.action == a && h.rc == Some(3))
+                .collect();
+            let ok = three.is_empty();
+            let rc = if ok { None } else { Some("3") };
+            let mut c = self.step_check(g, &format!("advertised action {a} is handled"), None);
+            c.rc = rc.map(str::to_string);
+            c.counted = !self.legacy();
+            // Pacemaker never calls the others (status, recover, methods, custom actions).
+            c.portability = !PACEMAKER_ACTIONS.contains(&a.as_str());
+            if !ok {
+                c.verdict = Verdict::Fail;
+                c.message =
+                    format!("The agent advertises {a} but returned 3 (unimplemented) for it");
+            }
+            self.push(c);
+        }
+        // Always: migrate_from (step 26) and reload (27) may have started it again.
+        let stop = self.r.run(&Spec::new("stop").interval(l));
+        let ok = stop.is(&[0]);
+        self.extra(
+            g,
+            "stop after the extra checks",
+            Some(&stop),
+            &[0],
+            ok,
+            "Stop failed".into(),
+        );
+    }
+
+    /// The legacy profile's running-state checks: start, check, (stopped by the caller).
+    fn running_extras_on_a_new_start(&mut self) {
+        let g = Group::Extra;
+        let l = self.legacy_interval();
         let start = self.r.run(&Spec::new("start").interval(l));
         if !start.is(&[0]) {
             self.extra(
@@ -808,6 +1058,14 @@ impl Tester {
             self.cleanup_stop();
             return;
         }
+        self.running_extras();
+    }
+
+    /// Checks on a running resource: each depth, notifications, promotion, reload-agent,
+    /// and every advertised action not run yet (recover, custom actions).
+    fn running_extras(&mut self) {
+        let g = Group::Extra;
+        let l = self.legacy_interval();
         let rec = self.recurring();
         // Each advertised depth.
         let depths = self
@@ -816,8 +1074,11 @@ impl Tester {
             .as_ref()
             .map(|m| m.depths_of("monitor"))
             .unwrap_or_default();
-        for d in depths {
-            let run = self.r.run(&rec.clone().depth(d));
+        // At once, as Pacemaker runs the recurring monitors of different depths (each has
+        // its own interval) independently of each other.
+        let specs: Vec<Spec> = depths.iter().map(|d| rec.clone().depth(*d)).collect();
+        let runs = self.r.run_many(&specs);
+        for (d, run) in depths.into_iter().zip(runs) {
             let ok = run.is(&[0]);
             self.extra(
                 g,
@@ -875,11 +1136,13 @@ impl Tester {
         }
         // Promotion.
         if self.advertises("promote") && self.advertises("demote") {
-            let p = self.r.run(&Spec::new("promote").interval(l));
+            // As Pacemaker runs a promotable clone's actions: with its clone meta-data
+            // (agents such as mysql report 8 only when they know they are promotable).
+            let p = self.r.run(&promotable(Spec::new("promote").interval(l)));
             if p.is(&[0]) {
                 let m = self
                     .r
-                    .run(&rec.clone().set("OCF_RESKEY_CRM_meta_role", "Promoted"));
+                    .run(&promotable(rec.clone()).set("OCF_RESKEY_CRM_meta_role", "Promoted"));
                 let ok = m.is(&[8]);
                 self.extra(
                     g,
@@ -889,7 +1152,7 @@ impl Tester {
                     ok,
                     "Monitor must return 8 after a successful promote".into(),
                 );
-                let d = self.r.run(&Spec::new("demote").interval(l));
+                let d = self.r.run(&promotable(Spec::new("demote").interval(l)));
                 let ok = d.is(&[0]);
                 self.extra(
                     g,
@@ -899,7 +1162,7 @@ impl Tester {
                     ok,
                     "Demote of a promoted resource must succeed".into(),
                 );
-                let m = self.r.run(&rec);
+                let m = self.r.run(&promotable(rec.clone()));
                 let ok = m.is(&[0]);
                 self.extra(
                     g,
@@ -925,7 +1188,7 @@ impl Tester {
         // a value to extend (never invent a value, which could be a path the agent writes).
         if self.advertises("reload-agent") {
             let changed = self.r.md.as_ref().and_then(|m| {
-                let mut cands: Vec<&ocf::inspect::ParamInfo> =
+                let mut cands: Vec<&inspect::ParamInfo> =
                     m.params.iter().filter(|p| p.reloadable).collect();
                 cands.sort_by_key(|p| (p.content_type == "string") as u8);
                 cands.into_iter().find_map(|p| {
@@ -999,52 +1262,23 @@ impl Tester {
                 ),
             }
         }
-        // Every advertised action is handled.
         let seen: Vec<String> = self.r.history.iter().map(|h| h.action.clone()).collect();
+        let mut done: Vec<String> = Vec::new();
         let advertised: Vec<String> = self
             .r
             .md
             .as_ref()
             .map(|m| m.actions.iter().map(|a| a.name.clone()).collect())
             .unwrap_or_default();
-        let mut done: Vec<String> = Vec::new();
         for a in advertised {
-            if done.contains(&a) {
+            // The steps run these themselves (migrate_*: only their detection).
+            let later = ["migrate_to", "migrate_from", "reload", "start", "stop"];
+            if done.contains(&a) || seen.contains(&a) || later.contains(&a.as_str()) {
                 continue;
             }
             done.push(a.clone());
-            if !seen.contains(&a) && !["migrate_to", "migrate_from"].contains(&a.as_str()) {
-                // Never run yet (recover, custom actions): run it on the started resource.
-                let _ = self.r.run(&Spec::new(&a).interval(l));
-            }
-            let three: Vec<&RunResult> = self
-                .r
-                .history
-                .iter()
-                .filter(|h| h.action == a && h.rc == Some(3))
-                .collect();
-            let ok = three.is_empty();
-            let rc = if ok { None } else { Some("3") };
-            let mut c = self.step_check(g, &format!("advertised action {a} is handled"), None);
-            c.rc = rc.map(str::to_string);
-            c.counted = !self.legacy();
-            if !ok {
-                c.verdict = Verdict::Fail;
-                c.message =
-                    format!("The agent advertises {a} but returned 3 (unimplemented) for it");
-            }
-            self.push(c);
+            let _ = self.r.run(&Spec::new(&a).interval(l));
         }
-        let stop = self.r.run(&Spec::new("stop").interval(l));
-        let ok = stop.is(&[0]);
-        self.extra(
-            g,
-            "stop after the extra checks",
-            Some(&stop),
-            &[0],
-            ok,
-            "Stop failed".into(),
-        );
     }
 
     /// Checks over every run: exit reasons, stdout, degraded codes, time.
@@ -1134,6 +1368,10 @@ impl Tester {
         let mut fold = |name: &str, problems: Vec<String>, msg: &str| {
             let mut c = Check::pass(g, name);
             c.counted = !self.legacy();
+            // Pacemaker logs stdout and stderr and acts on the code alone; exit reasons are
+            // optional in OCF: both rules are portability (ocf-tester, ocft, crm_resource
+            // users read that output) and warnings in the pacemaker profile.
+            c.portability = name == STDOUT_RULE || name == REASON_RULE;
             if !problems.is_empty() {
                 c.verdict = Verdict::Fail;
                 c.message = format!("{msg} ({} case(s))", problems.len());
@@ -1143,13 +1381,13 @@ impl Tester {
         };
         if !rgm {
             fold(
-                "one exit reason per failure",
+                REASON_RULE,
                 reasons,
                 "Every failure must print exactly one exit-reason line of at most 128 characters",
             );
         }
         fold(
-            "no stdout outside meta-data",
+            STDOUT_RULE,
             stdout,
             "Actions other than meta-data must not write to stdout",
         );
@@ -1190,7 +1428,6 @@ impl Tester {
             self.agent_display
         ));
         self.compat_metadata();
-        self.metadata_extras();
         let g = Group::Extra;
         let has = |t: &Tester, a: &str| t.advertises(a);
         let stop = Spec::new("stop");
@@ -1286,6 +1523,20 @@ impl Tester {
         self.aggregate_checks();
         Ok(())
     }
+}
+
+/// `spec` as Pacemaker runs it for one instance of a promotable clone (one copy, one
+/// promoted), with the current and the pre-2.1 names of the clone meta-data.
+fn promotable(spec: Spec) -> Spec {
+    spec.set("OCF_RESKEY_CRM_meta_promotable", "true")
+        .set("OCF_RESKEY_CRM_meta_clone", "0")
+        .set("OCF_RESKEY_CRM_meta_clone_max", "1")
+        .set("OCF_RESKEY_CRM_meta_clone_node_max", "1")
+        .set("OCF_RESKEY_CRM_meta_promoted_max", "1")
+        .set("OCF_RESKEY_CRM_meta_promoted_node_max", "1")
+        .set("OCF_RESKEY_CRM_meta_master_max", "1")
+        .set("OCF_RESKEY_CRM_meta_master_node_max", "1")
+        .set("OCF_RESKEY_CRM_meta_globally_unique", "false")
 }
 
 /// nobody's uid/gid.

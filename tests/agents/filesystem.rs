@@ -1191,3 +1191,130 @@ fn debian_ocft_cases_give_the_same_results_as_the_shell_agent() {
         assert_eq!(s.1, o.1, "case {:?}: shell vs ocfrs", s.0);
     }
 }
+
+/// A FUSE filesystem (Debian's `bindfs`, run in the foreground so this test owns its pid)
+/// mounted on `dir`; its daemon is killed on drop, which ends every request it left pending.
+struct Fuse {
+    daemon: Proc,
+}
+
+impl Fuse {
+    fn mount(src: &Path, dir: &Path) -> Fuse {
+        std::fs::create_dir_all(src).unwrap();
+        std::fs::create_dir_all(dir).unwrap();
+        let daemon = Proc::spawn(Command::new("bindfs").arg("-f").arg(src).arg(dir));
+        let up = ocf::Deadline::after(Duration::from_secs(10))
+            .wait_until(Duration::from_millis(20), || {
+                mounted_at(dir).filter(|m| m.fstype == "fuse").map(|_| ())
+            });
+        assert!(up.is_some(), "bindfs did not mount {}", dir.display());
+        Fuse { daemon }
+    }
+
+    /// Stop the daemon (SIGSTOP): every request to the filesystem now blocks in the kernel.
+    fn hang(&self) {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.daemon.pid() as i32),
+            nix::sys::signal::Signal::SIGSTOP,
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root, /dev/fuse and bindfs (tests/run.sh setup)"
+)]
+fn hung_fuse_monitor_and_stop_answer_within_their_budget() {
+    isolate();
+    let tmp = Scratch::new("ocffs-fuse");
+    let (src, dir) = (tmp.join("src"), tmp.join("m"));
+    let fuse = Fuse::mount(&src, &dir);
+    let r = fs(src.to_str().unwrap(), &dir, "fuse");
+    r.clone()
+        .action("monitor")
+        .recurring()
+        .depth(20)
+        .run()
+        .assert_rc(Rc::Success);
+    fuse.hang();
+    // Another process blocked in the filesystem, as applications are on a hung server.
+    let stat = Proc::spawn(Command::new("stat").arg(dir.join("x")));
+    // Depth 0 reads mountinfo only: still running, at once.
+    r.clone()
+        .action("monitor")
+        .recurring()
+        .run()
+        .assert_rc(Rc::Success);
+    // Depth 20 writes on the filesystem: 1 within the 4 s budget, naming the blocked call.
+    let t = Instant::now();
+    r.clone()
+        .timeout(Duration::from_secs(4))
+        .action("monitor")
+        .recurring()
+        .depth(20)
+        .run()
+        .assert_rc(Rc::ErrGeneric)
+        .assert_reason_contains("status file")
+        .assert_reason_contains("blocked in the kernel for 3.");
+    let took = t.elapsed();
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    // Stop after a depth-20 monitor removes the status file (blocks), then unmounts: the
+    // request the blocked removal left pending keeps the mount busy until the kill phase
+    // forces it (MNT_FORCE aborts the FUSE connection).
+    let t = Instant::now();
+    r.clone()
+        .timeout(Duration::from_secs(6))
+        .action("stop")
+        .depth(20)
+        .run()
+        .assert_rc(Rc::Success);
+    let took = t.elapsed();
+    assert!(took < Duration::from_secs(6), "{took:?}");
+    assert!(mounted_at(&dir).is_none_or(|m| m.fstype != "fuse"));
+    drop(stat);
+    drop(fuse);
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root, /dev/fuse and bindfs (tests/run.sh setup)"
+)]
+fn fuse_resource_lifecycle() {
+    // A FUSE type with a path as device is mounted through mount(8) (mount.fuse runs bindfs),
+    // not refused for want of a block device; mountinfo calls it `fuse`.
+    isolate();
+    let tmp = Scratch::new("ocffs-fusel");
+    let (src, dir) = (tmp.join("src"), tmp.join("m"));
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("hello"), "x").unwrap();
+    let r = fs(src.to_str().unwrap(), &dir, "fuse.bindfs");
+    r.clone()
+        .action("validate-all")
+        .run()
+        .assert_rc(Rc::Success);
+    r.clone()
+        .action("monitor")
+        .probe()
+        .run()
+        .assert_rc(Rc::NotRunning);
+    r.clone().action("start").run().assert_rc(Rc::Success);
+    assert!(dir.join("hello").exists());
+    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.clone()
+        .action("monitor")
+        .recurring()
+        .depth(20)
+        .run()
+        .assert_rc(Rc::Success);
+    r.clone().action("stop").run().assert_rc(Rc::Success);
+    assert!(mounted_at(&dir).is_none_or(|m| m.fstype != "fuse"));
+    r.clone()
+        .action("monitor")
+        .recurring()
+        .run()
+        .assert_rc(Rc::NotRunning);
+    r.action("stop").run().assert_rc(Rc::Success);
+}

@@ -1,4 +1,7 @@
 //! One module per agent, against real parts.
+mod apache;
 mod filesystem;
 mod ipaddr;
+mod mysql;
 mod sshd;
+pub(crate) mod vserver; // the cluster scenario reuses its guest layout and stand-in

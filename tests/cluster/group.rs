@@ -28,8 +28,9 @@ fn now() -> f64 {
         .as_secs_f64()
 }
 
-/// (begin, end) time of the last successful `action` of `rsc` on node `i` after `t`.
-fn span(c: &Cluster, i: usize, rsc: &str, action: &str, t: f64) -> (f64, f64) {
+/// (begin, end) time of the last successful `action` of `rsc` on node `i` after `t` (also
+/// used by the web scenario).
+pub fn span(c: &Cluster, i: usize, rsc: &str, action: &str, t: f64) -> (f64, f64) {
     let calls: Vec<Call> = c
         .calls(i)
         .into_iter()

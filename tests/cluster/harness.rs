@@ -1154,22 +1154,33 @@ impl Cluster {
         ]);
         // Without their configuration the resources are orphans, which Pacemaker stops
         // (a target-role would not do: it can land in a rule-governed attribute set).
+        // With fencing on, the fence device stays: without it Pacemaker (stonith-enabled=true)
+        // cannot fence and so never stops the orphans.
+        let keep = if self.fencing {
+            self.fence_device()
+        } else {
+            String::new()
+        };
+        let resources = format!("<resources>{keep}</resources>");
         self.run(&[
             "cibadmin",
             "--replace",
             "-o",
             "resources",
             "--xml-text",
-            "<resources/>",
+            &resources,
         ]);
         self.wait_for("every resource stopped", WAIT, |c| {
             let v = c.view()?;
-            Some(v.resources.values().all(|r| !r.active))
+            Some(
+                v.resources
+                    .iter()
+                    .all(|(id, r)| !r.active || id == "fence-ocfc"),
+            )
         });
-        self.wait_idle(); // the orphans' stops are done
-        if self.fencing {
-            self.cib_create("resources", &self.fence_device());
-        }
+        // The orphans' stops are done.
+        self.wait_idle();
+
         // rsc_defaults exists only once something was set; no match is not an error here.
         if let Some(i) = self.any_node() {
             let _ = self.on(
@@ -1680,4 +1691,97 @@ pub fn prefer(rsc: &str, node: &str, score: &str) -> String {
     format!(
         "<rsc_location id=\"loc-{rsc}-{node}\" rsc=\"{rsc}\" node=\"{node}\" score=\"{score}\"/>"
     )
+}
+
+// ------------------------------------------------------------------ service subnet (issue 20)
+//
+// Helpers added for the seed-policy scenarios (tests/cluster/subnets.rs); nothing above uses
+// them and they change nothing of a cluster that does not call them.
+
+/// The second network's /24 ("service subnet"), inside the namespaces only.
+pub const SERVICE_NET: &str = "198.51.100";
+
+impl Cluster {
+    /// A second network for services: in every node an `eth1` with `198.51.100.1I/24`,
+    /// plugged by port `sI` into bridge `br1` of the switch namespace (the client gets
+    /// `198.51.100.200` on its own `eth1`). Removed with the namespaces at teardown.
+    pub fn service_subnet(&self) {
+        let ip = |args: &[&str]| {
+            let mut v = vec!["ip"];
+            v.extend_from_slice(args);
+            host_ok(&v);
+        };
+        ip(&["-n", SWITCH_NS, "link", "add", "br1", "type", "bridge"]);
+        ip(&["-n", SWITCH_NS, "link", "set", "br1", "up"]);
+        let ends: Vec<(String, String, String)> = (1..=self.n)
+            .map(|i| {
+                (
+                    ns(i),
+                    format!("s{i}"),
+                    format!("{SERVICE_NET}.{}/24", 10 + i),
+                )
+            })
+            .chain([(
+                CLIENT_NS.to_string(),
+                "sc".to_string(),
+                format!("{SERVICE_NET}.200/24"),
+            )])
+            .collect();
+        for (n, port, addr) in &ends {
+            ip(&[
+                "-n", SWITCH_NS, "link", "add", port, "type", "veth", "peer", "name", "eth1",
+                "netns", n,
+            ]);
+            ip(&["-n", SWITCH_NS, "link", "set", port, "master", "br1", "up"]);
+            ip(&["-n", n, "link", "set", "eth1", "up"]);
+            ip(&["-n", n, "addr", "add", addr, "dev", "eth1"]);
+        }
+        log(format!(
+            "service subnet {SERVICE_NET}.0/24 on eth1 of every node"
+        ));
+    }
+
+    /// Node `i`'s service subnet cable: `false` takes its switch port down (the node's eth1
+    /// loses carrier, as when a switch or cable fails), `true` puts it back.
+    pub fn subnet_link(&self, i: usize, up: bool) {
+        host_ok(&[
+            "ip",
+            "-n",
+            SWITCH_NS,
+            "link",
+            "set",
+            &format!("s{i}"),
+            if up { "up" } else { "down" },
+        ]);
+        log(format!(
+            "{}: service subnet link {}",
+            name(i),
+            if up { "up" } else { "down" }
+        ));
+    }
+
+    /// The IPv4 addresses on node `i`'s eth1.
+    pub fn subnet_addresses(&self, i: usize) -> Vec<String> {
+        let (_, out, _) = host(
+            &[
+                "ip",
+                "-n",
+                &ns(i),
+                "-o",
+                "-4",
+                "addr",
+                "show",
+                "dev",
+                "eth1",
+            ],
+            Duration::from_secs(5),
+        );
+        out.lines()
+            .filter_map(|l| {
+                let mut w = l.split_whitespace();
+                w.position(|x| x == "inet")?;
+                w.next().map(str::to_string)
+            })
+            .collect()
+    }
 }

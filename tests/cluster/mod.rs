@@ -12,7 +12,19 @@ mod fencing;
 mod floating_ip;
 mod follow_crashed_node;
 mod group;
+mod lamp;
 mod monitor_faults;
+mod mysql_replication;
 mod recovery;
 mod sampler;
 mod ssh_group;
+mod web;
+
+// Seed policies (issue 20): ServiceGuard, MSCS, rgmanager import.
+mod mscs;
+mod policy_common;
+mod rgmanager_import;
+mod rgmanager_restarts;
+mod serviceguard;
+mod subnets;
+mod vserver;

@@ -30,6 +30,62 @@ fn malformed(canary: &str) -> Vec<(&'static str, OsString)> {
     ]
 }
 
+/// Parameters that keep the daemon agents away from this host's own services: with their
+/// defaults, a `start` or `stop` here would act on the machine's MariaDB, apache2 or sshd.
+/// Each daemon agent gets a missing program **and** a missing configuration, so whichever
+/// parameter is under test (and left at its default when a value counts as empty), the
+/// other still keeps the action off the host. Agents whose required parameters have no
+/// default (IPaddr2, Filesystem) never get that far, and Dummy/Stateful keep their state
+/// under `OCFRS_RUN_DIR`.
+const HOST_SAFE: &[(&str, &[(&str, &str)])] = &[
+    (
+        "mysql",
+        &[
+            ("binary", "/nonexistent/ocfrs-bad-input/mysqld"),
+            ("config", "/nonexistent/ocfrs-bad-input/my.cnf"),
+        ],
+    ),
+    (
+        "apache",
+        &[
+            ("httpd", "/nonexistent/ocfrs-bad-input/httpd"),
+            ("configfile", "/nonexistent/ocfrs-bad-input/httpd.conf"),
+        ],
+    ),
+    (
+        "sshd",
+        &[
+            ("sshd", "/nonexistent/ocfrs-bad-input/sshd"),
+            ("config", "/nonexistent/ocfrs-bad-input/sshd_config"),
+        ],
+    ),
+    (
+        "VServer",
+        &[
+            ("vserver_bin", "/nonexistent/ocfrs-bad-input/vserver"),
+            ("config_root", "/nonexistent/ocfrs-bad-input/vservers"),
+        ],
+    ),
+];
+
+/// A run of `agent` with [`HOST_SAFE`] applied, except for the parameter `testing`.
+fn safe_run(agent: &ocf::Agent, testing: Option<&str>) -> ocf::testing::Run {
+    let mut r = run(agent.name);
+    if let Some((_, params)) = HOST_SAFE.iter().find(|(a, _)| *a == agent.name) {
+        for (k, v) in *params {
+            assert!(
+                agent.params.iter().any(|p| p.name == *k),
+                "{}: HOST_SAFE names {k}, which the agent does not declare",
+                agent.name
+            );
+            if Some(*k) != testing {
+                r = r.param(k, v);
+            }
+        }
+    }
+    r
+}
+
 #[test]
 fn malformed_values_give_defined_codes_and_reasons() {
     let dir = TempDir::new("bad-input");
@@ -45,7 +101,7 @@ fn malformed_values_give_defined_codes_and_reasons() {
                     ("start", None),
                     ("stop", None),
                 ] {
-                    let mut r = run(e.meta.name)
+                    let mut r = safe_run(e.meta, Some(p.name))
                         .action(action)
                         .param(p.name, &value)
                         .env("OCFRS_RUN_DIR", dir.path())
@@ -88,7 +144,7 @@ fn malformed_values_give_defined_codes_and_reasons() {
                         assert!(matches!(o.rc, 0 | 7), "probe: {ctx}");
                     }
                     if o.rc == 0 && action == "start" {
-                        let s = run(e.meta.name)
+                        let s = safe_run(e.meta, Some(p.name))
                             .action("stop")
                             .param(p.name, &value)
                             .env("OCFRS_RUN_DIR", dir.path())
@@ -138,7 +194,7 @@ fn malformed_actions_and_framework_variables() {
             ("HA_LOGFACILITY", "bogus"),
         ] {
             for action in ["monitor", "stop", "validate-all"] {
-                let o = run(e.meta.name)
+                let o = safe_run(e.meta, None)
                     .action(action)
                     .env(k, v)
                     .env("OCFRS_RUN_DIR", dir.path())
@@ -152,6 +208,82 @@ fn malformed_actions_and_framework_variables() {
                 );
                 if action == "stop" {
                     assert_eq!(o.rc, 0, "{} {k}={v:?} stop: {}", e.meta.name, o.stderr);
+                }
+            }
+        }
+    }
+}
+
+/// Every timing variable the caller sets, huge (overflowing `u64`, `u64::MAX` milliseconds or
+/// seconds, which overflowed `Instant` and the rgmanager seconds-to-milliseconds conversion)
+/// and non-numeric: a defined code, one reason on failure, stop still 0. Before the
+/// context was built inside the panic guard with saturating arithmetic, these were exit 101.
+#[test]
+fn huge_and_non_numeric_timing_values() {
+    let dir = TempDir::new("bad-timing");
+    let rgmanager = [("OCF_ROOT", "/usr/share/cluster")];
+    let vars: &[(&str, &[(&str, &str)])] = &[
+        ("OCF_RESKEY_CRM_meta_timeout", &[]),
+        ("OCF_RESKEY_CRM_meta_interval", &[]),
+        ("OCF_RESKEY_RGMANAGER_meta_timeout", &rgmanager),
+        ("OCF_CHECK_LEVEL", &[]),
+        ("OCF_RESKEY_OCF_CHECK_LEVEL", &[]),
+        ("OCF_RESKEY_CRM_meta_clone_max", &[]),
+        ("OCF_RESKEY_CRM_meta_clone", &[]),
+        ("OCF_RA_VERSION_MAJOR", &[]),
+        ("OCF_RA_VERSION_MINOR", &[]),
+    ];
+    let values = [
+        "18446744073709551615",
+        "18446744073709551616",
+        "99999999999999999999999999",
+        "9223372036854775807",
+        "-1",
+        "soon",
+        "1e9",
+        "0x10",
+        "１２",
+    ];
+    for e in ocfrs_agents::AGENTS {
+        for (var, extra) in vars {
+            for v in values {
+                for (action, interval) in [
+                    ("monitor", Some(0)),
+                    ("monitor", Some(10_000)),
+                    ("stop", None),
+                    ("validate-all", None),
+                ] {
+                    let mut r = safe_run(e.meta, None)
+                        .action(action)
+                        .env(var, v)
+                        .env("OCFRS_RUN_DIR", dir.path())
+                        .env("OCF_RESOURCE_INSTANCE", "bad");
+                    for (k, x) in *extra {
+                        r = r.env(k, x);
+                    }
+                    if let Some(i) = interval {
+                        if *var != "OCF_RESKEY_CRM_meta_interval" {
+                            r = r.interval_ms(i);
+                        }
+                    }
+                    let o = r.run();
+                    let ctx = format!(
+                        "{} {var}={v} {action} {interval:?}: rc {}\n{}",
+                        e.meta.name, o.rc, o.stderr
+                    );
+                    assert!(DEFINED.contains(&o.rc), "undefined exit code: {ctx}");
+                    let reasons = o
+                        .stderr
+                        .lines()
+                        .filter(|l| l.starts_with("ocf-exit-reason:"))
+                        .count();
+                    if o.rc != 0 && o.rc != 7 {
+                        assert_eq!(reasons, 1, "{ctx}");
+                    }
+                    assert!(!o.stderr.contains("internal error"), "{ctx}");
+                    if action == "stop" {
+                        assert_eq!(o.rc, 0, "{ctx}");
+                    }
                 }
             }
         }

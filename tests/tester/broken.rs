@@ -12,6 +12,29 @@ fn check(fault: &str) -> (i32, String, String) {
     )
 }
 
+/// As [`assert_caught`], with --strict (portability rules are failures).
+fn assert_caught_strict(fault: &str, needles: &[&str]) -> String {
+    let d = Tmp::new(&format!("b-{fault}-strict"));
+    let agent = fixture(&d, fault);
+    let state = format!("state={}", d.join("b.state").display());
+    let (rc, out, err) = ours(
+        None,
+        &[
+            "--strict",
+            "-n",
+            "ocft-b",
+            "-o",
+            &state,
+            agent.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(rc, 1, "{fault}: {out}{err}");
+    for n in needles {
+        assert!(out.contains(n), "{fault}: missing {n:?} in:\n{out}\n{err}");
+    }
+    out
+}
+
 fn assert_caught(fault: &str, needles: &[&str]) -> String {
     let (rc, out, err) = check(fault);
     assert_eq!(rc, 1, "{fault}: {out}{err}");
@@ -75,10 +98,19 @@ fn bad_meta_data() {
 
 #[test]
 fn writes_to_stdout() {
-    assert_caught(
+    // Pacemaker logs an action's stdout and acts on the code alone: a warning by default,
+    // a failure with --strict.
+    let (rc, out, err) = check("stdout");
+    assert_eq!(rc, 0, "{out}{err}");
+    assert!(
+        out.contains("- warning: rc=-: Actions other than meta-data must not write to stdout")
+            && out.contains("start (rc=0): \"starting the resource\""),
+        "{out}"
+    );
+    assert_caught_strict(
         "stdout",
         &[
-            "Actions other than meta-data must not write to stdout",
+            "* rc=-: Actions other than meta-data must not write to stdout",
             "start (rc=0): \"starting the resource\"",
         ],
     );
@@ -174,7 +206,15 @@ fn degraded_code_without_an_ocf_1_1_claim() {
 
 #[test]
 fn failure_without_an_exit_reason() {
-    let out = assert_caught(
+    // Exit reasons are optional in OCF and Pacemaker acts on the code alone: a warning by
+    // default, a failure with --strict.
+    let (rc, out, err) = check("no-reason");
+    assert_eq!(rc, 0, "{out}{err}");
+    assert!(
+        out.contains("- warning: rc=-: Every failure must print exactly one exit-reason line"),
+        "{out}"
+    );
+    let out = assert_caught_strict(
         "no-reason",
         &[
             "Every failure must print exactly one exit-reason line of at most 128 characters",

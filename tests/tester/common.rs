@@ -20,6 +20,16 @@ pub fn agents_bin() -> PathBuf {
     p
 }
 
+/// Held by every test that runs apache2 through an agent (the ocft apache comparison and the
+/// corpus): Debian's apache agent looks at apache2 processes and the system's run directory
+/// beyond its own configuration, so two at once disturb each other.
+pub static APACHE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Lock [`APACHE`] even after another test panicked while holding it.
+pub fn apache_lock() -> std::sync::MutexGuard<'static, ()> {
+    APACHE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The shell tool.
 pub const SHELL_TESTER: &str = "/usr/sbin/ocf-tester";
 /// Debian's heartbeat agents.

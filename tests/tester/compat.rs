@@ -72,7 +72,7 @@ fn pacemaker_profile_checks_promotion_on_stateful() {
         "monitor after demote",
         "notify pre-promote",
         "notify post-demote",
-        "OCF 1.1 structure",
+        "3 meta-data schema",
         "15 promote promoted",
     ] {
         let line = out
@@ -81,14 +81,17 @@ fn pacemaker_profile_checks_promotion_on_stateful() {
             .unwrap_or_else(|| panic!("{check}:\n{out}"));
         assert!(line.ends_with(" ok"), "{line}");
     }
-    // Stateful claims 1.1 and its schema step passes here; what fails is its meta-data
-    // without OCF_ROOT (it sources the shell library from there).
+    // Stateful claims 1.1 and its schema step passes here; its meta-data without OCF_ROOT
+    // (it sources the shell library from there) fails, which Pacemaker never does: a
+    // warning, so Stateful passes.
     assert!(
-        out.contains("* rc=2: meta-data must print valid XML and exit 0 with an empty environment"),
+        out.contains(
+            "- warning: rc=2: meta-data must print valid XML and exit 0 with an empty environment"
+        ),
         "{out}"
     );
-    assert_eq!(rc, 1, "{out}{err}");
-    assert!(err.contains("failed 1 tests"), "{err}");
+    assert_eq!(rc, 0, "{out}{err}");
+    assert!(out.contains("passed all tests (1 warnings)"), "{out}");
 }
 
 #[test]
@@ -218,7 +221,11 @@ fn man_page_and_completions_are_generated() {
     assert_eq!(rc, 0, "{err}");
     let man = std::fs::read_to_string(d.join("ocf-tester.8")).unwrap();
     assert!(
-        man.contains(".TH ocf-tester 8") && man.contains("profile"),
+        man.contains(".TH ocf-tester 8")
+            && man.contains("profile")
+            && man.contains("\\-\\-strict")
+            && man.contains("\\-\\-via\\-pacemaker")
+            && man.contains("WARNINGS"),
         "{}",
         &man[..200.min(man.len())]
     );

@@ -114,7 +114,12 @@ fn clean_filesystem_leftovers() {
             let _ = sh(Command::new("losetup").args(["-d", dev]));
         }
     }
+    // ocft's control file naming the loop device it made: a stale one makes the next run
+    // reuse that device name, which may belong to someone else by then. Its name depends on
+    // ocft's run directory (/run or /var/run).
     let _ = std::fs::remove_file("/run/resource-agents/_run_resource-agents_ocft-Filesystem-fs");
+    let _ =
+        std::fs::remove_file("/run/resource-agents/_var_run_resource-agents_ocft-Filesystem-fs");
     let _ = std::fs::remove_file("/run/resource-agents/ocft-Filesystem-fs");
     let _ = std::fs::remove_dir(mnt);
 }
@@ -191,6 +196,7 @@ fn apache_config() {
     // The config's SETUP-AGENT uses systemctl when an apache2 unit file exists; this machine
     // runs without systemd, so a `systemctl` that fails sends it to /etc/init.d/apache2, for
     // both tools alike. Apache listens on port 80 inside its own network namespace.
+    let _apache = apache_lock();
     let d = Tmp::new("apache");
     let shim = d.join("systemctl");
     std::fs::write(&shim, "#!/bin/sh\n# no systemd on this machine\nexit 1\n").unwrap();
@@ -202,34 +208,49 @@ fn apache_config() {
     );
     let ns = NetNs::new("apache");
     let ns_name = ns.name.clone();
-    let (_, json, err) = sh(Command::new("ip")
-        .args(["netns", "exec", &ns_name, "env", &format!("PATH={path}")])
-        .arg(tester())
-        .args(["--format", "json", "--ocft", &cfg]));
-    let mine = our_results("apache", &json);
-    let ocft = |args: &[&str]| {
-        sh(Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &ns_name,
-                "env",
-                &format!("PATH={path}"),
-                "/usr/sbin/ocft",
-            ])
-            .args(args))
-    };
-    let (rc, o, e) = ocft(&["make", "apache"]);
-    assert_eq!(rc, 0, "{o}{e}");
-    let (_, o, e) = ocft(&["test", "apache"]);
-    let reference = format!("{o}{e}");
-    let theirs = ocft_results("apache", &reference);
-    let ctx = format!("ocft:\n{reference}\n---- ours:\n{json}\n{err}");
-    assert_eq!(theirs.len(), 10, "{ctx}");
-    for (case, ok) in &theirs {
-        assert_eq!(mine.get(case), Some(&Some(*ok)), "case {case:?}\n{ctx}");
+    // Debian's apache agent fetches its status page once, right after start, and gives up
+    // when apache is slow to answer (seen about once in ten runs on a loaded 2-core
+    // machine): a case of either tool that fails that way is run once more, whole.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (_, json, err) = sh(Command::new("ip")
+            .args(["netns", "exec", &ns_name, "env", &format!("PATH={path}")])
+            .arg(tester())
+            .args(["--format", "json", "--ocft", &cfg]));
+        let mine = our_results("apache", &json);
+        let ocft = |args: &[&str]| {
+            sh(Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    &ns_name,
+                    "env",
+                    &format!("PATH={path}"),
+                    "/usr/sbin/ocft",
+                ])
+                .args(args))
+        };
+        let (rc, o, e) = ocft(&["make", "apache"]);
+        assert_eq!(rc, 0, "{o}{e}");
+        let (_, o, e) = ocft(&["test", "apache"]);
+        let reference = format!("{o}{e}");
+        let theirs = ocft_results("apache", &reference);
+        let ctx = format!("ocft:\n{reference}\n---- ours:\n{json}\n{err}");
+        assert_eq!(theirs.len(), 10, "{ctx}");
+        let agree = theirs
+            .iter()
+            .all(|(case, ok)| mine.get(case) == Some(&Some(*ok)));
+        if !agree && attempt == 1 {
+            eprintln!("apache ocft comparison: a case differed, running both once more\n{ctx}");
+            continue;
+        }
+        for (case, ok) in &theirs {
+            assert_eq!(mine.get(case), Some(&Some(*ok)), "case {case:?}\n{ctx}");
+        }
+        assert_eq!(mine.len(), theirs.len(), "{ctx}");
+        break;
     }
-    assert_eq!(mine.len(), theirs.len(), "{ctx}");
 }
 
 fn scenario(name: &str) -> String {

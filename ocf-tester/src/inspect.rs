@@ -1,6 +1,6 @@
 //! Read and check the meta-data XML of **any** agent (ours or a third party's).
 //!
-//! [`crate::metadata`] writes meta-data from a declaration; this module goes the other way:
+//! `ocf::metadata` writes meta-data from a declaration; this module goes the other way:
 //! it parses what an agent printed into a small element tree ([`Document`]), extracts the
 //! parts callers act on ([`MetaData`]: claimed OCF version, parameters, actions with their
 //! timeouts and depths) and checks it against the rules of each consumer, without `xmllint`:
@@ -14,9 +14,10 @@
 //! | [`check_version`] | `<version>` is `1.0` or `1.1` |
 //!
 //! Each check returns a list of problems (empty = accepted), one human sentence each.
-//! The tester (`ocf-tester`) uses this module; agents' own tests can use it on rendered
-//! meta-data too.
+//! Only the tester uses it (it moved here from the SDK, whose testing kit does not need it);
+//! the action-name tables it shares with the meta-data writer stay in `ocf::metadata`.
 
+use ocf::metadata::{DTD_ACTIONS, RGMANAGER_ACTIONS};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 use std::time::Duration;
@@ -49,15 +50,6 @@ impl Element {
     /// All children named `name`.
     pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> {
         self.children.iter().filter(move |c| c.name == name)
-    }
-    /// The text of this element and all descendants, whitespace-collapsed.
-    pub fn all_text(&self) -> String {
-        let mut s = self.text.clone();
-        for c in &self.children {
-            s.push(' ');
-            s.push_str(&c.all_text());
-        }
-        s.split_whitespace().collect::<Vec<_>>().join(" ")
     }
 }
 
@@ -526,26 +518,6 @@ pub fn check_ocf11(doc: &Document) -> Vec<String> {
     out
 }
 
-/// Action names `ra-api-1.dtd` accepts.
-pub const DTD_ACTIONS: &[&str] = &[
-    "start",
-    "stop",
-    "recover",
-    "monitor",
-    "restart",
-    "migrate_to",
-    "migrate_from",
-    "promote",
-    "demote",
-    "notify",
-    "status",
-    "reload",
-    "meta-data",
-    "usage",
-    "methods",
-    "validate-all",
-];
-
 /// resource-agents' `ra-api-1.dtd`, applied as `xmllint --noout --valid -` applies it from
 /// `/usr/share/resource-agents` (what the shell ocf-tester does): the document must carry
 /// `<!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">`.
@@ -701,22 +673,6 @@ fn no_text(el: &Element, out: &mut Vec<String>) {
         out.push(format!("<{}> has stray text", ident(el)));
     }
 }
-
-/// Action names rgmanager's DTD accepts.
-pub const RGMANAGER_ACTIONS: &[&str] = &[
-    "start",
-    "stop",
-    "recover",
-    "status",
-    "reconfig",
-    "monitor",
-    "reload",
-    "meta-data",
-    "validate-all",
-    "verify-all",
-    "migrate",
-    "methods",
-];
 
 /// What rgmanager reads: `start`, `stop` and `status` advertised with timeouts, only its
 /// DTD's action names, its parameter attributes, at most one `primary` parameter, `inherit`
