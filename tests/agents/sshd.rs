@@ -194,6 +194,16 @@ impl Setup {
     }
 }
 
+impl Drop for Setup {
+    /// A failed test leaves no listener behind: the one recorded in the pid file (pid and
+    /// start time) is killed.
+    fn drop(&mut self) {
+        if let Ok(Some(p)) = ocf::process::Pidfile::new(self.pidfile()).running(None) {
+            p.signal(nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+}
+
 /// Whether `pid` is gone (or a zombie: its parent is init, which reaps when it can).
 fn gone(pid: i32) -> bool {
     ocf::process::Proc::read(pid).is_none_or(|p| p.is_zombie())
