@@ -20,6 +20,7 @@ PACKAGES=(
   strace               # the process-counting pass
   iproute2             # IPaddr2's network namespace and veth
   e2fsprogs util-linux mount psmisc procps   # Filesystem: mkfs.ext4, losetup, mount, fuser
+  openssh-server       # sshd beside heartbeat/anything running sshd
   apache2 curl         # apache: the server both agents manage; the shell agent's HTTP client
   mariadb-server mariadb-client              # mysql: private servers (mariadb-install-db)
 )

@@ -22,6 +22,10 @@ pub enum Fixture {
     Netns,
     /// One 64 MiB ext4 image per side on a loop device. Variables: `{dev}`, `{mnt}`.
     LoopExt4,
+    /// An sshd configuration and host key in the scratch directory (`ssh-keygen`), one port
+    /// per side on 127.0.0.1. Variables: `{sshd_config}`, `{host_keys}` (directory),
+    /// `{host_key}` (its ed25519 key), `{port}` (12240 ours, 12241 the shell agent).
+    Sshd,
     /// A private apache2 configuration per side in the scratch directory (127.0.0.1, port
     /// 18090 for ours and 18091 for the shell agent, prefork MPM, /server-status under
     /// -DSTATUS, its own PidFile). Variables: `{conf}`, `{port}`. Teardown kills what a side
@@ -156,6 +160,29 @@ impl Fixture {
                     let v = &mut active.vars[side.index()];
                     v.push(("dev".into(), dev.display().to_string()));
                     v.push(("mnt".into(), mnt.display().to_string()));
+                }
+            }
+            Fixture::Sshd => {
+                let keys = dir.join("ssh-keys");
+                std::fs::create_dir_all(&keys)?;
+                let key = keys.join("ssh_host_ed25519_key");
+                if !key.exists() {
+                    run(Command::new("ssh-keygen")
+                        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                        .arg(&key))?;
+                }
+                let conf = dir.join("sshd_config");
+                std::fs::write(
+                    &conf,
+                    "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n",
+                )?;
+                std::fs::create_dir_all("/run/sshd")?;
+                for side in [Side::Ours, Side::Shell] {
+                    let v = &mut active.vars[side.index()];
+                    v.push(("sshd_config".into(), conf.display().to_string()));
+                    v.push(("host_keys".into(), keys.display().to_string()));
+                    v.push(("host_key".into(), key.display().to_string()));
+                    v.push(("port".into(), (12240 + side.index()).to_string()));
                 }
             }
             Fixture::Apache => {

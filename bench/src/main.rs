@@ -438,7 +438,7 @@ fn measure_pair(cx: &mut Ctx<'_>, pair: &pairs::Pair) -> PairResult {
         }
     };
     let params = |side: Side| -> Vec<(String, String)> {
-        pair.params
+        pairs::params_of(pair, side)
             .iter()
             .map(|(k, v)| {
                 (
@@ -625,7 +625,7 @@ fn measure_tester(cx: &mut Ctx<'_>, case: &pairs::TesterCase) -> Option<TesterRe
     };
     let name = format!("ocfb-tester-{}", case.target.name());
     let mut args = vec!["-n".to_string(), name];
-    for (k, v) in pair.params {
+    for (k, v) in pairs::params_of(pair, case.target) {
         args.push("-o".to_string());
         args.push(format!(
             "{k}={}",

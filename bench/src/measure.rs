@@ -340,14 +340,16 @@ fn ret_of(line: &str) -> Option<i64> {
     r.split_whitespace().next()?.parse().ok()
 }
 
-/// Count what `call` spawns, with strace following every fork.
+/// Count what `call` spawns, with strace following every fork. A `start` of a daemon agent
+/// leaves the daemon running (traced too): once the agent's own process has exited, strace
+/// is told to detach (SIGTERM detaches from every tracee and exits; the daemon runs on), so
+/// the count covers the agent and what it spawned up to its exit.
 pub fn count(call: &Call, scratch: &Path) -> Result<Counts> {
     let out = scratch.join("strace.out");
     let _ = std::fs::remove_file(&out);
-    // -I 1: strace must not block SIGTERM (its default with -o FILE PROG), so that the
-    // detach below works.
-    let mut child = Command::new("strace")
-        .args(["-I", "1", "-f", "-qq", "-o"])
+    // -I2: strace honours SIGTERM (detaches, exits); with -o it would ignore it otherwise.
+    let child = Command::new("strace")
+        .args(["-I2", "-f", "-qq", "-o"])
         .arg(&out)
         .arg("--")
         .arg(&call.program)
@@ -359,49 +361,53 @@ pub fn count(call: &Call, scratch: &Path) -> Result<Counts> {
         .stderr(Stdio::null())
         .spawn()
         .context("run strace")?;
-    // strace -f waits for every traced process: a daemon an agent's start leaves running
-    // (mysqld_safe, sshd) would keep it forever. Once the agent itself has exited, give its
-    // children a second to finish starting, then detach (SIGTERM makes strace detach and
-    // leaves the tracees running) and count what was seen.
-    // (`-qq` hides strace's exit lines: the agent is gone when the pid of the output's first
-    // line no longer exists or is a zombie.)
-    let agent_exited = |text: &str| -> bool {
-        let Some(pid) = text
-            .lines()
-            .next()
-            .and_then(|l| l.split_whitespace().next())
-            .and_then(|p| p.parse::<i32>().ok())
-        else {
-            return false;
-        };
-        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Err(_) => true,
-            Ok(stat) => stat
-                .rsplit_once(')')
-                .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
-        }
-    };
-    let mut exited_at: Option<std::time::Instant> = None;
+    // The agent is strace's child once it has exec'd (strace also forks short-lived probes
+    // of its own at start-up: they still run strace's executable); a daemon the agent started
+    // is traced but not strace's child. Once the agent has been seen and strace has no child
+    // left, the agent is done.
+    let children = format!("/proc/{0}/task/{0}/children", child.id());
+    let mut seen_agent = false;
+    let mut agent_gone: Option<std::time::Instant> = None;
+    let mut detached = false;
+    let strace_pid = child.id() as i32;
+    // Reap whatever exits meanwhile: the runner is a subreaper, so a daemon the agent started
+    // and a later stop ended is our zombie until reaped (and `anything stop` waits for it).
     let status = loop {
-        if let Some(st) = child.try_wait().context("wait for strace")? {
+        let mut st: libc::c_int = 0;
+        // SAFETY: a valid pointer to a local.
+        let pid = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG) };
+        if pid == strace_pid {
             break st;
         }
-        if exited_at.is_none() {
-            let text = std::fs::read_to_string(&out).unwrap_or_default();
-            if agent_exited(&text) {
-                exited_at = Some(std::time::Instant::now());
-            }
+        if pid > 0 {
+            continue;
         }
-        if exited_at.is_some_and(|t| t.elapsed() > std::time::Duration::from_secs(1)) {
+        let kids = std::fs::read_to_string(&children).unwrap_or_default();
+        let strace_exe = std::fs::read_link(format!("/proc/{strace_pid}/exe")).ok();
+        let is_agent = |pid: &str| {
+            std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| Some(e) != strace_exe)
+        };
+        if kids.split_whitespace().any(is_agent) {
+            seen_agent = true;
+        } else if seen_agent && kids.trim().is_empty() && agent_gone.is_none() {
+            agent_gone = Some(std::time::Instant::now());
+        }
+        // Without a daemon strace ends by itself as soon as the agent has: detach only when
+        // it is still there a while after the agent ended.
+        if !detached
+            && agent_gone.is_some_and(|t| t.elapsed() > std::time::Duration::from_millis(300))
+        {
             // SAFETY: kill(2) on our own child's pid.
-            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-            let _ = child.wait();
-            break std::process::ExitStatus::default();
+            unsafe {
+                libc::kill(strace_pid, libc::SIGTERM);
+            }
+            detached = true;
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::thread::sleep(std::time::Duration::from_millis(1));
     };
-    if status.code().is_none() {
-        bail!("strace: {status}");
+    drop(child);
+    if !libc::WIFEXITED(status) && !detached {
+        bail!("strace: killed by signal {}", libc::WTERMSIG(status));
     }
     let text = std::fs::read_to_string(&out).context("read strace output")?;
     let _ = std::fs::remove_file(&out);

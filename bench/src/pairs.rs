@@ -72,7 +72,46 @@ pub const PAIRS: &[Pair] = &[
         fixture: Fixture::MariaDb,
         params: MYSQL_DEPTH_10,
     },
+    Pair {
+        agent: "sshd",
+        // No shell sshd agent exists: people run sshd under `anything` (agents.md 3.10),
+        // with the parameters of SHELL_PARAMS below.
+        shell: "heartbeat/anything",
+        fixture: Fixture::Sshd,
+        params: &[
+            ("config", "{sshd_config}"),
+            ("listen_address", "127.0.0.1"),
+            ("port", "{port}"),
+            ("host_key_dir", "{host_keys}"),
+            ("pidfile", "{dir}/sshd-{side}.pid"),
+        ],
+    },
 ];
+
+/// Parameters of the shell side where its agent is not a drop-in counterpart (other
+/// parameter names): `(our agent type, the shell agent's parameters)`, templates as above.
+pub const SHELL_PARAMS: &[(&str, &[(&str, &str)])] = &[(
+    "sshd",
+    &[
+        ("binfile", "/usr/sbin/sshd"),
+        (
+            "cmdline_options",
+            "-D -f {sshd_config} -o PidFile=none -o ListenAddress=127.0.0.1:{port} -o HostKey={host_key}",
+        ),
+        ("pidfile", "{dir}/sshd-{side}.pid"),
+    ],
+)];
+
+/// The parameter templates of one side of `pair`.
+pub fn params_of(pair: &Pair, side: crate::Side) -> &'static [(&'static str, &'static str)] {
+    match side {
+        crate::Side::Shell => SHELL_PARAMS
+            .iter()
+            .find(|(a, _)| *a == pair.agent)
+            .map_or(pair.params, |(_, p)| p),
+        crate::Side::Ours => pair.params,
+    }
+}
 
 const MYSQL: &[(&str, &str)] = &[
     ("config", "{myd}/my.cnf"),

@@ -9,10 +9,12 @@
 //!   agent's run directory (`/run/ocfrs/<type>/secrets`, tmpfs). It is removed:
 //!   1. when the value is dropped (the normal end of an action, errors and panics included:
 //!      the dispatcher catches panics, so the stack unwinds);
-//!   2. at process exit through `std::process::exit` (an `atexit` handler registered with
-//!      the first file removes every file still registered): this is the path of the
-//!      dispatcher's timeout watchdog, which ends the process without unwinding the
-//!      action's stack; [`remove_all`] does the same explicitly;
+//!   2. on the exit paths that skip destructors: an `atexit` handler (registered with the
+//!      first file) runs [`remove_all`] at `std::process::exit`; the dispatcher's timeout
+//!      watchdog, which ends the process with `_exit` while the action's thread may be
+//!      blocked in the kernel, calls [`remove_all`] first. [`remove_all`] never waits for a
+//!      lock (a thread stuck elsewhere cannot block it) and only removes files on the run
+//!      directory's tmpfs;
 //!   3. after a SIGKILL (Pacemaker's executor kills the agent's process group when the
 //!      action times out; nothing runs then): the directory is named after the agent's pid
 //!      and the next [`OptionsFile`] created by any agent of this type removes the
@@ -81,11 +83,14 @@ extern "C" fn remove_at_exit() {
 
 /// Remove every options file still alive in this process (their directories included).
 /// Registered with `atexit`, so `std::process::exit` runs it; call it from any other exit
-/// path that skips destructors.
+/// path that skips destructors (a watchdog ending the process with `_exit`). It never
+/// waits: if another thread holds the registry at that instant, the files are left to the
+/// next agent's sweep.
 pub fn remove_all() {
-    let dirs: Vec<PathBuf> = match LIVE.lock() {
+    let dirs: Vec<PathBuf> = match LIVE.try_lock() {
         Ok(mut v) => std::mem::take(&mut *v),
-        Err(p) => std::mem::take(&mut *p.into_inner()),
+        Err(std::sync::TryLockError::Poisoned(p)) => std::mem::take(&mut *p.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => return,
     };
     for d in dirs {
         let _ = std::fs::remove_dir_all(&d);

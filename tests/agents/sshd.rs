@@ -23,10 +23,21 @@ struct Ns(String);
 
 impl Ns {
     fn new(tag: &str) -> Ns {
+        // Concurrent `ip netns add` calls race while /run/netns becomes a shared mount (a
+        // name can end up without its namespace bound): create one at a time, check it, retry.
+        static CREATE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = CREATE.lock().unwrap_or_else(|p| p.into_inner());
         let name = format!("ocfsshd-{tag}");
-        let _ = sh(Command::new("ip").args(["netns", "del", &name]));
+        for _ in 0..5 {
+            let _ = sh(Command::new("ip").args(["netns", "del", &name]));
+            let (rc, out, err) = sh(Command::new("ip").args(["netns", "add", &name]));
+            assert_eq!(rc, 0, "ip netns add {name}: {out}{err}");
+            let (ok, _, _) = sh(Command::new("ip").args(["netns", "exec", &name, "true"]));
+            if ok == 0 {
+                break;
+            }
+        }
         for args in [
-            vec!["netns", "add", &name],
             vec!["-n", &name, "link", "set", "lo", "up"],
             vec![
                 "-n",
@@ -48,7 +59,7 @@ impl Ns {
     fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
         std::thread::scope(|s| {
             s.spawn(|| {
-                ocf::net::enter_netns(&self.0).unwrap();
+                ocf::net::enter_netns(&self.0).unwrap_or_else(|e| panic!("enter {}: {e}", self.0));
                 f()
             })
             .join()
@@ -180,6 +191,16 @@ impl Setup {
             .unwrap();
         assert_eq!(line, "up\n", "the session did not open");
         c
+    }
+}
+
+impl Drop for Setup {
+    /// A failed test leaves no listener behind: the one recorded in the pid file (pid and
+    /// start time) is killed.
+    fn drop(&mut self) {
+        if let Ok(Some(p)) = ocf::process::Pidfile::new(self.pidfile()).running(None) {
+            p.signal(nix::sys::signal::Signal::SIGKILL);
+        }
     }
 }
 
