@@ -593,6 +593,9 @@ fn arm_watchdog(cx: &Context, logger: &Logger) -> Option<Watchdog> {
             let _ = std::io::stderr().flush();
             // Other threads may be blocked in the kernel: end the process without unwinding
             // or running destructors that could wait for them.
+            // _exit skips the atexit handler that removes secret options files: remove them
+            // here (never waits on a lock).
+            crate::secret::remove_all();
             // SAFETY: _exit only ends the process.
             unsafe { libc::_exit(i32::from(Rc::ErrGeneric.code())) }
         }),

@@ -735,7 +735,7 @@ pub fn users(mount: &Mount) -> Vec<Holder> {
         .filter_map(|p: Proc| {
             let how = uses_mount(p.pid, mount)?;
             Some(Holder {
-                proc: p.as_ref(),
+                proc: p.identity(),
                 comm: p.comm.clone(),
                 how,
             })

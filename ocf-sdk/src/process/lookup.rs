@@ -69,13 +69,6 @@ impl Proc {
         }
     }
 
-    /// Former name of [`Proc::identity`] (it returns a value, not a reference); kept until
-    /// the last caller (`mount.rs`) switches.
-    #[doc(hidden)]
-    pub fn as_ref(&self) -> ProcRef {
-        self.identity()
-    }
-
     /// Whether it is a zombie.
     pub fn is_zombie(&self) -> bool {
         self.state == 'Z' || self.state == 'X'
