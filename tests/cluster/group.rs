@@ -12,6 +12,7 @@
 //! (the test fails loudly while ocfrs lacks them).
 use super::floating_ip::{wait_vip_on, IP_PROVIDER_VAR};
 use super::harness::*;
+use super::policy_common::{now, span};
 use super::sampler::Sampler;
 use std::io::Write;
 use std::time::Duration;
@@ -20,32 +21,6 @@ const VIP: &str = "192.0.2.101";
 /// The environment variable choosing the Filesystem provider.
 pub const FS_PROVIDER_VAR: &str = "OCFRS_SCENARIO_FS_PROVIDER";
 const MEMBERS: [&str; 3] = ["fs", "ip", "app"];
-
-fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs_f64()
-}
-
-/// (begin, end) time of the last successful `action` of `rsc` on node `i` after `t` (also
-/// used by the web scenario).
-pub fn span(c: &Cluster, i: usize, rsc: &str, action: &str, t: f64) -> (f64, f64) {
-    let calls: Vec<Call> = c
-        .calls(i)
-        .into_iter()
-        .filter(|x| x.rsc == rsc && x.action == action && x.t >= t)
-        .collect();
-    let end = calls
-        .iter()
-        .rposition(|x| x.what == "end 0")
-        .unwrap_or_else(|| c.fail(&format!("no successful {action} of {rsc} on {}", name(i))));
-    let begin = calls[..end]
-        .iter()
-        .rposition(|x| x.what == "begin")
-        .unwrap_or_else(|| c.fail(&format!("{action} of {rsc} on {}: no begin", name(i))));
-    (calls[begin].t, calls[end].t)
-}
 
 /// Each member's start began after the previous member's start ended (on node `i`, after
 /// `t`).

@@ -1,4 +1,4 @@
-//! Helpers shared by the policy scenarios (ServiceGuard, MSCS, rgmanager import): order of
+//! Helpers shared by the cluster scenarios (groups, web, ServiceGuard, MSCS, rgmanager import): order of
 //! agent calls, watching that something does not move.
 use super::harness::*;
 use std::time::{Duration, Instant};

@@ -11,8 +11,8 @@
 //! shows: apache listens on the floating address only, its run directory comes from an
 //! envfile (per node, under the node's private /run), each node serves a page naming itself.
 use super::floating_ip::{wait_vip_on, IP_PROVIDER_VAR};
-use super::group::span;
 use super::harness::*;
+use super::policy_common::{now, span};
 use std::time::Duration;
 
 const VIP: &str = "192.0.2.102";
@@ -20,13 +20,6 @@ const PORT: u16 = 18092;
 /// Host directory shared by the nodes (they share /tmp).
 const SITE: &str = "/tmp/ocfapache-web";
 const MEMBERS: [&str; 2] = ["ip", "web"];
-
-fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs_f64()
-}
 
 /// The site: a configuration for every node, an envfile and one page per node.
 fn write_site(nodes: usize) -> (String, String) {
