@@ -369,18 +369,13 @@ pub fn node_running(i: usize) -> bool {
 /// The IPv4 addresses (`a.b.c.d/len`) on node `i`'s eth0 (also when the node is down: its
 /// namespace keeps them until the node boots again).
 pub fn addresses_of(i: usize) -> Vec<String> {
+    addresses_on(i, "eth0")
+}
+
+/// The IPv4 addresses (`a.b.c.d/len`) on interface `dev` of node `i`'s namespace.
+pub fn addresses_on(i: usize, dev: &str) -> Vec<String> {
     let (_, out, _) = host(
-        &[
-            "ip",
-            "-n",
-            &ns(i),
-            "-o",
-            "-4",
-            "addr",
-            "show",
-            "dev",
-            "eth0",
-        ],
+        &["ip", "-n", &ns(i), "-o", "-4", "addr", "show", "dev", dev],
         Duration::from_secs(5),
     );
     out.lines()
@@ -1762,26 +1757,6 @@ impl Cluster {
 
     /// The IPv4 addresses on node `i`'s eth1.
     pub fn subnet_addresses(&self, i: usize) -> Vec<String> {
-        let (_, out, _) = host(
-            &[
-                "ip",
-                "-n",
-                &ns(i),
-                "-o",
-                "-4",
-                "addr",
-                "show",
-                "dev",
-                "eth1",
-            ],
-            Duration::from_secs(5),
-        );
-        out.lines()
-            .filter_map(|l| {
-                let mut w = l.split_whitespace();
-                w.position(|x| x == "inet")?;
-                w.next().map(str::to_string)
-            })
-            .collect()
+        addresses_on(i, "eth1")
     }
 }
