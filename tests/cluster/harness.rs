@@ -1423,15 +1423,10 @@ impl Cluster {
     /// The managed process of `ocf:*:Dummy` resource `rsc` on node `i` (pid as the node
     /// sees it), from the agent's state file at its default location.
     pub fn dummy_pid(&self, i: usize, rsc: &str) -> Option<i32> {
-        let text =
-            std::fs::read_to_string(self.node_path(i, &format!("/run/ocfrs/Dummy/{rsc}.state")))
-                .ok()?;
-        text.lines()
-            .find_map(|l| l.strip_prefix("process="))?
-            .split_whitespace()
-            .next()?
-            .parse()
-            .ok()
+        // The SDK pid file beside the state file: the pid on line 1, its start time on line 2.
+        let path = self.node_path(i, &format!("/run/ocfrs/Dummy/{rsc}.state.pid"));
+        let text = std::fs::read_to_string(path).ok()?;
+        text.lines().next()?.trim().parse().ok()
     }
 
     /// A file of `mib` MiB under [`STATE`] formatted ext4 and attached to a loop device every
