@@ -133,9 +133,7 @@ impl Document {
                         None => {
                             let what = s.trim();
                             let what: String = what.chars().take(60).collect();
-                            return Err(format!(
-                                "text outside the root element (not pure XML): {what:?}"
-                            ));
+                            return Err(format!("{TEXT_OUTSIDE_ROOT} (not pure XML): {what:?}"));
                         }
                     }
                 }
@@ -183,6 +181,9 @@ fn parse_doctype(raw: &str) -> (String, String) {
     };
     (name, system)
 }
+
+/// The start of [`Document::parse`]'s error for text printed outside the XML document.
+pub const TEXT_OUTSIDE_ROOT: &str = "text outside the root element";
 
 /// One advertised action.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -331,6 +331,17 @@ impl Tester {
             );
             c.message = format!("Your agent produces meta-data which does not conform to {schema}");
             c.details = problems;
+            if parsed
+                .as_ref()
+                .is_err_and(|e| e.starts_with(inspect::TEXT_OUTSIDE_ROOT))
+            {
+                // Noise on meta-data's stdout is the one stdout rule Pacemaker trips over.
+                c.details.push(
+                    "Pacemaker parses meta-data's stdout as one XML document: pcs, crmsh and the \
+                     controller reject the agent's meta-data"
+                        .into(),
+                );
+            }
         } else {
             c.rc = Some("0".into());
         }

@@ -97,6 +97,38 @@ fn bad_meta_data() {
 }
 
 #[test]
+fn stdout_noise_in_meta_data_fails_by_default() {
+    // The one place Pacemaker reads an agent's stdout: meta-data is parsed as XML, so a line
+    // before the document makes pcs, crmsh and the controller reject it. A failure in the
+    // default profile (not a portability warning), unlike noise on start/monitor below.
+    assert_caught(
+        "stdout-metadata",
+        &[
+            "* rc=1: Your agent produces meta-data which does not conform",
+            "text outside the root element (not pure XML): \"loading /etc/default/stdout-metadata\"",
+            "Pacemaker parses meta-data's stdout as one XML document",
+        ],
+    );
+    // The shell tool catches it too (xmllint): the legacy profile agrees.
+    let d = Tmp::new("b-stdout-metadata-legacy");
+    let agent = fixture(&d, "stdout-metadata");
+    let state = format!("state={}", d.join("b.state").display());
+    let (rc, out, _) = ours(
+        None,
+        &[
+            "--profile",
+            "legacy",
+            "-n",
+            "ocft-b",
+            "-o",
+            &state,
+            agent.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(rc, 1, "{out}");
+}
+
+#[test]
 fn writes_to_stdout() {
     // Pacemaker logs an action's stdout and acts on the code alone: a warning by default,
     // a failure with --strict.

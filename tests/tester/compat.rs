@@ -103,6 +103,7 @@ fn legacy_matches_shell_on_broken_fixtures() {
         "double-stop",
         "bad-metadata",
         "stdout",
+        "stdout-metadata",
         "monitor-stopped",
         "partial-promote",
         "exit-101",
