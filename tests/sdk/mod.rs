@@ -8,6 +8,7 @@ mod man;
 mod metadata;
 mod multicall;
 mod package;
+mod readme_quickstart;
 mod shell_tester;
 mod switch_check;
 mod template;
