@@ -6,8 +6,14 @@
 //!   appended to `HA_LOGFILE` (Pacemaker passes its own log file there), every line (debug
 //!   ones included) appended to `HA_DEBUGLOG` unless it is the same file; stderr when neither
 //!   syslog nor `HA_LOGFILE` is set (Pacemaker logs an agent's stderr). Under rgmanager,
-//!   which passes no logging variables, syslog facility `daemon` is the default. Syslog goes
-//!   through `/dev/log`, so it reaches the journal where systemd-journald runs;
+//!   which passes no logging variables, syslog facility `daemon` is the default;
+//! * syslog lines go to the journal when systemd-journald runs (its native socket
+//!   `/run/systemd/journal/socket` accepts them), with the syslog fields (`SYSLOG_IDENTIFIER`
+//!   `<type>(<instance>)`, `SYSLOG_PID`, `SYSLOG_FACILITY`, `PRIORITY`, the same `MESSAGE`)
+//!   plus `OCF_RESOURCE_TYPE` and `OCF_RESOURCE_INSTANCE`, so that
+//!   `journalctl OCF_RESOURCE_INSTANCE=vip` shows one resource's lines; otherwise through
+//!   syslog(3) and `/dev/log` (which is journald's own socket on a systemd host). The journal
+//!   send has a 200 ms deadline and falls back to syslog(3);
 //! * debug messages only when `HA_debug` is set to something other than `0`/false.
 //!
 //! The tag is `HA_LOGTAG` or `<type>(<instance>)[<pid>]`, and each message is
@@ -28,7 +34,7 @@ use std::cell::RefCell;
 use std::ffi::CString;
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Severity.
@@ -140,6 +146,8 @@ pub struct Logger {
     debug: bool,
     stderr: Stream,
     reason_prefix: String,
+    /// `OCF_RESOURCE_TYPE` and `OCF_RESOURCE_INSTANCE` for the journal's fields.
+    resource: (String, String),
 }
 
 fn facility_from_name(name: &str) -> Option<libc::c_int> {
@@ -202,6 +210,7 @@ impl Logger {
                 .filter(|p| !p.is_empty())
                 .unwrap_or("ocf-exit-reason:")
                 .to_string(),
+            resource: (type_name.to_string(), instance.to_string()),
         }
     }
 
@@ -216,6 +225,7 @@ impl Logger {
             debug: true,
             stderr,
             reason_prefix: "ocf-exit-reason:".to_string(),
+            resource: (String::new(), String::new()),
         }
     }
 
@@ -244,7 +254,11 @@ impl Logger {
             }
         }
         if let Some(fac) = self.facility {
-            syslog(fac, level, &self.tag, &format!("{}: {msg}", level.prefix()));
+            let text = format!("{}: {msg}", level.prefix());
+            let entry = journal_entry(fac, level, &self.tag, &self.resource, &text);
+            if journal_send(Path::new(JOURNAL_SOCKET), &entry).is_err() {
+                syslog(fac, level, &self.tag, &text);
+            }
         }
         if let Some(p) = self.logfile.as_ref().filter(|_| !debug) {
             append(p, &line);
@@ -295,6 +309,57 @@ fn timestamp() -> String {
             &tm,
         );
         String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+}
+
+/// systemd-journald's native socket.
+pub const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
+
+/// One journal entry in the native protocol (`KEY=value` lines; no value holds a newline).
+fn journal_entry(
+    facility: libc::c_int,
+    level: Level,
+    tag: &str,
+    resource: &(String, String),
+    msg: &str,
+) -> Vec<u8> {
+    // The syslog tag `<type>(<instance>)[<pid>]` is identifier and pid, as journald splits a
+    // syslog line; an HA_LOGTAG without `[pid]` is the identifier as it is.
+    let (ident, pid) = match tag.strip_suffix(']').and_then(|t| t.rsplit_once('[')) {
+        Some((i, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+            (i, p.to_string())
+        }
+        _ => (tag, std::process::id().to_string()),
+    };
+    let mut e = String::new();
+    let mut field = |k: &str, v: &str| {
+        if !v.is_empty() {
+            e.push_str(k);
+            e.push('=');
+            e.push_str(&v.replace(['\n', '\r', '\0'], " "));
+            e.push('\n');
+        }
+    };
+    field("MESSAGE", msg);
+    field("PRIORITY", &level.syslog_priority().to_string());
+    field("SYSLOG_FACILITY", &(facility >> 3).to_string());
+    field("SYSLOG_IDENTIFIER", ident);
+    field("SYSLOG_PID", &pid);
+    field("OCF_RESOURCE_TYPE", &resource.0);
+    field("OCF_RESOURCE_INSTANCE", &resource.1);
+    e.into_bytes()
+}
+
+/// Send one entry to the journal socket at `path`, within 200 ms. An error when no journald
+/// listens there (no socket, refused) or it does not take the entry in time.
+fn journal_send(path: &Path, entry: &[u8]) -> std::io::Result<()> {
+    let sock = std::os::unix::net::UnixDatagram::unbound()?;
+    sock.set_write_timeout(Some(std::time::Duration::from_millis(200)))?;
+    let n = sock.send_to(entry, path)?;
+    if n == entry.len() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other("short write to the journal"))
     }
 }
 
@@ -433,6 +498,49 @@ mod tests {
             "debug lines go to HA_DEBUGLOG: {log}"
         );
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn journal_entry_has_the_syslog_fields_and_the_resource() {
+        let dir = std::env::temp_dir().join(format!("ocf-journal-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("socket");
+        let listener = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+        let res = ("IPaddr2".to_string(), "vip".to_string());
+        let e = journal_entry(
+            libc::LOG_LOCAL3,
+            Level::Warn,
+            "IPaddr2(vip)[42]",
+            &res,
+            "WARNING: a\nb",
+        );
+        journal_send(&path, &e).unwrap();
+        let mut buf = [0u8; 4096];
+        let n = listener.recv(&mut buf).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&buf[..n]),
+            "MESSAGE=WARNING: a b\nPRIORITY=4\nSYSLOG_FACILITY=19\n\
+             SYSLOG_IDENTIFIER=IPaddr2(vip)\nSYSLOG_PID=42\n\
+             OCF_RESOURCE_TYPE=IPaddr2\nOCF_RESOURCE_INSTANCE=vip\n"
+        );
+        // HA_LOGTAG without a pid: the identifier as it is, this process's pid.
+        let e = String::from_utf8(journal_entry(
+            libc::LOG_DAEMON,
+            Level::Info,
+            "mytag",
+            &res,
+            "x",
+        ))
+        .unwrap();
+        assert!(e.contains("SYSLOG_IDENTIFIER=mytag\n"), "{e}");
+        assert!(
+            e.contains(&format!("SYSLOG_PID={}\n", std::process::id())),
+            "{e}"
+        );
+        drop(listener);
+        std::fs::remove_dir_all(&dir).unwrap();
+        // Nobody listening: an error, so the caller falls back to syslog(3).
+        assert!(journal_send(&path, b"MESSAGE=x\n").is_err());
     }
 
     #[test]

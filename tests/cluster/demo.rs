@@ -4,8 +4,15 @@
 //! unreachable. The same failover is asserted in detail by `group.rs`; this one narrates.
 //!
 //! Fencing: the cluster has the harness's fence device (shared storage needs it).
+//!
+//! The agents are the installed ones: `tests/run.sh demo` runs `make install DESTDIR=<root>`
+//! and passes the root in `OCFRS_DEMO_ROOT`; the nodes' `ocf:ocfrs:*` then run hard links of
+//! `<root>/usr/lib/ocf/resource.d/ocfrs/<Type>` (behind the harness's logging wrapper), not
+//! this test build's binary.
 use super::floating_ip::wait_vip_on;
 use super::harness::*;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,10 +38,49 @@ fn prober(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<(f64, bool)>> {
     })
 }
 
+/// Points the nodes' `ocf:ocfrs:<Type>` (for every type installed under `root`) at the
+/// installed agent; returns the installed provider directory.
+fn use_installed_agents(root: &str) -> String {
+    let installed = Path::new(root).join("usr/lib/ocf/resource.d/ocfrs");
+    let prov = Path::new(STATE).join("resource.d/ocfrs");
+    let mut n = 0;
+    for e in std::fs::read_dir(&installed)
+        .unwrap_or_else(|e| panic!("{}: {e} (make install DESTDIR={root})", installed.display()))
+    {
+        let t = e.expect("installed agent").file_name();
+        let t = t.to_string_lossy();
+        let real = prov.join(format!(".{t}.real"));
+        if !real.exists() {
+            continue;
+        }
+        let src = installed.join(&*t);
+        std::fs::remove_file(&real).expect("remove the test build's agent");
+        if std::fs::hard_link(&src, &real).is_err() {
+            std::fs::copy(&src, &real).expect("copy the installed agent");
+        }
+        n += 1;
+    }
+    for t in ["Filesystem", "IPaddr2"] {
+        let ino = |p: &Path| std::fs::metadata(p).map(|m| m.ino()).ok();
+        let same = ino(&prov.join(format!(".{t}.real"))) == ino(&installed.join(t));
+        let same = same
+            || std::fs::read(prov.join(format!(".{t}.real"))).ok()
+                == std::fs::read(installed.join(t)).ok();
+        assert!(same, "the nodes' {t} is not the installed one");
+    }
+    assert!(n >= 2, "no installed agent under {}", installed.display());
+    installed.display().to_string()
+}
+
 #[test]
 #[ignore = "the README demo, run by `bash tests/run.sh demo` (group.rs tests the same failover)"]
 fn readme_demo_group_failover() {
+    let root = std::env::var("OCFRS_DEMO_ROOT").expect(
+        "OCFRS_DEMO_ROOT: the root `make install DESTDIR=` filled (tests/run.sh demo sets it)",
+    );
     let mut c = Cluster::up(3);
+    let installed = use_installed_agents(&root);
+    println!("\n== the nodes run the agents installed in {installed}");
     c.enable_fencing();
     let dev = c.shared_disk(64);
     let mnt = format!("{STATE}/demo-mnt");
@@ -59,7 +105,7 @@ fn readme_demo_group_failover() {
     c.cib_create("resources", &group);
     c.cib_create("constraints", &prefer("g", "n1", "50"));
     wait_vip_on(&c, "ip", VIP, 1);
-    println!("\n== group g = ocf:ocfrs:Filesystem {dev} on {mnt} + ocf:ocfrs:IPaddr2 {VIP}");
+    println!("== group g = ocf:ocfrs:Filesystem {dev} on {mnt} + ocf:ocfrs:IPaddr2 {VIP}");
     println!("== running on n1; the client 192.0.2.200 reaches {VIP}");
 
     let stop = Arc::new(AtomicBool::new(false));

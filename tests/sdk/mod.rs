@@ -3,6 +3,7 @@ mod bad_input;
 mod features;
 mod generated;
 mod install;
+mod journal;
 mod logging;
 mod man;
 mod metadata;

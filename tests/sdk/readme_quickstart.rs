@@ -50,6 +50,7 @@ fn quickstart_script() -> String {
 const ISOLATE: &str = r#"
 set -eu
 repo=$1; script=$2; t=$3
+t0=$(date +%s)
 ip link set lo up
 for d in usr etc var; do
   mkdir -p "$t/$d.up" "$t/$d.work"
@@ -61,6 +62,7 @@ mount -t tmpfs ocfrs-adm-shm /dev/shm
 cleanup() {
   "$repo/contrib/one-node-cluster.sh" stop >/dev/null 2>&1 || true
   for l in $(losetup -j /var/tmp/ocfrs-try.img -O NAME -n 2>/dev/null); do losetup -d "$l" || true; done
+  echo "quickstart: $(($(date +%s) - t0)) s after taking the cluster lock" >&2
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT
