@@ -50,7 +50,15 @@ cat "$t/export"
 fn lines_reach_a_running_journald_with_their_fields() {
     let t = TempDir::new("adm-journal");
     let (rc, out, err) = sh(Command::new("timeout")
-        .args(["-k", "5", "60", "unshare", "--mount", "--propagation", "private"])
+        .args([
+            "-k",
+            "5",
+            "60",
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+        ])
         .args(["--", "sh", "-c", WITH_PRIVATE_JOURNALD, "sh"])
         .arg(t.path())
         .arg(agent("Dummy")));
@@ -81,7 +89,10 @@ fn lines_reach_a_running_journald_with_their_fields() {
     ] {
         assert!(warn.contains(&f), "{f} missing in {warn:?}");
     }
-    assert!(warn.iter().any(|l| l.starts_with("SYSLOG_PID=")), "{warn:?}");
+    assert!(
+        warn.iter().any(|l| l.starts_with("SYSLOG_PID=")),
+        "{warn:?}"
+    );
     let error = find("ERROR: ");
     assert!(error.contains(&"PRIORITY=3"), "{error:?}");
     // The exit reason is still on stderr for Pacemaker; the log line went to the journal.
