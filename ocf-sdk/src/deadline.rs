@@ -181,6 +181,26 @@ impl From<Blocked> for Error {
     }
 }
 
+/// The deadline of the action running in this process (set by the dispatcher).
+static ACTION_DEADLINE: Mutex<Option<Deadline>> = Mutex::new(None);
+
+/// Publish (or clear) the running action's deadline; returns the previous one.
+pub(crate) fn set_action_deadline(d: Option<Deadline>) -> Option<Deadline> {
+    match ACTION_DEADLINE.lock() {
+        Ok(mut g) => std::mem::replace(&mut *g, d),
+        Err(p) => std::mem::replace(&mut *p.into_inner(), d),
+    }
+}
+
+/// The deadline of the action the dispatcher is running, for SDK calls that need one without
+/// being given it (a pid file read on a filesystem that may hang).
+pub fn action_deadline() -> Option<Deadline> {
+    match ACTION_DEADLINE.lock() {
+        Ok(g) => *g,
+        Err(p) => *p.into_inner(),
+    }
+}
+
 /// The blocking call in progress ([`bounded`]), for the watchdog's exit reason.
 static ACTIVITY: Mutex<Option<(String, Instant)>> = Mutex::new(None);
 
@@ -478,15 +498,15 @@ mod signal_watchdog {
         let secs = |from: u64| now.saturating_sub(from) as f64 / 1e9;
         if consistent && since != 0 {
             out.push(&what[..len]);
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                " blocked in the kernel for {:.1} s; giving up before the cluster's timeout\n",
+                " blocked in the kernel for {:.1} s; giving up before the cluster's timeout",
                 secs(since)
             );
         } else {
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "no answer within {:.1} s; giving up before the cluster's timeout\n",
+                "no answer within {:.1} s; giving up before the cluster's timeout",
                 secs(p.started_ns)
             );
         }

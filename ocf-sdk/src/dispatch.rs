@@ -541,7 +541,9 @@ pub fn execute<A: ResourceAgent>(inv: Invocation) -> u8 {
         hide_secrets_from_children(agent);
         let watchdog = arm_watchdog(&cx, &logger);
         let previous = log::install(logger);
+        let previous_deadline = crate::deadline::set_action_deadline(Some(cx.deadline));
         let rc = execute_action::<A>(&cx, requested);
+        crate::deadline::set_action_deadline(previous_deadline);
         drop(watchdog);
         match previous {
             Some(p) => drop(log::install(p)),

@@ -17,6 +17,7 @@
 //! executable, when given, and the file's modification time stand in for the start time.
 
 use super::lookup::{Proc, ProcRef};
+use crate::deadline::Deadline;
 use crate::exit::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -52,24 +53,97 @@ impl PidRecord {
 }
 
 /// A pid file.
+///
+/// A pid file on a filesystem that can hang (FUSE, NFS, CIFS, ...: an admin's `pidfile=` on
+/// shared storage) is read in a [`crate::deadline::bounded`] worker, so a stopped FUSE daemon
+/// or a dead server costs the action its deadline and a reason naming the file, never the
+/// cluster's timeout. The deadline is the one given with [`Pidfile::within`], else the
+/// running action's ([`crate::deadline::action_deadline`]). Files under `/run`, `/var/run`,
+/// `/dev/shm` and `/proc` are read directly; elsewhere one read of
+/// `/proc/self/mountinfo` tells the filesystem type (nothing on the path itself is touched
+/// to find out).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pidfile {
     /// Its path.
     pub path: PathBuf,
+    deadline: Option<Deadline>,
+}
+
+/// Filesystem types whose calls can block without end (a FUSE daemon stopped, a network
+/// server gone).
+fn may_hang(fstype: &str) -> bool {
+    fstype == "fuse"
+        || fstype == "fuseblk"
+        || fstype.starts_with("fuse.")
+        || fstype.starts_with("nfs")
+        || matches!(
+            fstype,
+            "cifs" | "smb3" | "smbfs" | "ceph" | "glusterfs" | "9p" | "afs" | "davfs" | "lustre"
+        )
+}
+
+/// Whether reading `path` may block without end (see [`Pidfile`]).
+fn on_hang_prone_fs(path: &Path) -> bool {
+    const LOCAL: [&str; 4] = ["/run/", "/var/run/", "/dev/shm/", "/proc/"];
+    let Some(text) = path.to_str() else {
+        return true;
+    };
+    if !path.is_absolute() {
+        return true;
+    }
+    if LOCAL.iter().any(|l| text.starts_with(l)) && !text.contains("/../") {
+        return false;
+    }
+    match crate::mount::MountTable::read() {
+        Ok(t) => t.resolve(path).is_none_or(|m| may_hang(&m.fstype)),
+        Err(_) => true,
+    }
 }
 
 impl Pidfile {
     /// A pid file at `path`.
     pub fn new(path: impl Into<PathBuf>) -> Pidfile {
-        Pidfile { path: path.into() }
+        Pidfile {
+            path: path.into(),
+            deadline: None,
+        }
+    }
+
+    /// Read it by `deadline` at the latest when it lies on a filesystem that can hang (see
+    /// [`Pidfile`]); without this, the running action's deadline applies.
+    #[must_use]
+    pub fn within(mut self, deadline: Deadline) -> Pidfile {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Run `f` on the file directly, or bounded when it may hang and a deadline is known.
+    fn guarded<T: Send + 'static>(
+        &self,
+        what: &str,
+        f: impl FnOnce(PathBuf) -> T + Send + 'static,
+    ) -> Result<T> {
+        let deadline = self.deadline.or_else(crate::deadline::action_deadline);
+        match deadline {
+            Some(d) if on_hang_prone_fs(&self.path) => {
+                let path = self.path.clone();
+                Ok(crate::deadline::bounded(
+                    d,
+                    format!("{what} of pid file {}", self.path.display()),
+                    move || f(path),
+                )?)
+            }
+            _ => Ok(f(self.path.clone())),
+        }
     }
 
     /// The pid and start time it holds; `Ok(None)` when missing or empty.
     ///
     /// # Errors
-    /// 1 when unreadable or when the first word is not a pid.
+    /// 1 when unreadable, when the first word is not a pid, or when the read blocked past
+    /// the deadline (see [`Pidfile`]).
     pub fn read_record(&self) -> Result<Option<PidRecord>> {
-        let Some(text) = crate::files::read_if_exists(&self.path)? else {
+        let Some(text) = self.guarded("read", |p| crate::files::read_if_exists(&p))?? else {
             return Ok(None);
         };
         let mut words = text.split_whitespace();
@@ -155,9 +229,9 @@ impl Pidfile {
             }
         }
         if rec.start_ticks.is_none() && exe.is_none() {
-            let written = std::fs::metadata(&self.path)
-                .and_then(|m| m.modified())
-                .ok();
+            let written = self.guarded("stat", |p| {
+                std::fs::metadata(p).and_then(|m| m.modified()).ok()
+            })?;
             if let (Some(w), Some(s)) = (written, p.identity().started_at()) {
                 // Start times have tick resolution; allow two seconds of slack.
                 if s > w + Duration::from_secs(2) {
@@ -177,5 +251,32 @@ impl Pidfile {
             PidStatus::Running(p) => Some(p),
             _ => None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hang_prone_filesystems_are_recognised() {
+        for t in [
+            "fuse",
+            "fuse.bindfs",
+            "fuseblk",
+            "nfs",
+            "nfs4",
+            "cifs",
+            "glusterfs",
+        ] {
+            assert!(may_hang(t), "{t}");
+        }
+        for t in ["ext4", "xfs", "tmpfs", "btrfs", "proc"] {
+            assert!(!may_hang(t), "{t}");
+        }
+        assert!(!on_hang_prone_fs(Path::new("/run/x.pid")));
+        assert!(!on_hang_prone_fs(Path::new("/proc/self/stat")));
+        assert!(on_hang_prone_fs(Path::new("relative.pid")));
+        assert!(on_hang_prone_fs(Path::new("/run/../mnt/x.pid")) || !may_hang("ext4"));
     }
 }
