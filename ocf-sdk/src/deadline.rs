@@ -293,6 +293,59 @@ pub fn bounded<T: Send + 'static>(
     r
 }
 
+/// Filesystem types whose calls can block without end (a FUSE daemon stopped, a network
+/// server gone).
+pub fn fstype_may_hang(fstype: &str) -> bool {
+    fstype == "fuse"
+        || fstype == "fuseblk"
+        || fstype.starts_with("fuse.")
+        || fstype.starts_with("nfs")
+        || matches!(
+            fstype,
+            "cifs" | "smb3" | "smbfs" | "ceph" | "glusterfs" | "9p" | "afs" | "davfs" | "lustre"
+        )
+}
+
+/// Whether a system call on the absolute `path` may block without end: true when the
+/// filesystem that a lookup of `path` ends on ([`crate::mount::MountTable::resolve`], from
+/// `/proc/self/mountinfo`, touching nothing on the path) can hang, and for relative or
+/// non-UTF-8 paths. Paths under `/run/`, `/var/run/`, `/dev/shm/` and `/proc/` are taken as
+/// local without reading anything.
+pub fn may_hang(path: &std::path::Path) -> bool {
+    const LOCAL: [&str; 4] = ["/run/", "/var/run/", "/dev/shm/", "/proc/"];
+    let Some(text) = path.to_str() else {
+        return true;
+    };
+    if !path.is_absolute() {
+        return true;
+    }
+    if LOCAL.iter().any(|l| text.starts_with(l)) && !text.contains("/..") {
+        return false;
+    }
+    match crate::mount::MountTable::read() {
+        Ok(t) => t.resolve(path).is_none_or(|m| fstype_may_hang(&m.fstype)),
+        Err(_) => true,
+    }
+}
+
+/// [`bounded`] when `path` [`may_hang`], else `f` called directly: the worker thread (about
+/// 20 system calls and a stack) is paid only where a call can really block without end.
+///
+/// # Errors
+/// [`Blocked`] as [`bounded`].
+pub fn bounded_if_may_hang<T: Send + 'static>(
+    path: &std::path::Path,
+    deadline: Deadline,
+    what: impl Into<String>,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::result::Result<T, Blocked> {
+    if may_hang(path) {
+        bounded(deadline, what, f)
+    } else {
+        Ok(f())
+    }
+}
+
 /// What the watchdog does when it fires: the exit reason it wrote goes to `on_fire`.
 type Fire = Box<dyn FnOnce(String) + Send>;
 
@@ -667,6 +720,35 @@ mod tests {
     fn serial() -> std::sync::MutexGuard<'static, ()> {
         static L: Mutex<()> = Mutex::new(());
         L.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    #[test]
+    fn hang_prone_filesystems_are_recognised() {
+        for t in [
+            "fuse",
+            "fuse.bindfs",
+            "fuseblk",
+            "nfs",
+            "nfs4",
+            "cifs",
+            "glusterfs",
+        ] {
+            assert!(fstype_may_hang(t), "{t}");
+        }
+        for t in ["ext4", "xfs", "tmpfs", "btrfs", "proc"] {
+            assert!(!fstype_may_hang(t), "{t}");
+        }
+        use std::path::Path;
+        assert!(!may_hang(Path::new("/run/x.pid")));
+        assert!(!may_hang(Path::new("/proc/self/stat")));
+        assert!(may_hang(Path::new("relative.pid")));
+        // A call on a local path runs in this thread.
+        let me = std::thread::current().id();
+        let d = Deadline::after(Duration::from_secs(5));
+        let ran_on = bounded_if_may_hang(Path::new("/proc/self/stat"), d, "read", move || {
+            std::thread::current().id()
+        });
+        assert_eq!(ran_on, Ok(me));
     }
 
     #[test]

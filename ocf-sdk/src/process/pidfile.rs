@@ -58,46 +58,14 @@ impl PidRecord {
 /// shared storage) is read in a [`crate::deadline::bounded`] worker, so a stopped FUSE daemon
 /// or a dead server costs the action its deadline and a reason naming the file, never the
 /// cluster's timeout. The deadline is the one given with [`Pidfile::within`], else the
-/// running action's ([`crate::deadline::action_deadline`]). Files under `/run`, `/var/run`,
-/// `/dev/shm` and `/proc` are read directly; elsewhere one read of
-/// `/proc/self/mountinfo` tells the filesystem type (nothing on the path itself is touched
-/// to find out).
+/// running action's ([`crate::deadline::action_deadline`]); which filesystems can hang is
+/// [`crate::deadline::may_hang`]'s answer (files under `/run` are read directly, elsewhere
+/// one read of `/proc/self/mountinfo` decides; nothing on the path itself is touched).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pidfile {
     /// Its path.
     pub path: PathBuf,
     deadline: Option<Deadline>,
-}
-
-/// Filesystem types whose calls can block without end (a FUSE daemon stopped, a network
-/// server gone).
-fn may_hang(fstype: &str) -> bool {
-    fstype == "fuse"
-        || fstype == "fuseblk"
-        || fstype.starts_with("fuse.")
-        || fstype.starts_with("nfs")
-        || matches!(
-            fstype,
-            "cifs" | "smb3" | "smbfs" | "ceph" | "glusterfs" | "9p" | "afs" | "davfs" | "lustre"
-        )
-}
-
-/// Whether reading `path` may block without end (see [`Pidfile`]).
-fn on_hang_prone_fs(path: &Path) -> bool {
-    const LOCAL: [&str; 4] = ["/run/", "/var/run/", "/dev/shm/", "/proc/"];
-    let Some(text) = path.to_str() else {
-        return true;
-    };
-    if !path.is_absolute() {
-        return true;
-    }
-    if LOCAL.iter().any(|l| text.starts_with(l)) && !text.contains("/../") {
-        return false;
-    }
-    match crate::mount::MountTable::read() {
-        Ok(t) => t.resolve(path).is_none_or(|m| may_hang(&m.fstype)),
-        Err(_) => true,
-    }
 }
 
 impl Pidfile {
@@ -123,17 +91,17 @@ impl Pidfile {
         what: &str,
         f: impl FnOnce(PathBuf) -> T + Send + 'static,
     ) -> Result<T> {
-        let deadline = self.deadline.or_else(crate::deadline::action_deadline);
-        match deadline {
-            Some(d) if on_hang_prone_fs(&self.path) => {
+        match self.deadline.or_else(crate::deadline::action_deadline) {
+            Some(d) => {
                 let path = self.path.clone();
-                Ok(crate::deadline::bounded(
+                Ok(crate::deadline::bounded_if_may_hang(
+                    &self.path,
                     d,
                     format!("{what} of pid file {}", self.path.display()),
                     move || f(path),
                 )?)
             }
-            _ => Ok(f(self.path.clone())),
+            None => Ok(f(self.path.clone())),
         }
     }
 
@@ -251,32 +219,5 @@ impl Pidfile {
             PidStatus::Running(p) => Some(p),
             _ => None,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hang_prone_filesystems_are_recognised() {
-        for t in [
-            "fuse",
-            "fuse.bindfs",
-            "fuseblk",
-            "nfs",
-            "nfs4",
-            "cifs",
-            "glusterfs",
-        ] {
-            assert!(may_hang(t), "{t}");
-        }
-        for t in ["ext4", "xfs", "tmpfs", "btrfs", "proc"] {
-            assert!(!may_hang(t), "{t}");
-        }
-        assert!(!on_hang_prone_fs(Path::new("/run/x.pid")));
-        assert!(!on_hang_prone_fs(Path::new("/proc/self/stat")));
-        assert!(on_hang_prone_fs(Path::new("relative.pid")));
-        assert!(on_hang_prone_fs(Path::new("/run/../mnt/x.pid")) || !may_hang("ext4"));
     }
 }
