@@ -11,10 +11,13 @@
 //! * [`bounded`] runs one blocking call in a worker thread and gives up waiting for it at a
 //!   deadline with a [`Blocked`] error the agent can act on (try a lazy unmount, report the
 //!   hung path); the worker is left behind and ends with the process;
-//! * the [`Watchdog`] the dispatcher arms for every action answers for the agent when even
-//!   that is not enough: shortly before the caller's timeout it writes the exit reason, naming
-//!   the blocking call in progress and how long it has blocked, and ends the process with
-//!   exit 1, so the cluster always gets an answer in time and always learns why.
+//! * the [`ExitWatchdog`] the dispatcher arms for every action (two timer signals, no thread)
+//!   answers for the agent when even that is not enough: shortly before the caller's timeout
+//!   it writes the exit reason, naming the blocking call in progress and how long it has
+//!   blocked, and ends the process with exit 1, so the cluster always gets an answer in time
+//!   and always learns why ([`Watchdog`] is the same with a thread and a closure);
+//! * [`may_hang`] and [`bounded_if_may_hang`] pay the worker thread only where the filesystem
+//!   of a path can hang (FUSE, NFS, CIFS, ...).
 
 use crate::exit::{Error, Result};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -351,10 +354,11 @@ type Fire = Box<dyn FnOnce(String) + Send>;
 
 /// A timer that answers for an action that overruns its budget (see the module docs).
 ///
-/// Armed by the dispatcher for every action of a real agent process; disarmed when dropped.
-/// It costs one sleeping thread: no allocation, no wake-up and no system call after it
-/// started unless it fires (disarming only sets a flag it reads when it wakes; the process
-/// normally exits long before).
+/// A thread that sleeps until the deadline and then calls a closure: for callers that want
+/// the reason rather than an exit (tests, tools). The dispatcher arms the cheaper
+/// [`ExitWatchdog`] (timer signals, no thread) for every action of a real agent process, and
+/// falls back to this one only when the kernel refuses a timer. Disarmed when dropped
+/// (disarming only sets a flag it reads when it wakes).
 #[derive(Debug)]
 pub struct Watchdog {
     disarmed: Option<Arc<AtomicBool>>,

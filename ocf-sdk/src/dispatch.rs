@@ -570,7 +570,8 @@ static WATCHDOG: AtomicBool = AtomicBool::new(false);
 /// (`crm_attribute`, a client binary, a daemon) inherits the environment, and a child's
 /// environment is readable by anyone who may read its `/proc/<pid>/environ`. Agents read
 /// parameters from [`Context::env`], never from the process environment. Runs before the
-/// watchdog thread exists, so no other thread reads the environment meanwhile.
+/// action starts any thread ([`crate::deadline::bounded`] workers), so no other thread
+/// reads the environment meanwhile.
 fn hide_secrets_from_children(agent: &Agent) {
     if !WATCHDOG.load(Ordering::Relaxed) {
         return;
