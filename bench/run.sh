@@ -34,6 +34,8 @@ bash tests/run.sh install "${PACKAGES[@]}"
 # Release binaries, as installed (CARGO_BUILD_JOBS limits parallel jobs on shared machines).
 cargo build --release -p ocfrs-agents -p ocf-tester -p ocfrs-bench
 agents=target/release/ocfrs-agents
+# The Rust floor (bench/src/floor.rs, `fn main() {}`): same profile and flags as the agents.
+rust_floor=target/release/ocfrs-floor
 name=latest
 
 args=()
@@ -43,8 +45,10 @@ for a in "$@"; do
     # relocation at every exec. A comparison, not what `make install` ships.
     triple=$(rustc -vV | sed -n 's/^host: //p')
     RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR=target/static \
-      cargo build --release -p ocfrs-agents --target "$triple"
+      cargo build --release -p ocfrs-agents -p ocfrs-bench --bin ocfrs-agents --bin ocfrs-floor \
+      --target "$triple"
     agents=target/static/$triple/release/ocfrs-agents
+    rust_floor=target/static/$triple/release/ocfrs-floor
     name=static
     args+=(--readme-marker bench-static)
   else
@@ -60,6 +64,7 @@ if [ ! -x target/bench-floor/true-static ]; then
   cc -O2 -static -o target/bench-floor/true-static target/bench-floor/true.c 2>/dev/null || true
 fi
 [ -x target/bench-floor/true-static ] && floor=(--floor target/bench-floor/true-static)
+floor+=(--floor "$rust_floor")
 
 mkdir -p bench/results
 readme=

@@ -727,25 +727,16 @@ fn real_main() -> Result<bool> {
         built: built.clone(),
         reaper: Reaper::install()?,
     };
-    let mut floor = Vec::new();
-    for program in std::iter::once(PathBuf::from("/bin/true")).chain(opts.floor.iter().cloned()) {
-        let call = Call {
-            program: program.clone(),
-            args: Vec::new(),
-            env: vec![("PATH".to_string(), PATH.to_string())],
-        };
-        let mut r = OpResult::new(0);
-        for i in 0..WARMUP + opts.runs {
-            match cx.reaper.run(&call) {
-                Ok(s) if i >= WARMUP => r.push(&s),
-                _ => {}
-            }
-        }
-        r.finish();
-        if r.wall_ms.n > 0 {
-            floor.push((program, r));
-        }
-    }
+    // The floor is measured in two halves, before and after the agents, so that a change of
+    // load during the run moves both alike.
+    let floor_programs: Vec<PathBuf> = std::iter::once(PathBuf::from("/bin/true"))
+        .chain(opts.floor.iter().cloned())
+        .collect();
+    let mut floor: Vec<(PathBuf, OpResult)> = floor_programs
+        .iter()
+        .map(|p| (p.clone(), OpResult::new(0)))
+        .collect();
+    measure_floor(&mut cx, &mut floor, opts.runs.div_ceil(2));
     let mut results = Vec::new();
     for p in pairs::PAIRS {
         if opts.tester_only {
@@ -767,6 +758,11 @@ fn real_main() -> Result<bool> {
         }
         testers.extend(measure_tester(&mut cx, case));
     }
+    measure_floor(&mut cx, &mut floor, opts.runs / 2);
+    for (_, r) in &mut floor {
+        r.finish();
+    }
+    floor.retain(|(_, r)| r.wall_ms.n > 0);
     let machine = machine_start.finish();
     let run = Run {
         machine,
@@ -810,6 +806,32 @@ fn real_main() -> Result<bool> {
         .map(|s| s.errors.len())
         .sum::<usize>();
     Ok(failures == 0)
+}
+
+/// `runs` more execs of each floor program (after the warm-up runs), ABBA-alternated between
+/// the programs so that load hits them alike.
+fn measure_floor(cx: &mut Ctx, floor: &mut [(PathBuf, OpResult)], runs: usize) {
+    let calls: Vec<Call> = floor
+        .iter()
+        .map(|(program, _)| Call {
+            program: program.clone(),
+            args: Vec::new(),
+            env: vec![("PATH".to_string(), PATH.to_string())],
+        })
+        .collect();
+    for i in 0..WARMUP + runs {
+        let order: Vec<usize> = if i % 2 == 0 {
+            (0..calls.len()).collect()
+        } else {
+            (0..calls.len()).rev().collect()
+        };
+        for k in order {
+            match cx.reaper.run(&calls[k]) {
+                Ok(s) if i >= WARMUP => floor[k].1.push(&s),
+                _ => {}
+            }
+        }
+    }
 }
 
 fn main() -> ExitCode {

@@ -414,6 +414,23 @@ fn pair_table(out: &mut String, p: &PairResult, run: &Run) {
 }
 
 /// PASS/MISS of one target, with the figure.
+/// Whether `program` is the Rust floor (`ocfrs-floor`, bench/src/floor.rs).
+fn is_rust_floor(program: &Path) -> bool {
+    program.file_name().is_some_and(|n| n == "ocfrs-floor")
+}
+
+/// The Rust floor's median CPU per exec, ms, when it was measured.
+fn rust_floor_cpu(run: &Run) -> Option<f64> {
+    run.floor
+        .iter()
+        .find(|(p, _)| is_rust_floor(p))
+        .map(|(_, r)| r.cpu_ms.median)
+        .filter(|c| *c > 0.0)
+}
+
+/// The start-up target of issue 18: probe and monitor CPU as a multiple of the Rust floor.
+const FLOOR_TARGET: f64 = 1.2;
+
 fn verdict(ok: bool, figure: String) -> String {
     format!("{} {figure}", if ok { "PASS" } else { "**MISS**" })
 }
@@ -423,7 +440,7 @@ fn targets(out: &mut String, run: &Run) {
     if pairs.is_empty() {
         return;
     }
-    let _ = writeln!(out, "### Targets (issue 8)\n");
+    let _ = writeln!(out, "### Targets (issues 8 and 18)\n");
     let _ = write!(out, "| target |");
     for p in &pairs {
         let _ = write!(out, " {} |", p.agent);
@@ -444,6 +461,13 @@ fn targets(out: &mut String, run: &Run) {
             };
             let r = if a > 0.0 { b / a } else { f64::INFINITY };
             Some(verdict(r >= 20.0, format!("{r:.1}×")))
+        })
+    };
+    let floor_multiple = |name: &'static str, floor: Option<f64>| -> Box<Check> {
+        Box::new(move |o: &SideResult, _: &SideResult| {
+            let (a, f) = (o.ops.get(name)?.cpu_ms.median, floor?);
+            let r = a / f;
+            Some(verdict(r <= FLOOR_TARGET, format!("{r:.2}×")))
         })
     };
     let rows: Vec<(&str, Box<Check>)> = vec![
@@ -482,6 +506,14 @@ fn targets(out: &mut String, run: &Run) {
                 let m = o.ops.get("meta-data")?.wall_ms.median;
                 Some(verdict(m <= 2.0, format!("{} ms", ms(m))))
             }),
+        ),
+        (
+            "probe CPU ≤ 1.2× the Rust floor (median)",
+            floor_multiple("probe", rust_floor_cpu(run)),
+        ),
+        (
+            "monitor CPU ≤ 1.2× the Rust floor (median)",
+            floor_multiple("monitor", rust_floor_cpu(run)),
         ),
         (
             "500 resources at 10 s < 5 % of one core (measured)",
@@ -583,6 +615,8 @@ pub fn markdown(run: &Run) -> String {
             program.display(),
             if program.ends_with("true-static") {
                 "static C, exits at once"
+            } else if is_rust_floor(program) {
+                "`fn main() {}` in Rust, built with the agents' release profile and flags"
             } else {
                 "dynamically linked C, exits at once"
             },

@@ -11,10 +11,13 @@
 //! * [`bounded`] runs one blocking call in a worker thread and gives up waiting for it at a
 //!   deadline with a [`Blocked`] error the agent can act on (try a lazy unmount, report the
 //!   hung path); the worker is left behind and ends with the process;
-//! * the [`Watchdog`] the dispatcher arms for every action answers for the agent when even
-//!   that is not enough: shortly before the caller's timeout it writes the exit reason, naming
-//!   the blocking call in progress and how long it has blocked, and ends the process with
-//!   exit 1, so the cluster always gets an answer in time and always learns why.
+//! * the [`ExitWatchdog`] the dispatcher arms for every action (two timer signals, no thread)
+//!   answers for the agent when even that is not enough: shortly before the caller's timeout
+//!   it writes the exit reason, naming the blocking call in progress and how long it has
+//!   blocked, and ends the process with exit 1, so the cluster always gets an answer in time
+//!   and always learns why ([`Watchdog`] is the same with a thread and a closure);
+//! * [`may_hang`] and [`bounded_if_may_hang`] pay the worker thread only where the filesystem
+//!   of a path can hang (FUSE, NFS, CIFS, ...).
 
 use crate::exit::{Error, Result};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -181,10 +184,31 @@ impl From<Blocked> for Error {
     }
 }
 
+/// The deadline of the action running in this process (set by the dispatcher).
+static ACTION_DEADLINE: Mutex<Option<Deadline>> = Mutex::new(None);
+
+/// Publish (or clear) the running action's deadline; returns the previous one.
+pub(crate) fn set_action_deadline(d: Option<Deadline>) -> Option<Deadline> {
+    match ACTION_DEADLINE.lock() {
+        Ok(mut g) => std::mem::replace(&mut *g, d),
+        Err(p) => std::mem::replace(&mut *p.into_inner(), d),
+    }
+}
+
+/// The deadline of the action the dispatcher is running, for SDK calls that need one without
+/// being given it (a pid file read on a filesystem that may hang).
+pub fn action_deadline() -> Option<Deadline> {
+    match ACTION_DEADLINE.lock() {
+        Ok(g) => *g,
+        Err(p) => *p.into_inner(),
+    }
+}
+
 /// The blocking call in progress ([`bounded`]), for the watchdog's exit reason.
 static ACTIVITY: Mutex<Option<(String, Instant)>> = Mutex::new(None);
 
 fn set_activity(a: Option<(String, Instant)>) -> Option<(String, Instant)> {
+    signal_watchdog::mirror_activity(a.as_ref());
     match ACTIVITY.lock() {
         Ok(mut g) => std::mem::replace(&mut *g, a),
         Err(p) => std::mem::replace(&mut *p.into_inner(), a),
@@ -242,6 +266,9 @@ pub fn bounded<T: Send + 'static>(
         .name("ocf-bounded".into())
         .stack_size(256 * 1024)
         .spawn(move || {
+            // The watchdog's signal goes to the thread that waits for this one, never to a
+            // worker that may be stuck where no handler can run (see `ExitWatchdog`).
+            signal_watchdog::block_in_this_thread();
             let _ = tx.send(f());
         });
     let r = match spawned {
@@ -269,15 +296,69 @@ pub fn bounded<T: Send + 'static>(
     r
 }
 
+/// Filesystem types whose calls can block without end (a FUSE daemon stopped, a network
+/// server gone).
+pub fn fstype_may_hang(fstype: &str) -> bool {
+    fstype == "fuse"
+        || fstype == "fuseblk"
+        || fstype.starts_with("fuse.")
+        || fstype.starts_with("nfs")
+        || matches!(
+            fstype,
+            "cifs" | "smb3" | "smbfs" | "ceph" | "glusterfs" | "9p" | "afs" | "davfs" | "lustre"
+        )
+}
+
+/// Whether a system call on the absolute `path` may block without end: true when the
+/// filesystem that a lookup of `path` ends on ([`crate::mount::MountTable::resolve`], from
+/// `/proc/self/mountinfo`, touching nothing on the path) can hang, and for relative or
+/// non-UTF-8 paths. Paths under `/run/`, `/var/run/`, `/dev/shm/` and `/proc/` are taken as
+/// local without reading anything.
+pub fn may_hang(path: &std::path::Path) -> bool {
+    const LOCAL: [&str; 4] = ["/run/", "/var/run/", "/dev/shm/", "/proc/"];
+    let Some(text) = path.to_str() else {
+        return true;
+    };
+    if !path.is_absolute() {
+        return true;
+    }
+    if LOCAL.iter().any(|l| text.starts_with(l)) && !text.contains("/..") {
+        return false;
+    }
+    match crate::mount::MountTable::read() {
+        Ok(t) => t.resolve(path).is_none_or(|m| fstype_may_hang(&m.fstype)),
+        Err(_) => true,
+    }
+}
+
+/// [`bounded`] when `path` [`may_hang`], else `f` called directly: the worker thread (about
+/// 20 system calls and a stack) is paid only where a call can really block without end.
+///
+/// # Errors
+/// [`Blocked`] as [`bounded`].
+pub fn bounded_if_may_hang<T: Send + 'static>(
+    path: &std::path::Path,
+    deadline: Deadline,
+    what: impl Into<String>,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::result::Result<T, Blocked> {
+    if may_hang(path) {
+        bounded(deadline, what, f)
+    } else {
+        Ok(f())
+    }
+}
+
 /// What the watchdog does when it fires: the exit reason it wrote goes to `on_fire`.
 type Fire = Box<dyn FnOnce(String) + Send>;
 
 /// A timer that answers for an action that overruns its budget (see the module docs).
 ///
-/// Armed by the dispatcher for every action of a real agent process; disarmed when dropped.
-/// It costs one sleeping thread: no allocation, no wake-up and no system call after it
-/// started unless it fires (disarming only sets a flag it reads when it wakes; the process
-/// normally exits long before).
+/// A thread that sleeps until the deadline and then calls a closure: for callers that want
+/// the reason rather than an exit (tests, tools). The dispatcher arms the cheaper
+/// [`ExitWatchdog`] (timer signals, no thread) for every action of a real agent process, and
+/// falls back to this one only when the kernel refuses a timer. Disarmed when dropped
+/// (disarming only sets a flag it reads when it wakes).
 #[derive(Debug)]
 pub struct Watchdog {
     disarmed: Option<Arc<AtomicBool>>,
@@ -334,6 +415,307 @@ impl Drop for Watchdog {
     }
 }
 
+/// The watchdog of a real agent process ([`ExitWatchdog`]): a timer signal instead of a thread.
+///
+/// Armed for every action, it must cost next to nothing when it does not fire (the common
+/// case: the action ends in milliseconds). A thread costs a clone, a stack mapping, a guard
+/// page and its own start-up (about 17 system calls and 15 page faults per agent call); this
+/// costs four system calls (`sigaction`, `setitimer`, `timer_create`, `timer_settime`) and
+/// three more to disarm.
+///
+/// * At the watchdog deadline `SIGALRM` runs a handler that formats the exit reason into a
+///   stack buffer from data prepared when armed (action, prefix, start time) and the activity
+///   mirror that [`bounded`] keeps in atomics, writes it to stderr with one `write(2)`,
+///   removes the live secret options files with `unlink`/`rmdir` and `_exit`s with 1. Nothing
+///   in it allocates or takes a lock. [`bounded`]'s workers block `SIGALRM`, so it runs on
+///   the thread waiting for them (a futex wait, which signals interrupt).
+/// * A thread blocked where only a fatal signal can interrupt it (a FUSE request whose daemon
+///   is stopped, after the first signal was turned into an interrupt request) cannot run a
+///   handler. For that case a second timer a quarter of the remaining margin later sends
+///   `SIGUSR2` with its default action: the kernel ends the process at once, still before
+///   the caller's timeout, but without an exit reason. Blocking calls on filesystems that
+///   may hang belong in [`bounded`], where the first timer always answers with a reason.
+mod signal_watchdog {
+    use std::sync::atomic::{fence, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+    use std::time::Instant;
+
+    /// Room for the activity's name in the mirror (longer names are cut).
+    const WHAT_MAX: usize = 256;
+
+    /// The activity mirror: a sequence lock over a fixed buffer. The writer makes `SEQ` odd,
+    /// writes, makes it even; the handler reads only an even, unchanged sequence.
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    static WHAT: [AtomicU8; WHAT_MAX] = [const { AtomicU8::new(0) }; WHAT_MAX];
+    static WHAT_LEN: AtomicUsize = AtomicUsize::new(0);
+    /// CLOCK_MONOTONIC nanoseconds when the activity started; 0: none.
+    static SINCE_NS: AtomicU64 = AtomicU64::new(0);
+
+    /// What the handler writes, prepared when armed.
+    pub(super) struct Prepared {
+        /// `{prefix}{action}: `.
+        pub head: Vec<u8>,
+        /// CLOCK_MONOTONIC nanoseconds when the action started.
+        pub started_ns: u64,
+        pub code: i32,
+    }
+    static PREPARED: AtomicPtr<Prepared> = AtomicPtr::new(std::ptr::null_mut());
+    /// The backstop POSIX timer's id (`timer_t`, a pointer-sized id); `usize::MAX`: none.
+    static BACKSTOP: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+    pub(super) fn monotonic_ns() -> u64 {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes into a valid timespec; async-signal-safe.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+        u64::try_from(ts.tv_sec)
+            .unwrap_or(0)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(u64::try_from(ts.tv_nsec).unwrap_or(0))
+    }
+
+    /// `since` in CLOCK_MONOTONIC nanoseconds (Rust's `Instant` is that clock on Linux).
+    fn instant_ns(since: Instant) -> u64 {
+        let ago = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        monotonic_ns().saturating_sub(ago).max(1)
+    }
+
+    pub(super) fn mirror_activity(a: Option<&(String, Instant)>) {
+        SEQ.fetch_add(1, Ordering::AcqRel);
+        match a {
+            Some((what, since)) => {
+                let text = crate::exit::sanitize_reason(what);
+                let mut n = 0;
+                for (slot, b) in WHAT.iter().zip(text.bytes()) {
+                    slot.store(b, Ordering::Relaxed);
+                    n += 1;
+                }
+                WHAT_LEN.store(n, Ordering::Relaxed);
+                SINCE_NS.store(instant_ns(*since), Ordering::Relaxed);
+            }
+            None => SINCE_NS.store(0, Ordering::Relaxed),
+        }
+        SEQ.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Block SIGALRM in the calling thread (a [`super::bounded`] worker).
+    pub(super) fn block_in_this_thread() {
+        // SAFETY: sigset operations on a local set; pthread_sigmask changes this thread only.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGALRM);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        }
+    }
+
+    /// A fixed buffer the handler formats into.
+    struct Buf {
+        b: [u8; 1024],
+        n: usize,
+    }
+
+    impl Buf {
+        fn push(&mut self, s: &[u8]) {
+            let room = self.b.len() - self.n;
+            let k = s.len().min(room);
+            self.b[self.n..self.n + k].copy_from_slice(&s[..k]);
+            self.n += k;
+        }
+    }
+
+    impl std::fmt::Write for Buf {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.push(s.as_bytes());
+            Ok(())
+        }
+    }
+
+    extern "C" fn on_alarm(_: libc::c_int) {
+        use std::fmt::Write as _;
+        let p = PREPARED.load(Ordering::Acquire);
+        if p.is_null() {
+            return;
+        }
+        // SAFETY: a published Prepared is leaked, never freed.
+        let p = unsafe { &*p };
+        let now = monotonic_ns();
+        let mut out = Buf { b: [0; 1024], n: 0 };
+        out.push(&p.head);
+        let mut what = [0u8; WHAT_MAX];
+        let s1 = SEQ.load(Ordering::Acquire);
+        let len = WHAT_LEN.load(Ordering::Relaxed).min(WHAT_MAX);
+        for (d, s) in what.iter_mut().zip(WHAT.iter()).take(len) {
+            *d = s.load(Ordering::Relaxed);
+        }
+        let since = SINCE_NS.load(Ordering::Relaxed);
+        fence(Ordering::Acquire);
+        let consistent = s1 % 2 == 0 && SEQ.load(Ordering::Acquire) == s1;
+        let secs = |from: u64| now.saturating_sub(from) as f64 / 1e9;
+        if consistent && since != 0 {
+            out.push(&what[..len]);
+            let _ = writeln!(
+                out,
+                " blocked in the kernel for {:.1} s; giving up before the cluster's timeout",
+                secs(since)
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "no answer within {:.1} s; giving up before the cluster's timeout",
+                secs(p.started_ns)
+            );
+        }
+        // SAFETY: write(2), unlink/rmdir and _exit are async-signal-safe.
+        unsafe {
+            libc::write(2, out.b.as_ptr().cast(), out.n);
+        }
+        crate::secret::remove_all_from_signal_handler();
+        // SAFETY: see above.
+        unsafe { libc::_exit(p.code) }
+    }
+
+    /// `d` as a timer value, at least 1 µs (an all-zero it_value disarms instead of firing).
+    fn timeval(d: std::time::Duration) -> libc::timeval {
+        libc::timeval {
+            tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
+            tv_usec: libc::suseconds_t::from(d.subsec_micros()).max(i64::from(d.is_zero())),
+        }
+    }
+
+    /// Arm both timers; false when the kernel refused (the caller falls back to a thread).
+    pub(super) fn arm(
+        at: std::time::Duration,
+        backstop: std::time::Duration,
+        prepared: Prepared,
+    ) -> bool {
+        let p = Box::into_raw(Box::new(prepared));
+        let old = PREPARED.swap(p, Ordering::AcqRel);
+        // Never freed (a handler may still read it); only one per armed action.
+        let _ = old;
+        // SAFETY: installing a handler that only calls async-signal-safe functions; timer
+        // calls with valid, initialised structures.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_alarm as extern "C" fn(libc::c_int) as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            sa.sa_flags = 0;
+            if libc::sigaction(libc::SIGALRM, &sa, std::ptr::null_mut()) != 0 {
+                return false;
+            }
+            // One shot: a zero interval.
+            let it = libc::itimerval {
+                it_interval: std::mem::zeroed(),
+                it_value: timeval(at),
+            };
+            if libc::setitimer(libc::ITIMER_REAL, &it, std::ptr::null_mut()) != 0 {
+                return false;
+            }
+            // The backstop: SIGUSR2 with its default action (terminate); nothing in the SDK
+            // or the agents installs a handler for it.
+            let mut sev: libc::sigevent = std::mem::zeroed();
+            sev.sigev_notify = libc::SIGEV_SIGNAL;
+            sev.sigev_signo = libc::SIGUSR2;
+            let mut id: libc::timer_t = std::ptr::null_mut();
+            if libc::timer_create(libc::CLOCK_MONOTONIC, &mut sev, &mut id) == 0 {
+                let spec = libc::itimerspec {
+                    it_interval: libc::timespec {
+                        tv_sec: 0,
+                        tv_nsec: 0,
+                    },
+                    it_value: libc::timespec {
+                        tv_sec: libc::time_t::try_from(backstop.as_secs())
+                            .unwrap_or(libc::time_t::MAX),
+                        tv_nsec: i64::from(backstop.subsec_nanos().max(1)),
+                    },
+                };
+                libc::timer_settime(id, 0, &spec, std::ptr::null_mut());
+                BACKSTOP.store(id as usize, Ordering::Release);
+            }
+        }
+        true
+    }
+
+    pub(super) fn disarm() {
+        PREPARED.store(std::ptr::null_mut(), Ordering::Release);
+        // SAFETY: disarming timers this module armed.
+        unsafe {
+            let zero: libc::itimerval = std::mem::zeroed();
+            libc::setitimer(libc::ITIMER_REAL, &zero, std::ptr::null_mut());
+            let id = BACKSTOP.swap(usize::MAX, Ordering::AcqRel);
+            if id != usize::MAX {
+                libc::timer_delete(id as libc::timer_t);
+            }
+        }
+    }
+}
+
+/// The watchdog of a real agent process: at `at` it writes `{prefix}{action}: ...` (the same
+/// reason [`Watchdog`] gives) to stderr and ends the process with `code`, from a timer
+/// signal rather than a thread (see `signal_watchdog`'s notes in the source for the costs
+/// and the one case, a thread stuck in a killable-only wait outside [`bounded`], where the
+/// process is ended by a second timer without a reason). Disarmed when dropped.
+///
+/// One per process at a time: arming it again replaces the previous one.
+#[derive(Debug)]
+pub struct ExitWatchdog {
+    fallback: Option<Watchdog>,
+}
+
+impl ExitWatchdog {
+    /// Arm for `action`: the reason at `at`, reason lines prefixed with `prefix`
+    /// (`ocf-exit-reason:`); the silent backstop at `backstop` (before the caller's timeout).
+    pub fn arm(
+        at: Deadline,
+        backstop: Deadline,
+        action: &str,
+        prefix: &str,
+        code: u8,
+    ) -> ExitWatchdog {
+        let now = Instant::now();
+        let left = at.instant().saturating_duration_since(now);
+        let backstop = backstop
+            .instant()
+            .saturating_duration_since(now)
+            .max(left + Duration::from_millis(25));
+        let mut head = Vec::with_capacity(prefix.len() + action.len() + 2);
+        head.extend_from_slice(prefix.as_bytes());
+        head.extend_from_slice(crate::exit::sanitize_reason(action).as_bytes());
+        head.extend_from_slice(b": ");
+        let prepared = signal_watchdog::Prepared {
+            head,
+            started_ns: signal_watchdog::monotonic_ns(),
+            code: i32::from(code),
+        };
+        if signal_watchdog::arm(left, backstop, prepared) {
+            return ExitWatchdog { fallback: None };
+        }
+        // The kernel refused a timer: a thread does the same work.
+        let prefix = prefix.to_string();
+        ExitWatchdog {
+            fallback: Some(Watchdog::arm(
+                at,
+                action,
+                Box::new(move |reason| {
+                    eprintln!("{prefix}{}", crate::exit::sanitize_reason(&reason));
+                    crate::secret::remove_all_from_signal_handler();
+                    // SAFETY: _exit only ends the process.
+                    unsafe { libc::_exit(i32::from(code)) }
+                }),
+            )),
+        }
+    }
+}
+
+impl Drop for ExitWatchdog {
+    fn drop(&mut self) {
+        if self.fallback.take().is_none() {
+            signal_watchdog::disarm();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,6 +724,35 @@ mod tests {
     fn serial() -> std::sync::MutexGuard<'static, ()> {
         static L: Mutex<()> = Mutex::new(());
         L.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    #[test]
+    fn hang_prone_filesystems_are_recognised() {
+        for t in [
+            "fuse",
+            "fuse.bindfs",
+            "fuseblk",
+            "nfs",
+            "nfs4",
+            "cifs",
+            "glusterfs",
+        ] {
+            assert!(fstype_may_hang(t), "{t}");
+        }
+        for t in ["ext4", "xfs", "tmpfs", "btrfs", "proc"] {
+            assert!(!fstype_may_hang(t), "{t}");
+        }
+        use std::path::Path;
+        assert!(!may_hang(Path::new("/run/x.pid")));
+        assert!(!may_hang(Path::new("/proc/self/stat")));
+        assert!(may_hang(Path::new("relative.pid")));
+        // A call on a local path runs in this thread.
+        let me = std::thread::current().id();
+        let d = Deadline::after(Duration::from_secs(5));
+        let ran_on = bounded_if_may_hang(Path::new("/proc/self/stat"), d, "read", move || {
+            std::thread::current().id()
+        });
+        assert_eq!(ran_on, Ok(me));
     }
 
     #[test]

@@ -16,15 +16,16 @@
 //!    `internal error: ...`, never 101;
 //! 6. maps the result to an exit code (degraded codes only where [`Context::degraded_allowed`])
 //!    and prints one exit-reason line for every failure;
-//! 7. in a real agent process, arms a [`Watchdog`] for the action: if the action has not
-//!    answered by [`Context::watchdog`] (a system call blocked in the kernel), it writes the exit
-//!    reason naming the blocked call and ends the process with 1, before the caller's timeout.
+//! 7. in a real agent process, arms an [`ExitWatchdog`] for the action (two timers, no
+//!    thread): if the action has not answered by [`Context::watchdog`] (a system call blocked
+//!    in the kernel), it writes the exit reason naming the blocked call and ends the process
+//!    with 1, before the caller's timeout.
 //!
 //! Everything after the protocol actions, building the [`Context`] and the logger included,
 //! runs under `catch_unwind`; the crate refuses to build with `panic = "abort"`.
 
 use crate::context::{Caller, Context};
-use crate::deadline::Watchdog;
+use crate::deadline::{Deadline, ExitWatchdog};
 use crate::env::Env;
 use crate::exit::{Error, Rc, Result};
 use crate::log::{self, Logger, Stream};
@@ -540,7 +541,9 @@ pub fn execute<A: ResourceAgent>(inv: Invocation) -> u8 {
         hide_secrets_from_children(agent);
         let watchdog = arm_watchdog(&cx, &logger);
         let previous = log::install(logger);
+        let previous_deadline = crate::deadline::set_action_deadline(Some(cx.deadline));
         let rc = execute_action::<A>(&cx, requested);
+        crate::deadline::set_action_deadline(previous_deadline);
         drop(watchdog);
         match previous {
             Some(p) => drop(log::install(p)),
@@ -567,7 +570,8 @@ static WATCHDOG: AtomicBool = AtomicBool::new(false);
 /// (`crm_attribute`, a client binary, a daemon) inherits the environment, and a child's
 /// environment is readable by anyone who may read its `/proc/<pid>/environ`. Agents read
 /// parameters from [`Context::env`], never from the process environment. Runs before the
-/// watchdog thread exists, so no other thread reads the environment meanwhile.
+/// action starts any thread ([`crate::deadline::bounded`] workers), so no other thread
+/// reads the environment meanwhile.
 fn hide_secrets_from_children(agent: &Agent) {
     if !WATCHDOG.load(Ordering::Relaxed) {
         return;
@@ -578,27 +582,30 @@ fn hide_secrets_from_children(agent: &Agent) {
 }
 
 /// Arm the watchdog of one action (see [`crate::deadline`]): at [`Context::watchdog`] it
-/// writes the exit reason through a copy of the action's logger and ends the process with 1.
-fn arm_watchdog(cx: &Context, logger: &Logger) -> Option<Watchdog> {
+/// writes the exit reason with the logger's prefix, removes the live secret options files and
+/// ends the process with 1 (from a timer signal: no thread). Its silent backstop fires half
+/// way between the watchdog and the caller's timeout.
+fn arm_watchdog(cx: &Context, logger: &Logger) -> Option<ExitWatchdog> {
     if !WATCHDOG.load(Ordering::Relaxed) {
         return None;
     }
-    let mut logger = logger.clone();
-    Some(Watchdog::arm(
+    // deadline = total - margin, watchdog = total - margin/2: the backstop at total - margin/4.
+    let half_margin = cx
+        .watchdog
+        .instant()
+        .saturating_duration_since(cx.deadline.instant());
+    let backstop = Deadline::at(
+        cx.watchdog
+            .instant()
+            .checked_add(half_margin / 2)
+            .unwrap_or(cx.watchdog.instant()),
+    );
+    Some(ExitWatchdog::arm(
         cx.watchdog,
+        backstop,
         &cx.action,
-        Box::new(move |reason| {
-            logger.exit_reason(&reason);
-            let _ = std::io::stdout().flush();
-            let _ = std::io::stderr().flush();
-            // Other threads may be blocked in the kernel: end the process without unwinding
-            // or running destructors that could wait for them.
-            // _exit skips the atexit handler that removes secret options files: remove them
-            // here (never waits on a lock).
-            crate::secret::remove_all();
-            // SAFETY: _exit only ends the process.
-            unsafe { libc::_exit(i32::from(Rc::ErrGeneric.code())) }
-        }),
+        logger.reason_prefix(),
+        Rc::ErrGeneric.code(),
     ))
 }
 
@@ -1043,6 +1050,23 @@ mod tests {
         }
         fn monitor(_: &(), cx: &Context) -> Result<Status> {
             let fifo = cx.env.get("HANG_FIFO").unwrap_or("/nonexistent");
+            // An options file alive while the action hangs: the watchdog removes it.
+            let _secret = match cx.env.get("HANG_SECRETS") {
+                Some(d) => Some(crate::secret::OptionsFile::create_in(
+                    std::path::Path::new(d),
+                    b"password=x\n",
+                )?),
+                None => None,
+            };
+            if cx.env.contains("HANG_UNHANDLED") {
+                // Stands in for a thread stuck where no signal handler can run (a FUSE
+                // request whose daemon is stopped waits killable-only): the watchdog's
+                // signal achieves nothing, so only the backstop can end the process.
+                // SAFETY: ignoring a signal installs no code.
+                unsafe {
+                    libc::signal(libc::SIGALRM, libc::SIG_IGN);
+                }
+            }
             if cx.env.contains("HANG_BOUNDED") {
                 // Bounded by more than the budget (an agent that asked for too much): the
                 // watchdog answers, naming the call.
@@ -1167,7 +1191,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let fifo = dir.join("fifo");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
-        for bounded in [false, true] {
+        for (bounded, unhandled) in [(false, false), (true, false), (false, true)] {
             let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
             cmd.args(["--exact", "dispatch::tests::watchdog_child", "--nocapture"])
                 .args(["--test-threads", "1"])
@@ -1177,10 +1201,27 @@ mod tests {
             if bounded {
                 cmd.env("HANG_BOUNDED", "1");
             }
+            if unhandled {
+                cmd.env("HANG_UNHANDLED", "1");
+            }
+            let secrets = dir.join("secrets");
+            if !bounded && !unhandled {
+                cmd.env("HANG_SECRETS", &secrets);
+            }
             let t = Instant::now();
             let out = cmd.output().unwrap();
             let took = t.elapsed();
             let err = String::from_utf8_lossy(&out.stderr);
+            if unhandled {
+                // The backstop (SIGUSR2, default action) at 3 s - margin/4 = 2.875 s: ended
+                // before the caller's timeout, without a reason (none could be written).
+                use std::os::unix::process::ExitStatusExt;
+                assert_eq!(out.status.signal(), Some(libc::SIGUSR2), "{err}");
+                assert!(took < Duration::from_millis(2990), "{took:?}");
+                assert!(took >= Duration::from_millis(2800), "{took:?}");
+                assert!(!err.contains("ocf-exit-reason:"), "{err}");
+                continue;
+            }
             assert_eq!(out.status.code(), Some(1), "{err}");
             // Timeout 3 s: the agent's own deadline at 2.5 s, the watchdog at 2.75 s, the
             // caller gives up at 3 s (this child's start-up is counted too).
@@ -1191,6 +1232,11 @@ mod tests {
                 .filter_map(|l| l.strip_prefix("ocf-exit-reason:"))
                 .collect();
             assert_eq!(reasons.len(), 1, "one exit reason: {err}");
+            if !bounded {
+                // The options file created by the hanging action is gone with it.
+                let left: Vec<_> = std::fs::read_dir(&secrets).unwrap().flatten().collect();
+                assert!(left.is_empty(), "left behind: {left:?}");
+            }
             let reason = reasons[0];
             if bounded {
                 assert!(

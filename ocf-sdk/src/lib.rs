@@ -10,8 +10,8 @@
 //! | module | owns |
 //! |---|---|
 //! | [`exit`] | [`Rc`] (0–9, 190, 191), [`Error`] (code + exit reason), [`OrRc`] |
-//! | [`meta`] | the declaration types |
-//! | [`metadata`] | XML in the `ocf-1.0`, `ocf-1.1` and `rgmanager` flavours, and which one to print |
+//! | [`meta`] | the declaration types: what an agent is ([`Agent`], [`Param`], [`Action`]); it never renders |
+//! | [`metadata`] | the `meta-data` action's XML rendered from a declaration, in the `ocf-1.0`, `ocf-1.1` and `rgmanager` flavours, and which one to print |
 //! | [`params`] | `OCF_RESKEY_*` → typed values, defaults, deprecations, malformed input → 6 |
 //! | [`context`] | action, instance, caller, probe, interval/timeout, depth, clones, notify, migrate |
 //! | [`dispatch`] | [`ResourceAgent`], [`run`], [`multicall`], policy, panic catching |

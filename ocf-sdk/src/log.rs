@@ -229,6 +229,12 @@ impl Logger {
         }
     }
 
+    /// The prefix of exit-reason lines on stderr (`OCF_EXIT_REASON_PREFIX`, by default
+    /// `ocf-exit-reason:`).
+    pub fn reason_prefix(&self) -> &str {
+        &self.reason_prefix
+    }
+
     fn stderr_is_log(&self) -> bool {
         self.interactive || (self.facility.is_none() && self.logfile.is_none())
     }

@@ -11,10 +11,11 @@
 //!      the dispatcher catches panics, so the stack unwinds);
 //!   2. on the exit paths that skip destructors: an `atexit` handler (registered with the
 //!      first file) runs [`remove_all`] at `std::process::exit`; the dispatcher's timeout
-//!      watchdog, which ends the process with `_exit` while the action's thread may be
-//!      blocked in the kernel, calls [`remove_all`] first. [`remove_all`] never waits for a
-//!      lock (a thread stuck elsewhere cannot block it) and only removes files on the run
-//!      directory's tmpfs;
+//!      watchdog, which ends the process with `_exit` from a signal handler while the
+//!      action's thread may be blocked in the kernel, first removes them with `unlink` and
+//!      `rmdir` from a registry of prepared C paths (no allocation, no lock). [`remove_all`]
+//!      never waits for a lock (a thread stuck elsewhere cannot block it) and only removes
+//!      files on the run directory's tmpfs;
 //!   3. after a SIGKILL (Pacemaker's executor kills the agent's process group when the
 //!      action times out; nothing runs then): the directory is named after the agent's pid
 //!      and the next [`OptionsFile`] created by any agent of this type removes the
@@ -36,10 +37,12 @@
 
 use crate::context::Context;
 use crate::exit::{Error, Result};
+use std::ffi::CString;
 use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Mutex, Once};
 
 /// A secret value: `{:?}` and `{}` print `<secret>`.
@@ -81,6 +84,59 @@ extern "C" fn remove_at_exit() {
     remove_all();
 }
 
+/// The live options files again, as C paths (file, directory) that the watchdog's signal
+/// handler can remove with `unlink` and `rmdir` only: no allocation, no lock. An entry is
+/// leaked on purpose (a few bytes per file, a few files per process): a handler running on
+/// another thread may still read it when the file is dropped.
+static SIGNAL_SAFE: [AtomicPtr<(CString, CString)>; 8] =
+    [const { AtomicPtr::new(std::ptr::null_mut()) }; 8];
+
+/// Register `file` in `dir` for [`remove_all_from_signal_handler`].
+fn register_signal_safe(file: &Path, dir: &Path) -> Option<usize> {
+    let (Ok(f), Ok(d)) = (
+        CString::new(file.as_os_str().as_bytes()),
+        CString::new(dir.as_os_str().as_bytes()),
+    ) else {
+        return None;
+    };
+    let entry = Box::into_raw(Box::new((f, d)));
+    for (i, slot) in SIGNAL_SAFE.iter().enumerate() {
+        if slot
+            .compare_exchange(
+                std::ptr::null_mut(),
+                entry,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+        {
+            return Some(i);
+        }
+    }
+    // More than 8 live files: the atexit handler and the next agent's sweep still remove it.
+    // SAFETY: `entry` came from Box::into_raw above and was published nowhere.
+    drop(unsafe { Box::from_raw(entry) });
+    None
+}
+
+/// Remove every live options file with `unlink` and `rmdir` only (async-signal-safe): for
+/// the dispatcher's watchdog, which ends the process from a signal handler.
+pub(crate) fn remove_all_from_signal_handler() {
+    for slot in &SIGNAL_SAFE {
+        let p = slot.swap(std::ptr::null_mut(), Ordering::AcqRel);
+        if p.is_null() {
+            continue;
+        }
+        // SAFETY: entries are leaked boxes, never freed once published.
+        let (f, d) = unsafe { &*p };
+        // SAFETY: unlink and rmdir with NUL-terminated paths; both are async-signal-safe.
+        unsafe {
+            libc::unlink(f.as_ptr());
+            libc::rmdir(d.as_ptr());
+        }
+    }
+}
+
 /// Remove every options file still alive in this process (their directories included).
 /// Registered with `atexit`, so `std::process::exit` runs it; call it from any other exit
 /// path that skips destructors (a watchdog ending the process with `_exit`). It never
@@ -102,6 +158,8 @@ pub fn remove_all() {
 pub struct OptionsFile {
     dir: PathBuf,
     path: PathBuf,
+    /// Its entry in the signal handler's registry, if it got one.
+    slot: Option<usize>,
 }
 
 impl OptionsFile {
@@ -145,8 +203,10 @@ impl OptionsFile {
         if let Ok(mut v) = LIVE.lock() {
             v.push(dir.clone());
         }
+        let path = dir.join("options.cnf");
         let file = OptionsFile {
-            path: dir.join("options.cnf"),
+            slot: register_signal_safe(&path, &dir),
+            path,
             dir,
         };
         let mut f = std::fs::OpenOptions::new()
@@ -199,6 +259,10 @@ pub fn ini_text(section: &str, pairs: &[(&str, &str)]) -> Result<String> {
 
 impl Drop for OptionsFile {
     fn drop(&mut self) {
+        if let Some(i) = self.slot {
+            // Leaked, not freed: see SIGNAL_SAFE.
+            SIGNAL_SAFE[i].store(std::ptr::null_mut(), Ordering::Release);
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
         if let Ok(mut v) = LIVE.lock() {
             v.retain(|d| d != &self.dir);

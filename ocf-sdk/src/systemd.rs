@@ -45,7 +45,13 @@ pub fn systemctl(args: &[&str], deadline: Deadline) -> Result<Output> {
                 .unwrap_or_else(|_| "unknown".into())
         )));
     }
-    Cmd::new("systemctl")
+    run_systemctl(Path::new("systemctl"), args, deadline)
+}
+
+/// `program --no-ask-password ARGS...` bounded by `deadline` (the part of [`systemctl`] after
+/// the detection; tests pass a stand-in program).
+fn run_systemctl(program: &Path, args: &[&str], deadline: Deadline) -> Result<Output> {
+    Cmd::new(program)
         .arg("--no-ask-password")
         .args(args)
         .run(deadline)
@@ -151,6 +157,62 @@ mod tests {
                 e.reason()
             );
         }
+    }
+
+    /// What can be tested without systemd as PID 1: the argv `systemctl` gets and that a
+    /// `systemctl` that never answers (systemd busy or hung, a job waiting for another) is
+    /// given up at the deadline with a reason. A stand-in program records its argv and then
+    /// sleeps, or answers with `is-active`'s exit code 3. Not tested here (no systemd PID 1
+    /// on the test machines): the real systemctl's behaviour and `daemon-reload` of drop-ins.
+    #[test]
+    fn systemctl_gets_argv_only_and_is_bounded() {
+        let dir = std::env::temp_dir().join(format!("ocfrs-su-systemctl-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let argv = dir.join("argv");
+        let fake = dir.join("systemctl");
+        std::fs::write(
+            &fake,
+            format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\n\
+                 [ \"$2\" = is-active ] && {{ echo inactive; exit 3; }}\nexec sleep 30\n",
+                argv.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(
+            &fake,
+            <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
+        )
+        .unwrap();
+        // A unit name with a space and a shell metacharacter arrives as one argument.
+        let unit = "nfs server;$(touch x).service";
+        let t = std::time::Instant::now();
+        let e = run_systemctl(
+            &fake,
+            &["restart", unit],
+            Deadline::after(Duration::from_millis(500)),
+        )
+        .unwrap_err();
+        let took = t.elapsed();
+        assert!(took < Duration::from_secs(3), "{took:?}");
+        assert!(took >= Duration::from_millis(450), "{took:?}");
+        assert_eq!(e.rc(), crate::Rc::ErrGeneric, "{}", e.reason());
+        assert!(e.reason().contains("systemctl"), "{}", e.reason());
+        assert_eq!(
+            std::fs::read_to_string(&argv).unwrap(),
+            format!("--no-ask-password\nrestart\n{unit}\n")
+        );
+        // is-active answers with a code: the output is returned whatever the code.
+        let out = run_systemctl(
+            &fake,
+            &["is-active", "x.service"],
+            Deadline::after(Duration::from_secs(5)),
+        )
+        .unwrap();
+        assert!(!out.success());
+        assert_eq!(out.one_line(), "inactive");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

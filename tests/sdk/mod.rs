@@ -2,6 +2,7 @@
 mod bad_input;
 mod features;
 mod generated;
+mod hung;
 mod install;
 mod journal;
 mod logging;

@@ -17,6 +17,7 @@
 //! executable, when given, and the file's modification time stand in for the start time.
 
 use super::lookup::{Proc, ProcRef};
+use crate::deadline::Deadline;
 use crate::exit::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -52,24 +53,65 @@ impl PidRecord {
 }
 
 /// A pid file.
+///
+/// A pid file on a filesystem that can hang (FUSE, NFS, CIFS, ...: an admin's `pidfile=` on
+/// shared storage) is read in a [`crate::deadline::bounded`] worker, so a stopped FUSE daemon
+/// or a dead server costs the action its deadline and a reason naming the file, never the
+/// cluster's timeout. The deadline is the one given with [`Pidfile::within`], else the
+/// running action's ([`crate::deadline::action_deadline`]); which filesystems can hang is
+/// [`crate::deadline::may_hang`]'s answer (files under `/run` are read directly, elsewhere
+/// one read of `/proc/self/mountinfo` decides; nothing on the path itself is touched).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pidfile {
     /// Its path.
     pub path: PathBuf,
+    deadline: Option<Deadline>,
 }
 
 impl Pidfile {
     /// A pid file at `path`.
     pub fn new(path: impl Into<PathBuf>) -> Pidfile {
-        Pidfile { path: path.into() }
+        Pidfile {
+            path: path.into(),
+            deadline: None,
+        }
+    }
+
+    /// Read it by `deadline` at the latest when it lies on a filesystem that can hang (see
+    /// [`Pidfile`]); without this, the running action's deadline applies.
+    #[must_use]
+    pub fn within(mut self, deadline: Deadline) -> Pidfile {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Run `f` on the file directly, or bounded when it may hang and a deadline is known.
+    fn guarded<T: Send + 'static>(
+        &self,
+        what: &str,
+        f: impl FnOnce(PathBuf) -> T + Send + 'static,
+    ) -> Result<T> {
+        match self.deadline.or_else(crate::deadline::action_deadline) {
+            Some(d) => {
+                let path = self.path.clone();
+                Ok(crate::deadline::bounded_if_may_hang(
+                    &self.path,
+                    d,
+                    format!("{what} of pid file {}", self.path.display()),
+                    move || f(path),
+                )?)
+            }
+            None => Ok(f(self.path.clone())),
+        }
     }
 
     /// The pid and start time it holds; `Ok(None)` when missing or empty.
     ///
     /// # Errors
-    /// 1 when unreadable or when the first word is not a pid.
+    /// 1 when unreadable, when the first word is not a pid, or when the read blocked past
+    /// the deadline (see [`Pidfile`]).
     pub fn read_record(&self) -> Result<Option<PidRecord>> {
-        let Some(text) = crate::files::read_if_exists(&self.path)? else {
+        let Some(text) = self.guarded("read", |p| crate::files::read_if_exists(&p))?? else {
             return Ok(None);
         };
         let mut words = text.split_whitespace();
@@ -155,9 +197,9 @@ impl Pidfile {
             }
         }
         if rec.start_ticks.is_none() && exe.is_none() {
-            let written = std::fs::metadata(&self.path)
-                .and_then(|m| m.modified())
-                .ok();
+            let written = self.guarded("stat", |p| {
+                std::fs::metadata(p).and_then(|m| m.modified()).ok()
+            })?;
             if let (Some(w), Some(s)) = (written, p.identity().started_at()) {
                 // Start times have tick resolution; allow two seconds of slack.
                 if s > w + Duration::from_secs(2) {
