@@ -201,12 +201,13 @@ pub fn migrate_to(cfg: &Config, dom: &Domain, v: &Virsh, cx: &Context) -> Result
         Err(e) => ocf::warn!("{}", e.reason()),
     }
     let here = match virsh::domstate(v, &dom.name, cx.deadline.fraction(0.7))? {
-        Ok(DomState::Running) => "the domain keeps running on this node".to_string(),
-        Ok(DomState::Stopped) => "the domain is NOT running on this node any more".to_string(),
-        Err(m) => format!("its state here is unknown ({m})"),
+        Ok(DomState::Running) => "it keeps running on this node".to_string(),
+        Ok(DomState::Stopped) => "it is NOT running on this node any more".to_string(),
+        Err(m) => format!("its state here is unknown: {m}"),
     };
+    // The state first: the reason may be cut to the exit-reason limit.
     Err(Error::generic(format!(
-        "live migration of {} to {target} failed: {failure}; {here}",
+        "live migration of {} to {target} failed ({here}): {failure}",
         dom.name
     )))
 }
