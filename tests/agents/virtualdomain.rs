@@ -65,7 +65,11 @@ fn virtualdomain_on_two_libvirt_hosts() {
     let (a, b) = (p.host("A"), p.host("B"));
 
     step("probe and stop of a domain that runs nowhere");
-    vd(&p, a).action("monitor").probe().run().assert_rc(Rc::NotRunning);
+    vd(&p, a)
+        .action("monitor")
+        .probe()
+        .run()
+        .assert_rc(Rc::NotRunning);
     vd(&p, a).action("stop").run().assert_rc(Rc::Success);
 
     step("start, idempotent start, monitor, probe elsewhere");
@@ -78,14 +82,32 @@ fn virtualdomain_on_two_libvirt_hosts() {
     assert_eq!(a.qemu_pids().len(), 1);
     assert!(b.qemu_pids().is_empty());
     vd(&p, a).action("start").run().assert_rc(Rc::Success);
-    vd(&p, a).action("monitor").recurring().run().assert_rc(Rc::Success);
+    vd(&p, a)
+        .action("monitor")
+        .recurring()
+        .run()
+        .assert_rc(Rc::Success);
     vd(&p, a).action("status").run().assert_rc(Rc::Success);
-    vd(&p, b).action("monitor").probe().run().assert_rc(Rc::NotRunning);
+    vd(&p, b)
+        .action("monitor")
+        .probe()
+        .run()
+        .assert_rc(Rc::NotRunning);
 
     step("libvirtd SIGSTOPped: monitor answers from /proc inside its budget");
     a.freeze_libvirtd(true);
-    let (o, took) = timed(&vd(&p, a).action("monitor").recurring().timeout(Duration::from_secs(6)));
-    let (probe, _) = timed(&vd(&p, a).action("monitor").probe().timeout(Duration::from_secs(6)));
+    let (o, took) = timed(
+        &vd(&p, a)
+            .action("monitor")
+            .recurring()
+            .timeout(Duration::from_secs(6)),
+    );
+    let (probe, _) = timed(
+        &vd(&p, a)
+            .action("monitor")
+            .probe()
+            .timeout(Duration::from_secs(6)),
+    );
     a.freeze_libvirtd(false);
     o.assert_rc(Rc::Success);
     assert!(took < Duration::from_secs(6), "monitor took {took:?}");
@@ -102,14 +124,29 @@ fn virtualdomain_on_two_libvirt_hosts() {
     );
     o.assert_rc(Rc::Success);
     eprintln!("migrate_to A->B: {took:?}");
-    assert!(o.stderr.contains("--bandwidth") || o.stderr.contains("migrated"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("--bandwidth") || o.stderr.contains("migrated"),
+        "{}",
+        o.stderr
+    );
     migrate(vd(&p, b), a, b)
         .action("migrate_from")
         .run()
         .assert_rc(Rc::Success);
-    migrate(vd(&p, a), a, b).action("stop").run().assert_rc(Rc::Success);
-    vd(&p, a).action("monitor").recurring().run().assert_rc(Rc::NotRunning);
-    vd(&p, b).action("monitor").recurring().run().assert_rc(Rc::Success);
+    migrate(vd(&p, a), a, b)
+        .action("stop")
+        .run()
+        .assert_rc(Rc::Success);
+    vd(&p, a)
+        .action("monitor")
+        .recurring()
+        .run()
+        .assert_rc(Rc::NotRunning);
+    vd(&p, b)
+        .action("monitor")
+        .recurring()
+        .run()
+        .assert_rc(Rc::Success);
     assert!(a.qemu_pids().is_empty());
     assert_eq!(b.qemu_pids().len(), 1);
 
@@ -123,7 +160,10 @@ fn virtualdomain_on_two_libvirt_hosts() {
         .action("migrate_from")
         .run()
         .assert_rc(Rc::Success);
-    migrate(vd(&p, b), b, a).action("stop").run().assert_rc(Rc::Success);
+    migrate(vd(&p, b), b, a)
+        .action("stop")
+        .run()
+        .assert_rc(Rc::Success);
     assert!(running_on(&p, a));
     assert!(b.qemu_pids().is_empty());
 
@@ -136,9 +176,16 @@ fn virtualdomain_on_two_libvirt_hosts() {
     let reason = o.reason().unwrap_or_default();
     assert!(reason.contains("failed"), "{reason}");
     assert!(reason.contains("Unable to resolve address"), "{reason}");
-    assert!(reason.contains("(it keeps running on this node)"), "{reason}");
+    assert!(
+        reason.contains("(it keeps running on this node)"),
+        "{reason}"
+    );
     assert!(running_on(&p, a));
-    vd(&p, a).action("monitor").recurring().run().assert_rc(Rc::Success);
+    vd(&p, a)
+        .action("monitor")
+        .recurring()
+        .run()
+        .assert_rc(Rc::Success);
 
     step("target libvirtd SIGSTOPped: migrate_to ends inside its budget, domain stays");
     b.freeze_libvirtd(true);
@@ -151,7 +198,9 @@ fn virtualdomain_on_two_libvirt_hosts() {
     o.assert_rc(Rc::ErrGeneric);
     assert!(took < Duration::from_secs(10), "migrate_to took {took:?}");
     assert!(
-        o.reason().unwrap_or_default().contains("(it keeps running on this node)"),
+        o.reason()
+            .unwrap_or_default()
+            .contains("(it keeps running on this node)"),
         "{}",
         o.stderr
     );
@@ -163,7 +212,8 @@ fn virtualdomain_on_two_libvirt_hosts() {
             .action("migrate_from")
             .timeout(Duration::from_secs(60)),
     );
-    o.assert_rc(Rc::ErrGeneric).assert_reason_contains("did not arrive");
+    o.assert_rc(Rc::ErrGeneric)
+        .assert_reason_contains("did not arrive");
     assert!(took < Duration::from_secs(15), "migrate_from took {took:?}");
 
     step("snapshot: stop saves the state, start restores it");
@@ -176,7 +226,11 @@ fn virtualdomain_on_two_libvirt_hosts() {
         .assert_rc(Rc::Success);
     assert!(state.exists(), "no saved state");
     assert!(a.qemu_pids().is_empty());
-    vd(&p, a).action("monitor").probe().run().assert_rc(Rc::NotRunning);
+    vd(&p, a)
+        .action("monitor")
+        .probe()
+        .run()
+        .assert_rc(Rc::NotRunning);
     vd(&p, a)
         .param("snapshot", snap.path())
         .action("start")
@@ -193,9 +247,11 @@ fn virtualdomain_on_two_libvirt_hosts() {
     o.assert_rc(Rc::Success);
     assert!(took < Duration::from_secs(12), "stop took {took:?}");
     assert!(left.is_empty(), "qemu still running: {left:?}");
-    wait_for("libvirt to see the domain gone", Duration::from_secs(20), || {
-        !running_on(&p, a)
-    });
+    wait_for(
+        "libvirt to see the domain gone",
+        Duration::from_secs(20),
+        || !running_on(&p, a),
+    );
 
     step("graceful stop with shutdown_mode escalates to destroy in time (the guest ignores ACPI)");
     vd(&p, a).action("start").run().assert_rc(Rc::Success);
@@ -216,18 +272,30 @@ fn virtualdomain_on_two_libvirt_hosts() {
     o.assert_rc(Rc::Success);
     assert!(took < Duration::from_secs(5), "force stop took {took:?}");
     assert!(!o.stderr.contains("shutdown"), "{}", o.stderr);
-    vd(&p, a).action("monitor").probe().run().assert_rc(Rc::NotRunning);
+    vd(&p, a)
+        .action("monitor")
+        .probe()
+        .run()
+        .assert_rc(Rc::NotRunning);
 
     step("config without <name>: 5 (probe 7, stop 0)");
     let noname = p.dir.join("noname.xml");
-    std::fs::write(&noname, "<domain type='qemu'><memory>65536</memory></domain>").unwrap();
+    std::fs::write(
+        &noname,
+        "<domain type='qemu'><memory>65536</memory></domain>",
+    )
+    .unwrap();
     let r = vd(&p, a).param("config", &noname);
     r.clone()
         .action("start")
         .run()
         .assert_rc(Rc::ErrInstalled)
         .assert_reason_contains("no <name>");
-    r.clone().action("monitor").probe().run().assert_rc(Rc::NotRunning);
+    r.clone()
+        .action("monitor")
+        .probe()
+        .run()
+        .assert_rc(Rc::NotRunning);
     r.clone().action("stop").run().assert_rc(Rc::Success);
 
     step("a persistent definition of the same name is not undefined: start 5");
@@ -260,8 +328,16 @@ fn virtualdomain_on_two_libvirt_hosts() {
             .param("autoset_utilization_hv_memory", "true")
     };
     util().action("start").run().assert_rc(Rc::Success);
-    util().action("monitor").recurring().run().assert_rc(Rc::Success);
-    util().action("monitor").recurring().run().assert_rc(Rc::Success);
+    util()
+        .action("monitor")
+        .recurring()
+        .run()
+        .assert_rc(Rc::Success);
+    util()
+        .action("monitor")
+        .recurring()
+        .run()
+        .assert_rc(Rc::Success);
     let text = std::fs::read_to_string(&calls).unwrap_or_default();
     assert_eq!(
         text,
@@ -303,7 +379,8 @@ fn virtualdomain_on_two_libvirt_hosts() {
             .recurring()
             .timeout(Duration::from_secs(4)),
     );
-    o.assert_rc(Rc::ErrGeneric).assert_reason_contains("did not finish");
+    o.assert_rc(Rc::ErrGeneric)
+        .assert_reason_contains("did not finish");
     assert!(took < Duration::from_secs(4), "{took:?}");
 
     step("our ocf-tester and Debian's shell ocf-tester on the agent inside host A");

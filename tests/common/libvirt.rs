@@ -141,7 +141,11 @@ impl Host {
             let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
                 continue;
             };
-            if std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok().as_ref() != Some(&ns) {
+            if std::fs::read_link(format!("/proc/{pid}/ns/pid"))
+                .ok()
+                .as_ref()
+                != Some(&ns)
+            {
                 continue;
             }
             let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -171,7 +175,10 @@ impl Host {
             .flatten()
             .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
             .filter(|pid| {
-                std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok().as_ref() == Some(&ns)
+                std::fs::read_link(format!("/proc/{pid}/ns/pid"))
+                    .ok()
+                    .as_ref()
+                    == Some(&ns)
                     && std::fs::read(format!("/proc/{pid}/cmdline"))
                         .is_ok_and(|c| c.starts_with(b"/usr/bin/qemu-system"))
             })
@@ -187,7 +194,13 @@ impl LibvirtPair {
     /// Bring both hosts up (a few seconds); panics with the hosts' logs when they do not come
     /// up.
     pub fn up() -> LibvirtPair {
-        for c in ["virsh", "libvirtd", "virtlogd", "qemu-system-x86_64", "nsenter"] {
+        for c in [
+            "virsh",
+            "libvirtd",
+            "virtlogd",
+            "qemu-system-x86_64",
+            "nsenter",
+        ] {
             assert!(
                 ocf::process::which(c).is_some(),
                 "{c} missing: install libvirt-daemon-system libvirt-clients qemu-system-x86 \
@@ -207,22 +220,48 @@ impl LibvirtPair {
             run_ok(Command::new("ip").args(["netns", "add", ns]));
         }
         run_ok(Command::new("ip").args([
-            "link", "add", "eth0", "netns", "ocfrs-vdA", "type", "veth", "peer", "name", "eth0",
-            "netns", "ocfrs-vdB",
+            "link",
+            "add",
+            "eth0",
+            "netns",
+            "ocfrs-vdA",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            "ocfrs-vdB",
         ]));
         std::fs::write(dir.join("init.sh"), HOST_INIT).unwrap();
         let mut hosts = Vec::new();
         for (tag, n) in [("A", 1), ("B", 2)] {
             let name = format!("ocfrs-vd{tag}");
             let ip = format!("{net}.{n}");
-            run_ok(Command::new("ip").args(["-n", &name, "addr", "add", &format!("{ip}/24"), "dev", "eth0"]));
+            run_ok(Command::new("ip").args([
+                "-n",
+                &name,
+                "addr",
+                "add",
+                &format!("{ip}/24"),
+                "dev",
+                "eth0",
+            ]));
             run_ok(Command::new("ip").args(["-n", &name, "link", "set", "eth0", "up"]));
             let d = dir.join(tag);
             for sub in ["cache", "log/qemu", "wrap"] {
                 std::fs::create_dir_all(d.join(sub)).unwrap();
             }
-            run_ok(Command::new("cp").args(["-a", "/etc/libvirt"]).arg(d.join("etc")));
-            run_ok(Command::new("cp").args(["-a", "/var/lib/libvirt"]).arg(d.join("lib")));
+            run_ok(
+                Command::new("cp")
+                    .args(["-a", "/etc/libvirt"])
+                    .arg(d.join("etc")),
+            );
+            run_ok(
+                Command::new("cp")
+                    .args(["-a", "/var/lib/libvirt"])
+                    .arg(d.join("lib")),
+            );
             std::fs::create_dir_all(d.join("lib/qemu")).unwrap();
             let uuid = std::fs::read_to_string("/proc/sys/kernel/random/uuid").unwrap();
             let mut conf = std::fs::read_to_string(d.join("etc/libvirtd.conf")).unwrap_or_default();
@@ -249,7 +288,9 @@ impl LibvirtPair {
             }
             let log = std::fs::File::create(d.join("init.log")).unwrap();
             let unshare = Command::new("ip")
-                .args(["netns", "exec", &name, "unshare", "--mount", "--uts", "--pid", "--fork"])
+                .args([
+                    "netns", "exec", &name, "unshare", "--mount", "--uts", "--pid", "--fork",
+                ])
                 .args(["--kill-child", "--mount-proc", "bash"])
                 .arg(dir.join("init.sh"))
                 .arg(&name)
@@ -267,15 +308,16 @@ impl LibvirtPair {
             // The init is unshare's only child.
             let t = Instant::now();
             let init = loop {
-                let kids = std::fs::read_to_string(format!(
-                    "/proc/{0}/task/{0}/children",
-                    unshare.id()
-                ))
-                .unwrap_or_default();
+                let kids =
+                    std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", unshare.id()))
+                        .unwrap_or_default();
                 if let Some(p) = kids.split_whitespace().next() {
                     break p.parse::<i32>().unwrap();
                 }
-                assert!(t.elapsed() < Duration::from_secs(10), "host {name}: no init");
+                assert!(
+                    t.elapsed() < Duration::from_secs(10),
+                    "host {name}: no init"
+                );
                 std::thread::sleep(Duration::from_millis(20));
             };
             let wrap_dir = d.join("wrap");
@@ -329,7 +371,13 @@ impl LibvirtPair {
         }
         // Each host reaches the other's libvirtd over the veth link.
         let (rc, _, err) = pair.hosts[0].exec(&[
-            "timeout", "20", "virsh", "-q", "-c", "qemu+tcp://ocfrs-vdB/system", "hostname",
+            "timeout",
+            "20",
+            "virsh",
+            "-q",
+            "-c",
+            "qemu+tcp://ocfrs-vdB/system",
+            "hostname",
         ]);
         assert_eq!(rc, 0, "host A cannot reach libvirtd on B: {err}");
         pair

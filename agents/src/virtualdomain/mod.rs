@@ -191,10 +191,16 @@ fn kill_emulator(dom: &Domain, cx: &Context, deadline: Deadline) -> Result<()> {
 
 /// Wait until the domain is stopped (per libvirt, or per /proc when it does not answer).
 fn wait_stopped(dom: &Domain, v: &Virsh, cx: &Context, deadline: Deadline) -> bool {
+    let uuid = known_uuid(dom, cx);
     deadline
         .wait_until(Duration::from_millis(250), || {
             let d = deadline.within(Duration::from_secs(3));
-            matches!(state(dom, v, cx, d), Ok(DomState::Stopped)).then_some(())
+            let stopped = match virsh::domstate(v, &dom.name, d) {
+                Ok(Ok(s)) => s == DomState::Stopped,
+                // No answer from libvirtd: its emulator process tells.
+                _ => emulator::find(&dom.name, uuid.as_deref()).is_empty(),
+            };
+            stopped.then_some(())
         })
         .is_some()
 }
@@ -374,6 +380,7 @@ impl ResourceAgent for VirtualDomain {
             if let Some(m) = &s.cfg.shutdown_mode {
                 args.extend(["--mode".into(), m.clone()]);
             }
+            ocf::info!("shutting down {}: virsh {}", dom.name, args.join(" "));
             match v.call(&args, cx.deadline.fraction(0.3))? {
                 Answer::Ok(_) => {
                     // Two thirds of the whole budget for the guest to power off.
