@@ -434,4 +434,79 @@ fn virtualdomain_on_two_libvirt_hosts() {
         assert!(out.contains("passed all tests"), "{out}");
     }
     assert!(a.qemu_pids().is_empty());
+
+    step("finding: Debian's shell ocf-tester hangs on the stock VirtualDomain (migrate_from)");
+    stock_agent_hangs_in_shell_tester(a, &opts);
+    assert!(a.qemu_pids().is_empty());
+}
+
+/// The shell ocf-tester calls migrate_from on the stopped resource; the stock agent's
+/// migrate_from waits for the domain forever (the shell tester has no timeout of its own).
+/// Recorded as a finding, bounded: once the tester reached migrate_from, it is given 15 s,
+/// then killed by its process group. The test fails if the stock agent stops hanging (then
+/// this finding, in the README and the agent's docs, is out of date).
+fn stock_agent_hangs_in_shell_tester(a: &Host, opts: &[String]) {
+    use std::os::unix::process::CommandExt;
+    let stock = "/usr/lib/ocf/resource.d/heartbeat/VirtualDomain";
+    let log = TempDir::new("ocfrs-vd-stock");
+    let out = std::fs::File::create(log.join("out")).unwrap();
+    let mut cmd = std::process::Command::new("nsenter");
+    cmd.args(["-t", &a.init.to_string(), "-m", "-u", "-n", "-p", "--"])
+        .args([
+            "timeout",
+            "-k",
+            "5",
+            "300",
+            "/usr/sbin/ocf-tester",
+            "-v",
+            "-n",
+            "vm",
+        ]);
+    for o in opts {
+        cmd.args(["-o", o]);
+    }
+    let mut child = cmd
+        .arg(stock)
+        .stdin(std::process::Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let mut reached: Option<Instant> = None;
+    let finished = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break Some(st);
+        }
+        let text = std::fs::read_to_string(log.join("out")).unwrap_or_default();
+        if reached.is_none() && text.contains("Checking for migrate_from action") {
+            reached = Some(Instant::now());
+        }
+        if reached.is_some_and(|r| r.elapsed() > Duration::from_secs(15))
+            || started.elapsed() > Duration::from_secs(240)
+        {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    if finished.is_none() {
+        let pg = nix::unistd::Pid::from_raw(-(child.id() as i32));
+        let _ = nix::sys::signal::kill(pg, nix::sys::signal::Signal::SIGKILL);
+        let _ = child.wait();
+    }
+    let text = std::fs::read_to_string(log.join("out")).unwrap_or_default();
+    eprintln!(
+        "stock VirtualDomain under the shell ocf-tester: reached migrate_from after {:?}, {}",
+        reached.map(|r| r - started),
+        if finished.is_none() {
+            "hung there 15 s, killed"
+        } else {
+            "finished"
+        }
+    );
+    assert!(
+        reached.is_some() && finished.is_none(),
+        "expected the stock agent to hang in migrate_from (finding out of date?):\n{text}"
+    );
 }

@@ -27,7 +27,7 @@ set -u
 name=$1 d=$2 hosts=$3
 hostname "$name"
 mount -t tmpfs -o mode=755 tmpfs /run
-mkdir -p /run/libvirt /run/lock
+mkdir -p /run/libvirt /run/lock /run/resource-agents
 mount --bind "$d/etc" /etc/libvirt
 mount --bind "$d/lib" /var/lib/libvirt
 mount --bind "$d/cache" /var/cache/libvirt
