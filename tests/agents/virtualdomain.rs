@@ -125,7 +125,13 @@ fn virtualdomain_on_two_libvirt_hosts() {
     o.assert_rc(Rc::Success);
     eprintln!("migrate_to A->B: {took:?}");
     assert!(
-        o.stderr.contains("--bandwidth") || o.stderr.contains("migrated"),
+        o.stderr.contains("migrate --live --bandwidth 200 "),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr
+            .contains("maximum downtime of ocfrs-vd-dom's migration: 300 ms"),
         "{}",
         o.stderr
     );

@@ -156,12 +156,26 @@ pub fn migrate_to(cfg: &Config, dom: &Domain, v: &Virsh, cx: &Context) -> Result
         u.remote,
         u.migrate.as_deref().unwrap_or("libvirt's default")
     );
+    // QEMU takes the downtime limit before the job starts (a migration parameter); older
+    // drivers only during the job: then it is set once the job exists (below).
+    let mut downtime_pending = cfg.migration_downtime > 0;
+    if downtime_pending {
+        let ms = cfg.migration_downtime.to_string();
+        if let Ok(Answer::Ok(_)) = v.call(
+            ["migrate-setmaxdowntime", dom.name.as_str(), ms.as_str()],
+            cx.deadline.fraction(0.1),
+        ) {
+            ocf::info!("maximum downtime of {}'s migration: {ms} ms", dom.name);
+            downtime_pending = false;
+        }
+    }
     // Keep a fifth of the budget to abort the job and check the domain if it fails.
     let job_deadline = cx.deadline.fraction(0.8);
     let cmd = v.cmd(&args);
+    ocf::info!("{}", cmd.display());
     let worker =
         std::thread::spawn(move || cmd.run_bounded(job_deadline, Duration::from_millis(200)));
-    if cfg.migration_downtime > 0 {
+    if downtime_pending {
         set_downtime(v, dom, cfg.migration_downtime, &worker, job_deadline);
     }
     let finished = worker
