@@ -31,7 +31,7 @@ PACKAGES=(
   iputils-arping bc           # ocf:heartbeat:ethmonitor (cluster::subnets) checks for both
   mariadb-server mariadb-client curl   # ocf-tester corpus: Debian's mysql and apache agents on real daemons
   python3-jsonschema          # ocf-tester: its JSON report validates against its schema
-  libvirt-daemon-system libvirt-clients qemu-system-x86   # VirtualDomain: two libvirtd hosts in namespaces, a TCG guest
+  libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils   # VirtualDomain: two libvirtd hosts in namespaces, a TCG guest, qemu-img
 )
 
 need_root() {

@@ -389,6 +389,65 @@ fn virtualdomain_on_two_libvirt_hosts() {
         .assert_reason_contains("did not finish");
     assert!(took < Duration::from_secs(4), "{took:?}");
 
+    step("stateless backing-file mode: a fresh qcow2 overlay on every start");
+    vd(&p, a)
+        .param("force_stop", "true")
+        .action("stop")
+        .run()
+        .assert_rc(Rc::Success);
+    let img = TempDir::new("ocfrs-vd-img");
+    let base = img.join("base.qcow2");
+    let (rc, _, err) = crate::common::sh(
+        std::process::Command::new("qemu-img")
+            .args(["create", "-q", "-f", "qcow2"])
+            .arg(&base)
+            .arg("16M"),
+    );
+    assert_eq!(rc, 0, "{err}");
+    let overlay = img.join("ocfrs-vd-dom.qcow2");
+    let xml = crate::common::libvirt::domain_xml(&p.domain, &p.uuid).replace(
+        "<serial type='pty'/>",
+        &format!(
+            "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>\
+             <source file='{}'/><target dev='hda' bus='ide'/></disk>\n    <serial type='pty'/>",
+            overlay.display()
+        ),
+    );
+    let cfgx = img.join("ocfrs-vd-dom.xml");
+    std::fs::write(&cfgx, xml).unwrap();
+    let stateless = || {
+        vd(&p, a)
+            .param("config", &cfgx)
+            .param("backingfile", &base)
+            .param("stateless", "true")
+    };
+    stateless().action("start").run().assert_rc(Rc::Success);
+    let (rc, info, err) = crate::common::sh(
+        std::process::Command::new("qemu-img")
+            .args(["info", "-U"])
+            .arg(&overlay),
+    );
+    assert_eq!(rc, 0, "{err}");
+    assert!(
+        info.contains(&format!("backing file: {}", base.display())),
+        "{info}"
+    );
+    stateless()
+        .param("force_stop", "true")
+        .action("stop")
+        .run()
+        .assert_rc(Rc::Success);
+    // What the last run left in the overlay is thrown away: start makes a new one.
+    std::fs::write(&overlay, "not an image").unwrap();
+    stateless().action("start").run().assert_rc(Rc::Success);
+    let head = std::fs::read(&overlay).unwrap();
+    assert_eq!(&head[..4], b"QFI\xfb", "overlay not recreated");
+    stateless()
+        .param("force_stop", "true")
+        .action("stop")
+        .run()
+        .assert_rc(Rc::Success);
+
     step("our ocf-tester and Debian's shell ocf-tester on the agent inside host A");
     vd(&p, a)
         .param("force_stop", "true")
