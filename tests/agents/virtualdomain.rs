@@ -94,7 +94,7 @@ fn virtualdomain_on_two_libvirt_hosts() {
         .run()
         .assert_rc(Rc::NotRunning);
 
-    step("libvirtd SIGSTOPped: monitor answers from /proc inside its budget");
+    step("libvirtd SIGSTOPped: monitor answers from /proc, start fails with a reason, inside their budgets");
     a.freeze_libvirtd(true);
     let (o, took) = timed(
         &vd(&p, a)
@@ -108,9 +108,17 @@ fn virtualdomain_on_two_libvirt_hosts() {
             .probe()
             .timeout(Duration::from_secs(6)),
     );
+    let (start, start_took) = timed(&vd(&p, a).action("start").timeout(Duration::from_secs(6)));
     a.freeze_libvirtd(false);
     o.assert_rc(Rc::Success);
     assert!(took < Duration::from_secs(6), "monitor took {took:?}");
+    start
+        .assert_rc(Rc::ErrGeneric)
+        .assert_reason_contains("did not answer");
+    assert!(
+        start_took < Duration::from_secs(6),
+        "start took {start_took:?}"
+    );
     assert!(o.stderr.contains("emulator process"), "{}", o.stderr);
     probe.assert_rc(Rc::Success);
 
