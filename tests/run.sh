@@ -32,6 +32,7 @@ PACKAGES=(
   mariadb-server mariadb-client curl   # ocf-tester corpus: Debian's mysql and apache agents on real daemons
   python3-jsonschema          # ocf-tester: its JSON report validates against its schema
   systemd                     # systemd-journald and journalctl for the journal logging test (PID 1 stays as it is)
+  libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils   # VirtualDomain: two libvirtd hosts in namespaces, a TCG guest, qemu-img
 )
 
 need_root() {

@@ -12,6 +12,7 @@
 //! | `mysql` | [`mysql`]: MySQL/MariaDB, primitive, clone or promotable with replication |
 //! | `sshd` | [`sshd`]: an OpenSSH server of a service group (floating address, shared host keys) |
 //! | `VServer` | [`vserver`]: a Linux-VServer guest through util-vserver's `vserver` command |
+//! | `VirtualDomain` | [`virtualdomain`]: a libvirt domain, live migration, every libvirt call bounded |
 //!
 //! # One multicall binary
 //! All agents are compiled into one executable, `ocfrs-agents`, installed once under
@@ -58,6 +59,7 @@ pub mod ipaddr;
 pub mod mysql;
 pub mod sshd;
 pub mod stateful;
+pub mod virtualdomain;
 pub mod vserver;
 
 /// Every agent in the multicall binary.
@@ -71,4 +73,5 @@ pub const AGENTS: &[ocf::Entry] = &[
     ocf::entry::<mysql::Mysql>(),
     ocf::entry::<sshd::Sshd>(),
     ocf::entry::<vserver::VServer>(),
+    ocf::entry::<virtualdomain::VirtualDomain>(),
 ];

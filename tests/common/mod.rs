@@ -8,6 +8,8 @@
 //!   README test command enables the feature, so CI never skips them silently.
 #![allow(dead_code)]
 
+pub mod libvirt;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
