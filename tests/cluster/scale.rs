@@ -85,7 +85,11 @@ impl Settings {
             )
         });
         let agents = PathBuf::from(agents);
-        assert!(agents.is_file(), "OCFRS_SCALE_AGENTS={}: no such file", agents.display());
+        assert!(
+            agents.is_file(),
+            "OCFRS_SCALE_AGENTS={}: no such file",
+            agents.display()
+        );
         let ns = env_or("OCFRS_SCALE_N", "100,300,1000")
             .split(',')
             .map(|s| {
@@ -514,9 +518,17 @@ fn phase(s: &Settings, provider: &str, n: usize, cg_root: Option<&Path>) -> Valu
     let frac = 1.0 - now().fract();
     std::thread::sleep(Duration::from_secs_f64(frac));
     let t0 = now().round();
-    let (load_before, m0, c0) = (load1(), machine_cpu(), probes.iter().map(sample).collect::<Vec<_>>());
+    let (load_before, m0, c0) = (
+        load1(),
+        machine_cpu(),
+        probes.iter().map(sample).collect::<Vec<_>>(),
+    );
     std::thread::sleep(Duration::from_secs(s.window));
-    let (m1, c1, load_after) = (machine_cpu(), probes.iter().map(sample).collect::<Vec<_>>(), load1());
+    let (m1, c1, load_after) = (
+        machine_cpu(),
+        probes.iter().map(sample).collect::<Vec<_>>(),
+        load1(),
+    );
     let t1 = t0 + s.window as f64;
     let w = s.window as f64;
     // Calls started in the window that are still running get a few seconds to end.
@@ -632,18 +644,28 @@ fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_string()))
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+        })
         .unwrap_or_default();
     // SAFETY: sysconf has no preconditions.
     let ncpu = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
     let os = std::fs::read_to_string("/etc/os-release")
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|s| s.trim_matches('"').to_string()))
+        .find_map(|l| {
+            l.strip_prefix("PRETTY_NAME=")
+                .map(|s| s.trim_matches('"').to_string())
+        })
         .unwrap_or_default();
     let kernel = host(&["uname", "-r"], Duration::from_secs(5)).1;
     let ver = |p: &str| {
-        host(&["dpkg-query", "-W", "-f=${Version}", p], Duration::from_secs(5)).1
+        host(
+            &["dpkg-query", "-W", "-f=${Version}", p],
+            Duration::from_secs(5),
+        )
+        .1
     };
     format!(
         "{ncpu} × {cpu} ({os}, kernel {}), pacemaker {}, corosync {}, resource-agents {}",
@@ -654,6 +676,67 @@ fn machine() -> String {
     )
 }
 
+/// A call's wall time from acct (10 ms resolution).
+fn ms(v: f64) -> String {
+    if v < 10.0 {
+        "<10".into()
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+fn started_cell(p: &Value) -> String {
+    match p["all_started_after_s"].as_f64() {
+        Some(s) => format!("{s:.0} s"),
+        None => format!("**{} / {} at limit**", p["started"], p["n"]),
+    }
+}
+
+/// One row per phase: the busiest node's CPU figures, sums of the counts over the nodes.
+fn summary(phases: &[Value]) -> String {
+    let mut t = String::from(
+        "| N | agents | agents, % of a core per node (max) | pacemaker+corosync, % per node (max) | \
+         monitors run / due (3 nodes) | timed out / failed ops | call p50 / p99 ms (max) | \
+         processes per call | all N started after | load 1 min | machine busy |\n\
+         |---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for p in phases {
+        let nodes: Vec<&Value> = p["nodes"].as_array().into_iter().flatten().collect();
+        let max = |k: &str| {
+            nodes
+                .iter()
+                .map(|n| n[k].as_f64().unwrap_or(0.0))
+                .fold(0.0, f64::max)
+        };
+        let sum = |k: &str| {
+            nodes
+                .iter()
+                .map(|n| n[k].as_f64().unwrap_or(0.0))
+                .sum::<f64>()
+        };
+        let run = sum("agent_calls_in_window");
+        t.push_str(&format!(
+            "| {} | {} | {:.1} | {:.1} | {:.0} / {:.0} | {:.0} / {:.0} | {} / {} | {:.1} | {} | {:.1} → {:.1} | {:.0} % |\n",
+            p["n"],
+            p["provider"].as_str().unwrap_or_default(),
+            max("agents_pct_core"),
+            max("pacemaker_corosync_pct_core"),
+            run,
+            sum("monitors_due"),
+            sum("timed_out_ops"),
+            sum("failed_ops"),
+            ms(max("call_wall_ms_p50")),
+            ms(max("call_wall_ms_p99")),
+            if run > 0.0 { sum("processes_in_window") / run } else { 0.0 },
+            started_cell(p),
+            p["load1_before"].as_f64().unwrap_or(0.0),
+            p["load1_after"].as_f64().unwrap_or(0.0),
+            p["machine_busy_pct"].as_f64().unwrap_or(0.0),
+        ));
+    }
+    t
+}
+
 fn table(phases: &[Value]) -> String {
     let mut t = String::from(
         "| N | agents | node | rsc | agents % core | execd % | pacemaker+corosync % | \
@@ -662,14 +745,11 @@ fn table(phases: &[Value]) -> String {
          |---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for p in phases {
-        let started = match p["all_started_after_s"].as_f64() {
-            Some(s) => format!("{s:.0} s"),
-            None => format!("**{} / {} at limit**", p["started"], p["n"]),
-        };
+        let started = started_cell(p);
         for nd in p["nodes"].as_array().into_iter().flatten() {
             let f = |k: &str| nd[k].as_f64().unwrap_or(0.0);
             t.push_str(&format!(
-                "| {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {} / {:.0} | {:.0} | {} | {} | {:.0} / {:.0} | {:.1} | {} | {:.1} → {:.1} | {:.0} % |\n",
+                "| {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {} / {:.0} | {:.0} | {} | {} | {} / {} | {:.1} | {} | {:.1} → {:.1} | {:.0} % |\n",
                 p["n"],
                 p["provider"].as_str().unwrap_or_default(),
                 nd["node"].as_str().unwrap_or_default(),
@@ -682,8 +762,8 @@ fn table(phases: &[Value]) -> String {
                 f("monitors_missed"),
                 nd["timed_out_ops"],
                 nd["failed_ops"],
-                f("call_wall_ms_p50"),
-                f("call_wall_ms_p99"),
+                ms(f("call_wall_ms_p50")),
+                ms(f("call_wall_ms_p99")),
                 f("processes_per_call"),
                 started,
                 p["load1_before"].as_f64().unwrap_or(0.0),
@@ -702,40 +782,56 @@ fn scale_run() {
     let _ = std::fs::remove_dir_all(SCRATCH);
     std::fs::create_dir_all(SCRATCH).expect("scratch dir");
     let cg_root = cgroup2_root();
-    let started = host(&["date", "-u", "+%Y-%m-%d %H:%M UTC"], Duration::from_secs(5)).1;
-    let stamp = host(&["date", "-u", "+%Y%m%d-%H%M"], Duration::from_secs(5)).1;
-    let rev = host(
-        &["git", "-C", env!("CARGO_MANIFEST_DIR"), "rev-parse", "--short", "HEAD"],
+    let started = host(
+        &["date", "-u", "+%Y-%m-%d %H:%M UTC"],
         Duration::from_secs(5),
     )
     .1;
-    let mut phases = Vec::new();
-    for &n in &s.ns {
-        for p in &s.providers {
-            phases.push(phase(&s, p, n, cg_root.as_deref()));
-        }
-    }
+    let stamp = host(&["date", "-u", "+%Y%m%d-%H%M"], Duration::from_secs(5)).1;
+    let rev = host(
+        &[
+            "git",
+            "-C",
+            env!("CARGO_MANIFEST_DIR"),
+            "rev-parse",
+            "--short",
+            "HEAD",
+        ],
+        Duration::from_secs(5),
+    )
+    .1;
     let header = format!(
         "Measured {} on {}, ocfrs {}; 3 namespace nodes on this one machine; monitors every \
-         {INTERVAL_S:.0} s (timeout 20 s), window {} s per phase after the cluster settled; \
-         CPU from {}.\n",
+         {INTERVAL_S:.0} s (timeout 20 s), window {} s per phase after the cluster settled.\n",
         started.trim(),
         machine(),
         rev.trim(),
         s.window,
-        phases
-            .first()
-            .and_then(|p| p["cpu_source"].as_str())
-            .unwrap_or("-"),
     );
-    let md = format!("{header}\n{}", table(&phases));
-    println!("\n{md}");
-    let doc = json!({"header": header, "phases": phases});
     std::fs::create_dir_all(&s.out).expect("results dir");
-    let text = serde_json::to_string_pretty(&doc).expect("json");
-    std::fs::write(s.out.join("scale-latest.json"), &text).expect("write json");
-    std::fs::write(s.out.join(format!("scale-{}.json", stamp.trim())), &text).expect("write json");
-    std::fs::write(s.out.join("scale-latest.md"), &md).expect("write md");
+    let mut phases = Vec::new();
+    for &n in &s.ns {
+        for p in &s.providers {
+            phases.push(phase(&s, p, n, cg_root.as_deref()));
+            // Written after every phase: a run cut short keeps what it measured.
+            let cpu = phases
+                .first()
+                .and_then(|p| p["cpu_source"].as_str())
+                .unwrap_or("-");
+            let md = format!(
+                "{header}CPU from {cpu}.\n\n{}\nPer node:\n\n{}",
+                summary(&phases),
+                table(&phases)
+            );
+            let doc = json!({"header": header, "phases": phases});
+            let text = serde_json::to_string_pretty(&doc).expect("json");
+            std::fs::write(s.out.join("scale-latest.json"), &text).expect("write json");
+            std::fs::write(s.out.join(format!("scale-{}.json", stamp.trim())), &text)
+                .expect("write json");
+            std::fs::write(s.out.join("scale-latest.md"), &md).expect("write md");
+            println!("\n{md}");
+        }
+    }
     let _ = std::fs::remove_dir_all(SCRATCH);
 }
 
@@ -773,7 +869,13 @@ fn acct_records_decode() {
     assert_eq!(types.iter().filter(|t| **t == "Dummy").count(), 4);
     assert_eq!(types.iter().filter(|t| **t == "IPaddr2").count(), 3);
     let ips: std::collections::BTreeSet<String> = (0..2000)
-        .filter_map(|k| resource(k).2.first().filter(|p| p.0 == "ip").map(|p| p.1.clone()))
+        .filter_map(|k| {
+            resource(k)
+                .2
+                .first()
+                .filter(|p| p.0 == "ip")
+                .map(|p| p.1.clone())
+        })
         .collect();
     assert_eq!(ips.len(), 600);
 }
