@@ -55,7 +55,7 @@ if [ "${1:-}" = --scale ] && ! [[ "${2:-}" =~ ^[0-9,]+$ ]]; then
          exit 2 ;;
     esac
   done
-  bash tests/run.sh install pacemaker corosync crmsh
+  bash tests/run.sh install pacemaker pacemaker-cli-utils corosync crmsh   # the harness
   cargo build --release -p ocfrs-agents
   export OCFRS_SCALE_AGENTS=$PWD/target/release/ocfrs-agents
   export OCFRS_SCALE_OUT=$PWD/bench/results
