@@ -454,9 +454,10 @@ fn view_until(c: &Cluster, deadline: Instant) -> Option<View> {
 
 fn phase(s: &Settings, provider: &str, n: usize, cg_root: Option<&Path>) -> Value {
     let t_phase = Instant::now();
-    let limit_at = t_phase + s.limit;
     log(format!("scale: phase {provider} N={n}"));
+    // Cluster::up may first wait for the machine-wide cluster lock: the limit starts after.
     let c = Cluster::up(NODES);
+    let limit_at = Instant::now() + s.limit;
     unwrap_agents(&s.agents);
     if let Some(root) = cg_root {
         remove_cgroups(root);
