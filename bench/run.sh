@@ -37,7 +37,7 @@ bash tests/run.sh install "${PACKAGES[@]}"
 # counts after it (`--scale 50,500` is ocfrs-bench's per-call scale check, passed through).
 #
 #   bash bench/run.sh --scale [--n 100,300,1000] [--window 60] [--limit 900]
-#                             [--providers heartbeat,ocfrs]
+#                             [--providers heartbeat,ocfrs] [--load-threshold 1000%]
 #
 # N resources (Dummy, IPaddr2, Filesystem) with 10 s monitors on the test harness's 3-node
 # Pacemaker cluster, shell agents then ours, each measured for --window seconds after the
@@ -51,7 +51,8 @@ if [ "${1:-}" = --scale ] && ! [[ "${2:-}" =~ ^[0-9,]+$ ]]; then
       --window) export OCFRS_SCALE_WINDOW=$2; shift 2 ;;
       --limit) export OCFRS_SCALE_LIMIT=$2; shift 2 ;;
       --providers) export OCFRS_SCALE_PROVIDERS=$2; shift 2 ;;
-      *) echo "bench/run.sh --scale: unknown option $1 (--n, --window, --limit, --providers)" >&2
+      --load-threshold) export OCFRS_SCALE_LOAD_THRESHOLD=$2; shift 2 ;;
+      *) echo "bench/run.sh --scale: unknown option $1 (--n, --window, --limit, --providers, --load-threshold)" >&2
          exit 2 ;;
     esac
   done

@@ -41,7 +41,11 @@
 //! measure), `OCFRS_SCALE_N` (`100,300,1000`), `OCFRS_SCALE_WINDOW` (seconds, 60),
 //! `OCFRS_SCALE_PROVIDERS` (`heartbeat,ocfrs`), `OCFRS_SCALE_LIMIT` (seconds a phase may spend
 //! starting and settling before its window, 900), `OCFRS_SCALE_OUT` (directory of
-//! `scale-latest.json`, `scale-latest.md` and a time-stamped JSON copy; `bench/results`).
+//! `scale-latest.json`, `scale-latest.md` and a time-stamped JSON copy; `bench/results`),
+//! `OCFRS_SCALE_LOAD_THRESHOLD` (Pacemaker's `load-threshold` property, e.g. `1000%`: the
+//! namespace nodes read the whole machine's load average, so other work on a shared machine
+//! throttles their controllers as a dedicated node's own load would not; unset: Pacemaker's
+//! default).
 //!
 //! Fencing: relies on `stonith-enabled=false` (no node fails on purpose).
 use super::harness::*;
@@ -67,6 +71,8 @@ struct Settings {
     providers: Vec<String>,
     limit: Duration,
     out: PathBuf,
+    /// Pacemaker's `load-threshold` cluster property, when set (`None`: its default, 80 %).
+    load_threshold: Option<String>,
 }
 
 fn env_or(var: &str, default: &str) -> String {
@@ -114,6 +120,9 @@ impl Settings {
             "OCFRS_SCALE_OUT",
             concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/results"),
         ));
+        let load_threshold = std::env::var("OCFRS_SCALE_LOAD_THRESHOLD")
+            .ok()
+            .filter(|s| !s.trim().is_empty());
         Settings {
             agents,
             ns,
@@ -121,6 +130,7 @@ impl Settings {
             providers,
             limit,
             out,
+            load_threshold,
         }
     }
 }
@@ -459,6 +469,9 @@ fn phase(s: &Settings, provider: &str, n: usize, cg_root: Option<&Path>) -> Valu
     let c = Cluster::up(NODES);
     let limit_at = Instant::now() + s.limit;
     unwrap_agents(&s.agents);
+    if let Some(v) = &s.load_threshold {
+        c.property("load-threshold", v);
+    }
     if let Some(root) = cg_root {
         remove_cgroups(root);
     }
@@ -618,6 +631,7 @@ fn phase(s: &Settings, provider: &str, n: usize, cg_root: Option<&Path>) -> Valu
         "n": n,
         "window_s": s.window,
         "interval_s": INTERVAL_S,
+        "load_threshold": s.load_threshold,
         "cpu_source": cpu_source,
         "started": started,
         "all_started_after_s": started_after,
