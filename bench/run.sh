@@ -8,6 +8,8 @@
 #   bash bench/run.sh --quick               a short run that checks the benchmark works
 #   bash bench/run.sh --static              measure a statically linked build of our agents
 #                                           (built into target/static; results/static.*)
+#   bash bench/run.sh --scale               the cluster-scale run: N resources on a 3-node
+#                                           Pacemaker cluster, shell agents vs ours (below)
 #
 # Any other ocfrs-bench option passes through (bash bench/run.sh --help lists them).
 # Installs the Debian packages it needs (idempotent), builds release binaries, then measures
@@ -30,6 +32,37 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 bash tests/run.sh install "${PACKAGES[@]}"
+
+# The cluster-scale run (issue 18): `--scale` as the first argument, without a list of
+# counts after it (`--scale 50,500` is ocfrs-bench's per-call scale check, passed through).
+#
+#   bash bench/run.sh --scale [--n 100,300,1000] [--window 60] [--limit 900]
+#                             [--providers heartbeat,ocfrs] [--load-threshold 1000%]
+#
+# N resources (Dummy, IPaddr2, Filesystem) with 10 s monitors on the test harness's 3-node
+# Pacemaker cluster, shell agents then ours, each measured for --window seconds after the
+# cluster settled (--limit: seconds a phase may spend starting and settling). Table on
+# stdout and in bench/results/scale-latest.md, raw figures in bench/results/scale-*.json.
+if [ "${1:-}" = --scale ] && ! [[ "${2:-}" =~ ^[0-9,]+$ ]]; then
+  shift
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --n) export OCFRS_SCALE_N=$2; shift 2 ;;
+      --window) export OCFRS_SCALE_WINDOW=$2; shift 2 ;;
+      --limit) export OCFRS_SCALE_LIMIT=$2; shift 2 ;;
+      --providers) export OCFRS_SCALE_PROVIDERS=$2; shift 2 ;;
+      --load-threshold) export OCFRS_SCALE_LOAD_THRESHOLD=$2; shift 2 ;;
+      *) echo "bench/run.sh --scale: unknown option $1 (--n, --window, --limit, --providers, --load-threshold)" >&2
+         exit 2 ;;
+    esac
+  done
+  bash tests/run.sh install pacemaker pacemaker-cli-utils corosync crmsh   # the harness
+  cargo build --release -p ocfrs-agents
+  export OCFRS_SCALE_AGENTS=$PWD/target/release/ocfrs-agents
+  export OCFRS_SCALE_OUT=$PWD/bench/results
+  exec cargo test -p ocfrs-agents --features root-tests --test integration \
+    cluster::scale::scale_run -- --ignored --exact --nocapture
+fi
 
 # Release binaries, as installed (CARGO_BUILD_JOBS limits parallel jobs on shared machines).
 cargo build --release -p ocfrs-agents -p ocf-tester -p ocfrs-bench
