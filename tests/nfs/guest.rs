@@ -559,6 +559,7 @@ fn prepare() -> Result<(), String> {
 
 /// Starts rpcbind (`-w`) if it is not running; returns its pid when this call started it
 /// (stop it with [`stop_pid`]).
+#[allow(dead_code)] // for families that need rpcbind without a server (exportfs, clients)
 pub fn start_rpcbind() -> Option<i32> {
     if let Some(pid) = pid_of("rpcbind") {
         eprintln!("rpcbind already runs (pid {pid})");
