@@ -157,18 +157,21 @@ pub fn start(cfg: &Config, cx: &Context) -> Result<()> {
             }),
         )?;
     }
+    // Both talk to the kernel through rpc_pipefs: this one (Debian's nfs.conf says
+    // /run/rpc_pipefs, the reference agent's default is /var/lib/nfs/rpc_pipefs).
+    let pipefs = cfg.rpcpipefs_dir.display().to_string();
     if Path::new("/usr/sbin/nfsdcld").exists() {
         daemon(
             cx,
             "/usr/sbin/nfsdcld",
-            &["-F"],
+            &["-F", "-p", &pipefs],
             Ready::custom("nfsdcld", || true),
         )?;
     }
     daemon(
         cx,
         "/usr/sbin/rpc.idmapd",
-        &["-f"],
+        &["-f", "-p", &pipefs],
         Ready::custom("rpc.idmapd", || true),
     )?;
     if threads() == 0 {

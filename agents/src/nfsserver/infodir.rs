@@ -44,34 +44,66 @@ pub fn rpc_pipefs(cfg: &Config, deadline: Deadline) -> Result<()> {
     mount_fs("sunrpc", &cfg.rpcpipefs_dir, "rpc_pipefs", deadline)
 }
 
-/// The tree the server's daemons expect in a (new) shared infodir.
+/// The tree the server's daemons expect in a (new) shared infodir: the NSM monitor lists and
+/// state number where Debian's statd keeps them (`sm`, `sm.bak`, `state` directly in
+/// /var/lib/nfs) and where RHEL and SUSE do (`statd/...`), the NFSv4 recovery directories,
+/// empty export tables (`etab`, `rmtab`).
 pub fn prepare_tree(dir: &Path) -> Result<()> {
     let err = |p: &Path, e: std::io::Error| {
         Error::generic(format!("nfs_shared_infodir: {}: {e}", p.display()))
     };
-    for sub in ["statd/sm", "statd/sm.bak", "v4recovery", "nfsdcld"] {
+    for sub in [
+        "sm",
+        "sm.bak",
+        "statd/sm",
+        "statd/sm.bak",
+        "v4recovery",
+        "nfsdcld",
+    ] {
         let p = dir.join(sub);
         std::fs::create_dir_all(&p).map_err(|e| err(&p, e))?;
     }
-    // rpc.statd runs as the owner of its directory (Debian: user statd).
-    if let Ok(Some(u)) = nix::unistd::User::from_name("statd") {
-        for sub in ["statd", "statd/sm", "statd/sm.bak"] {
-            let p = dir.join(sub);
-            let _ = nix::unistd::chown(&p, Some(u.uid), Some(u.gid));
+    // exportfs and rpc.mountd refuse to work without their tables
+    for table in ["etab", "rmtab"] {
+        let p = dir.join(table);
+        if !p.exists() {
+            std::fs::write(&p, "").map_err(|e| err(&p, e))?;
         }
     }
-    let state = dir.join("statd/state");
-    if !state.exists() {
-        // NSM state number: a fresh random one, as statd would make
-        let mut n = [0u8; 4];
-        use std::io::Read;
-        std::fs::File::open("/dev/urandom")
-            .and_then(|mut f| f.read_exact(&mut n))
-            .map_err(|e| err(Path::new("/dev/urandom"), e))?;
-        n[0] &= 0xfe; // an even number: the host is "down" until statd starts
-        std::fs::write(&state, n).map_err(|e| err(&state, e))?;
+    for state in [dir.join("state"), dir.join("statd/state")] {
+        if !state.exists() {
+            // A fresh NSM state number, as statd would make: random, even (host "down"
+            // until statd increments it).
+            let mut n = [0u8; 4];
+            use std::io::Read;
+            std::fs::File::open("/dev/urandom")
+                .and_then(|mut f| f.read_exact(&mut n))
+                .map_err(|e| err(Path::new("/dev/urandom"), e))?;
+            n[0] &= 0xfe;
+            std::fs::write(&state, n).map_err(|e| err(&state, e))?;
+        }
+    }
+    // rpc.statd and sm-notify run as the owner of the monitor lists (Debian: user statd) and
+    // must be able to write them and the state number.
+    if let Ok(Some(u)) = nix::unistd::User::from_name("statd") {
+        for p in ["sm", "sm.bak", "state", "statd"] {
+            chown_tree(&dir.join(p), u.uid, u.gid);
+        }
     }
     Ok(())
+}
+
+fn chown_tree(p: &Path, uid: nix::unistd::Uid, gid: nix::unistd::Gid) {
+    let _ = nix::unistd::chown(p, Some(uid), Some(gid));
+    if let Ok(rd) = std::fs::read_dir(p) {
+        for e in rd.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                chown_tree(&e.path(), uid, gid);
+            } else {
+                let _ = nix::unistd::chown(&e.path(), Some(uid), Some(gid));
+            }
+        }
+    }
 }
 
 /// Bind the shared infodir over /var/lib/nfs (rpc_pipefs below it unmounted first: it is
