@@ -260,7 +260,11 @@ fn boot_into(state: &Path, run: &mut GuestRun) -> Result<(), String> {
     }
     cmd.args(["--memory", "2G", "--cpus", "2", "--rwdir"])
         .arg(&out)
-        .arg(format!("--qemu-opts=-pidfile {}", pidfile.display()))
+        // a virtio RNG: without one, the first getrandom() of a TCG guest can wait a minute
+        .arg(format!(
+            "--qemu-opts=-pidfile {} -device virtio-rng-pci",
+            pidfile.display()
+        ))
         .arg("--exec")
         .arg(format!("sh {}", q(&script)))
         .env(
@@ -516,6 +520,15 @@ pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Option<i32> {
 /// (the first OPENs after a start wait for the whole grace period, 90 s by default).
 /// rpcbind is installed but not started: agents start it (or cases with [`start_rpcbind`]).
 fn prepare() -> Result<(), String> {
+    let _ = Command::new("modprobe").arg("virtio_rng").status();
+    let t = Instant::now();
+    let mut b = [0u8; 16];
+    // SAFETY: getrandom writes at most b.len() bytes into b.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
+    eprintln!(
+        "nfs guest: kernel random pool ready after {:.1} s ({n})",
+        t.elapsed().as_secs_f64()
+    );
     for m in ["sunrpc", "nfsd", "nfs", "nfsv3", "nfsv4"] {
         let st = Command::new("modprobe")
             .arg(m)
@@ -588,12 +601,24 @@ pub fn pid_of(comm: &str) -> Option<i32> {
     })
 }
 
-/// SIGTERM then (after 5 s) SIGKILL to `pid`; waits until it is gone.
+/// SIGTERM then (after 5 s) SIGKILL to `pid`; waits until it is gone (or a zombie: reap
+/// your own children).
 pub fn stop_pid(pid: i32) {
     let p = nix::unistd::Pid::from_raw(pid);
     let _ = nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGTERM);
     let t = Instant::now();
-    while nix::sys::signal::kill(p, None).is_ok() {
+    let gone = || {
+        // a zombie (an unreaped child of the caller) counts as gone
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| {
+                s.rsplit(')')
+                    .next()
+                    .and_then(|r| r.split_whitespace().next())
+                    == Some("Z")
+            })
+            .unwrap_or(true)
+    };
+    while !gone() {
         if t.elapsed() > Duration::from_secs(5) {
             let _ = nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGKILL);
         }

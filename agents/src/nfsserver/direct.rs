@@ -305,19 +305,21 @@ pub fn notify(cfg: &Config, deadline: Deadline) -> Result<()> {
         if let Some(ip) = ip {
             a.extend(["-v".to_string(), ip.to_string()]);
         }
+        // Without -d sm-notify forks and keeps retrying in the background, holding the
+        // pipes: its output is read only briefly after the parent exits.
         let out = Cmd::new("/usr/sbin/sm-notify")
             .args(&a)
             .env_clear()
             .env("PATH", PATH)
-            .run(deadline);
+            .run_bounded(deadline, Duration::from_millis(300));
         match out {
-            Ok(o) if o.success() => ocf::info!("sm-notify {}", a.join(" ")),
-            Ok(o) => ocf::warn!("sm-notify {}: {}", a.join(" "), o.one_line()),
-            Err(e) => ocf::warn!(
-                "sm-notify {}: {} (NFSv3 clients may not reclaim locks)",
-                a.join(" "),
-                e.reason()
+            Ok(f) if f.timed_out => ocf::warn!(
+                "sm-notify {}: not finished in time, stopped (NFSv3 clients may not reclaim locks)",
+                a.join(" ")
             ),
+            Ok(f) if f.output.success() => ocf::info!("sm-notify {}", a.join(" ")),
+            Ok(f) => ocf::warn!("sm-notify {}: {}", a.join(" "), f.output.one_line()),
+            Err(e) => ocf::warn!("sm-notify {}: {}", a.join(" "), e.reason()),
         }
     }
     Ok(())

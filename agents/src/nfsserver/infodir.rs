@@ -138,14 +138,15 @@ pub fn unmount_at(dir: &Path, what: &str, deadline: Deadline) -> Result<()> {
         signal_delay: Duration::from_millis(500),
         force: false,
         lazy: false,
-        unsignalled_note: " (the agent does not kill what is not the NFS server's)",
+        // nothing is signalled: the holders (not the server's) are named
+        unsignalled_note: "",
     };
     loop {
         let table = MountTable::read()?;
         let Some(m) = table.at(dir).last().map(|m| (*m).clone()) else {
             return Ok(());
         };
-        mount::unmount(&m, &esc, deadline)
-            .map_err(|e| e.context(format!("{what} on {}", dir.display())))?;
+        mount::unmount(&m, &esc, deadline)?;
+        ocf::debug!("{what} unmounted from {}", dir.display());
     }
 }

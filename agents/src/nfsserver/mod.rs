@@ -263,7 +263,7 @@ impl ResourceAgent for Nfsserver {
             Mode::Init => units::start_init(cfg, cx),
         };
         r.map_err(|e| e.context(format!("{} mode", m.name())))?;
-        direct::notify(cfg, cx.deadline)?;
+        direct::notify(cfg, cx.deadline.fraction(0.9))?;
         let h = state::health(cfg, m == Mode::Direct, cx.deadline);
         if !h.missing.is_empty() {
             return Err(Error::generic(format!(
