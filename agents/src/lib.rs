@@ -12,6 +12,7 @@
 //! | `mysql` | [`mysql`]: MySQL/MariaDB, primitive, clone or promotable with replication |
 //! | `sshd` | [`sshd`]: an OpenSSH server of a service group (floating address, shared host keys) |
 //! | `VServer` | [`vserver`]: a Linux-VServer guest through util-vserver's `vserver` command |
+//! | `exportfs` | [`exportfs`]: one NFS export (client, directories), monitored from etab |
 //!
 //! # One multicall binary
 //! All agents are compiled into one executable, `ocfrs-agents`, installed once under
@@ -53,6 +54,7 @@
 
 pub mod apache;
 pub mod dummy;
+pub mod exportfs;
 pub mod filesystem;
 pub mod ipaddr;
 pub mod mysql;
@@ -71,4 +73,5 @@ pub const AGENTS: &[ocf::Entry] = &[
     ocf::entry::<mysql::Mysql>(),
     ocf::entry::<sshd::Sshd>(),
     ocf::entry::<vserver::VServer>(),
+    ocf::entry::<exportfs::Exportfs>(),
 ];
