@@ -22,7 +22,10 @@ fn rgmanager_inherits_the_directory_from_the_parent_filesystem() {
         ocf11.contains("<parameter name=\"directory\" required=\"1\">"),
         "{ocf11}"
     );
-    assert!(!ocf11.contains("\" inherit=\"Filesystem%directory\">"), "{ocf11}");
+    assert!(
+        !ocf11.contains("\" inherit=\"Filesystem%directory\">"),
+        "{ocf11}"
+    );
 }
 
 fn run() -> Run {
