@@ -31,7 +31,15 @@ PACKAGES=(
   iputils-arping bc           # ocf:heartbeat:ethmonitor (cluster::subnets) checks for both
   mariadb-server mariadb-client curl   # ocf-tester corpus: Debian's mysql and apache agents on real daemons
   python3-jsonschema          # ocf-tester: its JSON report validates against its schema
+  # NFS (tests/nfs): this host's kernel has no nfsd; Debian's kernel boots under QEMU (TCG)
+  # via virtme-ng (venv below) with the host's root shared read-only into the guest
+  qemu-system-x86 linux-image-amd64 python3-venv   # (busybox-static: unpacked below, it conflicts with busybox)
+  nfs-kernel-server nfs-common rpcbind   # the NFS server's daemons, run inside the guest only
 )
+
+# virtme-ng (PyPI), which boots the NFS guest (tests/nfs/guest.rs looks for it here)
+VNG_VENV=/var/cache/ocfrs-tests/virtme-ng
+VNG_VERSION=1.42
 
 need_root() {
   if [ "$(id -u)" != 0 ]; then echo "run as root (tests use namespaces, loop devices, daemons)" >&2; exit 1; fi
@@ -64,6 +72,19 @@ setup() {
   if [ ! -f "$pcs/usr/share/pcs/data/ocf-1.1.rng" ] && [ ! -f /usr/share/pcs/data/ocf-1.1.rng ]; then
     mkdir -p "$pcs"
     (cd "$pcs" && apt-get -o DPkg::Lock::Timeout=600 -o APT::Sandbox::User=root download pcs >/dev/null 2>&1 && dpkg -x pcs_*.deb . && rm -f pcs_*.deb)
+  fi
+  if [ "$("$VNG_VENV/bin/vng" --version 2>/dev/null)" != "virtme-ng $VNG_VERSION" ]; then
+    echo "installing virtme-ng $VNG_VERSION into $VNG_VENV"
+    rm -rf "$VNG_VENV"
+    python3 -m venv "$VNG_VENV"
+    "$VNG_VENV/bin/pip" install -q "virtme-ng==$VNG_VERSION"
+  fi
+  # virtme-ng puts a static busybox into the guest's initramfs; the package conflicts with the
+  # busybox the logging test uses, so its binary is unpacked beside the venv instead
+  local bb=/var/cache/ocfrs-tests/busybox-static
+  if [ ! -x "$bb/bin/busybox" ]; then
+    mkdir -p "$bb"
+    (cd "$bb" && apt-get -o DPkg::Lock::Timeout=600 -o APT::Sandbox::User=root download busybox-static >/dev/null 2>&1 && dpkg -x busybox-static_*.deb . && rm -f busybox-static_*.deb)
   fi
 }
 

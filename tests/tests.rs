@@ -13,4 +13,5 @@
 mod agents;
 mod cluster;
 mod common;
+mod nfs;
 mod sdk;

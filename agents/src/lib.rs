@@ -10,6 +10,7 @@
 //! | `IPaddr` | [`ipaddr::legacy`]: IPaddr's legacy parameter names over the same engine |
 //! | `apache` | [`apache`]: an Apache httpd instance, status page checked in process |
 //! | `mysql` | [`mysql`]: MySQL/MariaDB, primitive, clone or promotable with replication |
+//! | `nfsserver` | [`nfsserver`]: the kernel NFS server (systemd units, init script or run directly) |
 //! | `sshd` | [`sshd`]: an OpenSSH server of a service group (floating address, shared host keys) |
 //! | `VServer` | [`vserver`]: a Linux-VServer guest through util-vserver's `vserver` command |
 //! | `exportfs` | [`exportfs`]: one NFS export (client, directories), monitored from etab |
@@ -58,6 +59,7 @@ pub mod exportfs;
 pub mod filesystem;
 pub mod ipaddr;
 pub mod mysql;
+pub mod nfsserver;
 pub mod sshd;
 pub mod stateful;
 pub mod vserver;
@@ -71,6 +73,7 @@ pub const AGENTS: &[ocf::Entry] = &[
     ocf::entry::<ipaddr::legacy::IPaddr>(),
     ocf::entry::<apache::Apache>(),
     ocf::entry::<mysql::Mysql>(),
+    ocf::entry::<nfsserver::Nfsserver>(),
     ocf::entry::<sshd::Sshd>(),
     ocf::entry::<vserver::VServer>(),
     ocf::entry::<exportfs::Exportfs>(),
