@@ -30,24 +30,7 @@ pub struct Entry {
 
 /// Undo `\ooo` octal escapes; any other backslash stays.
 pub fn unescape(word: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(word.len());
-    let mut i = 0;
-    while i < word.len() {
-        let octal = |b: u8| (b'0'..=b'7').contains(&b);
-        if word[i] == b'\\' && i + 3 < word.len() && word[i + 1..i + 4].iter().all(|&b| octal(b)) {
-            let v = word[i + 1..i + 4]
-                .iter()
-                .fold(0u32, |acc, &b| acc * 8 + u32::from(b - b'0'));
-            if let Ok(byte) = u8::try_from(v) {
-                out.push(byte);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(word[i]);
-        i += 1;
-    }
-    out
+    ocf::mount::unescape_bytes(word)
 }
 
 /// Escape a path the way etab does (for this agent's own state file).
