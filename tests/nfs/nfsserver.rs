@@ -146,15 +146,7 @@ fn lifecycle() {
         mounted_at("/var/lib/nfs").is_some(),
         "shared infodir not bound"
     );
-    for sub in [
-        "sm",
-        "sm.bak",
-        "state",
-        "statd/sm",
-        "v4recovery",
-        "etab",
-        "rmtab",
-    ] {
+    for sub in ["sm", "sm.bak", "state", "statd/sm", "v4recovery", "etab", "rmtab"] {
         assert!(
             s.shared.join("nfsinfo").join(sub).exists(),
             "{sub} missing in the shared infodir"
