@@ -14,6 +14,7 @@
 //! | `sshd` | [`sshd`]: an OpenSSH server of a service group (floating address, shared host keys) |
 //! | `VServer` | [`vserver`]: a Linux-VServer guest through util-vserver's `vserver` command |
 //! | `VirtualDomain` | [`virtualdomain`]: a libvirt domain, live migration, every libvirt call bounded |
+//! | `exportfs` | [`exportfs`]: one NFS export (client, directories), monitored from etab |
 //!
 //! # One multicall binary
 //! All agents are compiled into one executable, `ocfrs-agents`, installed once under
@@ -55,6 +56,7 @@
 
 pub mod apache;
 pub mod dummy;
+pub mod exportfs;
 pub mod filesystem;
 pub mod ipaddr;
 pub mod mysql;
@@ -77,4 +79,5 @@ pub const AGENTS: &[ocf::Entry] = &[
     ocf::entry::<sshd::Sshd>(),
     ocf::entry::<vserver::VServer>(),
     ocf::entry::<virtualdomain::VirtualDomain>(),
+    ocf::entry::<exportfs::Exportfs>(),
 ];

@@ -118,6 +118,11 @@ pub struct Param {
     pub advanced: bool,
     /// rgmanager's `primary` attribute: the parameter that names the instance.
     pub primary: bool,
+    /// rgmanager's `inherit` attribute (`TYPE%attr` or `attr`): the value comes from an
+    /// ancestor resource in rgmanager's tree (parent-child data passing). Only the
+    /// `rgmanager` meta-data flavour shows it; there the parameter is not `required`
+    /// (rgmanager refuses the combination), and the agent checks the value itself.
+    pub inherit: Option<&'static str>,
     /// The value is a secret: never logged, never put in an exit reason.
     pub secret: bool,
     /// Treatment of an explicit empty value.
@@ -139,6 +144,7 @@ impl Param {
             deprecated: None,
             advanced: false,
             primary: false,
+            inherit: None,
             secret: false,
             empty,
         }
@@ -225,6 +231,12 @@ impl Param {
     /// Mark as rgmanager's primary attribute.
     pub const fn primary(mut self) -> Param {
         self.primary = true;
+        self
+    }
+    /// Under rgmanager, take the value from an ancestor: `TYPE%attr` (the nearest ancestor
+    /// of that type) or `attr` (the parent).
+    pub const fn inherit(mut self, from: &'static str) -> Param {
+        self.inherit = Some(from);
         self
     }
     /// Mark the value secret (never logged).

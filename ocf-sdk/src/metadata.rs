@@ -211,12 +211,17 @@ fn write_param(w: &mut W, p: &Param, flavour: Flavour) -> io::Result<()> {
                 .with_attribute(("required", bit(p.required)));
         }
         Flavour::Rgmanager => {
-            if p.primary {
-                el = el.with_attribute(("primary", "1"));
+            if let Some(from) = p.inherit {
+                // rgmanager rejects inherit together with required, unique or primary.
+                el = el.with_attribute(("inherit", from));
+            } else {
+                if p.primary {
+                    el = el.with_attribute(("primary", "1"));
+                }
+                el = el
+                    .with_attribute(("unique", bit(p.unique)))
+                    .with_attribute(("required", bit(p.required)));
             }
-            el = el
-                .with_attribute(("unique", bit(p.unique)))
-                .with_attribute(("required", bit(p.required)));
         }
     }
     el.write_inner_content(|w| {
@@ -434,6 +439,24 @@ mod tests {
                 forbid: true,
             }],
         });
+
+    #[test]
+    fn inherit_only_in_the_rgmanager_flavour_and_never_with_required() {
+        const A: Agent = Agent::new("Child", "1.0")
+            .params(&[Param::string("dir")
+                .required()
+                .inherit("Filesystem%directory")
+                .short("d")
+                .long("d")])
+            .actions(&[Action::start(20), Action::stop(20), Action::monitor(20, 10)]);
+        let rg = render(&A, Flavour::Rgmanager);
+        assert!(rg.contains("<parameter name=\"dir\" inherit=\"Filesystem%directory\">"));
+        for f in [Flavour::Ocf10, Flavour::Ocf11] {
+            let x = render(&A, f);
+            assert!(!x.contains("inherit"), "{x}");
+            assert!(x.contains("required=\"1\""), "{x}");
+        }
+    }
 
     #[test]
     fn ocf10_is_dtd_shaped() {

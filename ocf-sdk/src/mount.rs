@@ -88,7 +88,12 @@ fn has_word(list: &str, word: &str) -> bool {
 
 /// Decode mountinfo's octal escapes (`\040` space, `\011` tab, `\012` newline, `\134` `\`).
 pub fn unescape(field: &str) -> Vec<u8> {
-    let b = field.as_bytes();
+    unescape_bytes(field.as_bytes())
+}
+
+/// [`unescape`] for fields that need not be UTF-8 (the kernel and nfs-utils write other
+/// bytes of a path as they are: `/var/lib/nfs/etab`, `/proc/net/rpc/*/content`).
+pub fn unescape_bytes(b: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
