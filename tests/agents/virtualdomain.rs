@@ -511,6 +511,79 @@ fn virtualdomain_on_two_libvirt_hosts() {
     step("finding: Debian's shell ocf-tester hangs on the stock VirtualDomain (migrate_from)");
     stock_agent_hangs_in_shell_tester(a, &opts);
     assert!(a.qemu_pids().is_empty());
+
+    step("corpus: our ocf-tester on the stock VirtualDomain ends and reports migrate_from");
+    our_tester_on_stock_agent(a, &opts);
+    assert!(a.qemu_pids().is_empty());
+}
+
+/// The acceptance corpus's VirtualDomain entry (ocf-tester/README.md): our ocf-tester, in its
+/// default profile with a 20 s limit per action, on the stock agent inside host A. Where the
+/// shell tester hangs, ours must end on its own (its per-action deadline kills the hung
+/// migrate_from's process group) and report that step. The test allows 180 s, then kills the
+/// tester's process group and fails.
+fn our_tester_on_stock_agent(a: &Host, opts: &[String]) {
+    use std::os::unix::process::CommandExt;
+    let stock = "/usr/lib/ocf/resource.d/heartbeat/VirtualDomain";
+    let log = TempDir::new("ocfrs-vd-corpus");
+    let out = std::fs::File::create(log.join("out")).unwrap();
+    let mut cmd = std::process::Command::new("nsenter");
+    cmd.args(["-t", &a.init.to_string(), "-m", "-u", "-n", "-p", "--"])
+        .arg(crate::common::our_tester())
+        .args(["--timeout", "20", "-n", "vm"]);
+    for o in opts {
+        cmd.args(["-o", o]);
+    }
+    let mut child = cmd
+        .arg(stock)
+        .stdin(std::process::Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break Some(st);
+        }
+        if started.elapsed() > Duration::from_secs(180) {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    if status.is_none() {
+        let pg = nix::unistd::Pid::from_raw(-(child.id() as i32));
+        let _ = nix::sys::signal::kill(pg, nix::sys::signal::Signal::SIGKILL);
+        let _ = child.wait();
+    }
+    let text = std::fs::read_to_string(log.join("out")).unwrap_or_default();
+    eprintln!(
+        "our ocf-tester on the stock VirtualDomain: {:?} after {:.1} s\n{text}",
+        status.map(|s| s.code()),
+        started.elapsed().as_secs_f64()
+    );
+    let status =
+        status.unwrap_or_else(|| panic!("our ocf-tester hung (killed after 180 s):\n{text}"));
+    // Exactly two failures, both findings (ocf-tester/README.md): the hung migrate_from,
+    // killed at the 20 s limit, and stop answering 6 without the required `config`.
+    assert_eq!(status.code(), Some(1), "{text}");
+    assert!(text.contains("VirtualDomain failed 2 tests"), "{text}");
+    let failed: Vec<&str> = text.lines().filter(|l| l.ends_with(" FAIL")).collect();
+    assert_eq!(failed.len(), 2, "{failed:#?}");
+    assert!(
+        failed[0].contains("stop without parameters (never started)")
+            && failed[0].contains(" 6/0 "),
+        "{failed:#?}"
+    );
+    assert!(
+        failed[1].contains("durations within advertised timeouts"),
+        "{failed:#?}"
+    );
+    assert!(
+        text.contains("    migrate_from hung and was killed after 20s"),
+        "{text}"
+    );
 }
 
 /// The shell ocf-tester calls migrate_from on the stopped resource; the stock agent's
