@@ -523,25 +523,15 @@ fn virtualdomain_on_two_libvirt_hosts() {
 /// migrate_from's process group) and report that step. The test allows 180 s, then kills the
 /// tester's process group and fails.
 fn our_tester_on_stock_agent(a: &Host, opts: &[String]) {
-    use std::os::unix::process::CommandExt;
-    let stock = "/usr/lib/ocf/resource.d/heartbeat/VirtualDomain";
     let log = TempDir::new("ocfrs-vd-corpus");
-    let out = std::fs::File::create(log.join("out")).unwrap();
-    let mut cmd = std::process::Command::new("nsenter");
-    cmd.args(["-t", &a.init.to_string(), "-m", "-u", "-n", "-p", "--"])
-        .arg(crate::common::our_tester())
-        .args(["--timeout", "20", "-n", "vm"]);
-    for o in opts {
-        cmd.args(["-o", o]);
-    }
-    let mut child = cmd
-        .arg(stock)
-        .stdin(std::process::Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .process_group(0)
-        .spawn()
-        .unwrap();
+    let tester = [
+        crate::common::our_tester().display().to_string(),
+        "--timeout".into(),
+        "20".into(),
+        "-n".into(),
+        "vm".into(),
+    ];
+    let mut child = spawn_on_stock_agent(a, &tester, opts, &log);
     let started = Instant::now();
     let status = loop {
         if let Some(st) = child.try_wait().unwrap() {
@@ -553,9 +543,7 @@ fn our_tester_on_stock_agent(a: &Host, opts: &[String]) {
         std::thread::sleep(Duration::from_millis(200));
     };
     if status.is_none() {
-        let pg = nix::unistd::Pid::from_raw(-(child.id() as i32));
-        let _ = nix::sys::signal::kill(pg, nix::sys::signal::Signal::SIGKILL);
-        let _ = child.wait();
+        kill_group(&mut child);
     }
     let text = std::fs::read_to_string(log.join("out")).unwrap_or_default();
     eprintln!(
@@ -592,33 +580,19 @@ fn our_tester_on_stock_agent(a: &Host, opts: &[String]) {
 /// then killed by its process group. The test fails if the stock agent stops hanging (then
 /// this finding, in the README and the agent's docs, is out of date).
 fn stock_agent_hangs_in_shell_tester(a: &Host, opts: &[String]) {
-    use std::os::unix::process::CommandExt;
-    let stock = "/usr/lib/ocf/resource.d/heartbeat/VirtualDomain";
     let log = TempDir::new("ocfrs-vd-stock");
-    let out = std::fs::File::create(log.join("out")).unwrap();
-    let mut cmd = std::process::Command::new("nsenter");
-    cmd.args(["-t", &a.init.to_string(), "-m", "-u", "-n", "-p", "--"])
-        .args([
-            "timeout",
-            "-k",
-            "5",
-            "300",
-            "/usr/sbin/ocf-tester",
-            "-v",
-            "-n",
-            "vm",
-        ]);
-    for o in opts {
-        cmd.args(["-o", o]);
-    }
-    let mut child = cmd
-        .arg(stock)
-        .stdin(std::process::Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .process_group(0)
-        .spawn()
-        .unwrap();
+    let tester = [
+        "timeout",
+        "-k",
+        "5",
+        "300",
+        "/usr/sbin/ocf-tester",
+        "-v",
+        "-n",
+        "vm",
+    ];
+    let tester: Vec<String> = tester.iter().map(|s| s.to_string()).collect();
+    let mut child = spawn_on_stock_agent(a, &tester, opts, &log);
     let started = Instant::now();
     let mut reached: Option<Instant> = None;
     let finished = loop {
@@ -637,9 +611,7 @@ fn stock_agent_hangs_in_shell_tester(a: &Host, opts: &[String]) {
         std::thread::sleep(Duration::from_millis(200));
     };
     if finished.is_none() {
-        let pg = nix::unistd::Pid::from_raw(-(child.id() as i32));
-        let _ = nix::sys::signal::kill(pg, nix::sys::signal::Signal::SIGKILL);
-        let _ = child.wait();
+        kill_group(&mut child);
     }
     let text = std::fs::read_to_string(log.join("out")).unwrap_or_default();
     eprintln!(
@@ -655,4 +627,36 @@ fn stock_agent_hangs_in_shell_tester(a: &Host, opts: &[String]) {
         reached.is_some() && finished.is_none(),
         "expected the stock agent to hang in migrate_from (finding out of date?):\n{text}"
     );
+}
+
+/// `tester` (argv before the options) with `-o` for each of `opts`, on the stock agent
+/// inside host `a`, in a process group of its own, stdout and stderr in `log/out`.
+fn spawn_on_stock_agent(
+    a: &Host,
+    tester: &[String],
+    opts: &[String],
+    log: &TempDir,
+) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    let out = std::fs::File::create(log.join("out")).unwrap();
+    let mut cmd = std::process::Command::new("nsenter");
+    cmd.args(["-t", &a.init.to_string(), "-m", "-u", "-n", "-p", "--"])
+        .args(tester);
+    for o in opts {
+        cmd.args(["-o", o]);
+    }
+    cmd.arg("/usr/lib/ocf/resource.d/heartbeat/VirtualDomain")
+        .stdin(std::process::Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .process_group(0)
+        .spawn()
+        .unwrap()
+}
+
+/// SIGKILL to `child`'s process group, then reap it.
+fn kill_group(child: &mut std::process::Child) {
+    let pg = nix::unistd::Pid::from_raw(-(child.id() as i32));
+    let _ = nix::sys::signal::kill(pg, nix::sys::signal::Signal::SIGKILL);
+    let _ = child.wait();
 }
