@@ -557,7 +557,7 @@ fn our_tester_on_stock_agent(a: &Host, opts: &[String]) {
     // killed at the 20 s limit, and stop answering 6 without the required `config`.
     assert_eq!(status.code(), Some(1), "{text}");
     assert!(text.contains("VirtualDomain failed 2 tests"), "{text}");
-    let failed: Vec<&str> = text.lines().filter(|l| l.ends_with(" FAIL")).collect();
+    let failed = crate::common::tester_failures(&text);
     assert_eq!(failed.len(), 2, "{failed:#?}");
     assert!(
         failed[0].contains("stop without parameters (never started)")

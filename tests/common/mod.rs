@@ -29,6 +29,11 @@ pub fn our_tester() -> PathBuf {
     p
 }
 
+/// The rows of our ocf-tester's summary table that failed (text output), in table order.
+pub fn tester_failures(text: &str) -> Vec<&str> {
+    text.lines().filter(|l| l.ends_with(" FAIL")).collect()
+}
+
 /// A temporary directory, removed when dropped.
 #[derive(Debug)]
 pub struct TempDir(pub PathBuf);
