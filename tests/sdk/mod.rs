@@ -2,6 +2,7 @@
 mod bad_input;
 mod features;
 mod generated;
+mod host_faults;
 mod install;
 mod logging;
 mod man;

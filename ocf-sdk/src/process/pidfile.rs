@@ -67,9 +67,10 @@ impl Pidfile {
     /// The pid and start time it holds; `Ok(None)` when missing or empty.
     ///
     /// # Errors
-    /// 1 when unreadable or when the first word is not a pid.
+    /// 1 when unreadable, a symbolic link (refused, never followed) or when the first word
+    /// is not a pid.
     pub fn read_record(&self) -> Result<Option<PidRecord>> {
-        let Some(text) = crate::files::read_if_exists(&self.path)? else {
+        let Some(text) = crate::files::read_no_symlink(&self.path)? else {
             return Ok(None);
         };
         let mut words = text.split_whitespace();
