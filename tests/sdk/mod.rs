@@ -9,6 +9,7 @@ mod man;
 mod metadata;
 mod multicall;
 mod package;
+mod secrets;
 mod shell_tester;
 mod switch_check;
 mod template;
