@@ -1,5 +1,6 @@
 //! The foundation, seen from outside (installed binaries, real validators, real tools).
 mod bad_input;
+mod concurrency;
 mod features;
 mod generated;
 mod host_faults;
