@@ -18,6 +18,7 @@ mod monitor_faults;
 mod mysql_replication;
 mod recovery;
 mod sampler;
+mod soak;
 mod ssh_group;
 mod switch_provider;
 mod web;
