@@ -12,7 +12,7 @@
 //! Extension point: an agent that declares a secret parameter needs a scenario in
 //! [`scenario_for`] (a real service whose actions use the secret); without one
 //! [`every_secret_parameter_has_a_scenario`] fails.
-use crate::common::{agent, agents_bin, our_tester, sh, TempDir};
+use crate::common::{agent, our_tester, sample_for_secrets, sh, TempDir};
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -176,49 +176,6 @@ impl Drop for PrivateSyslog {
     }
 }
 
-/// Every `/proc/*/cmdline`, and the environment of every process that is not the agent
-/// (whoever owns it), sampled until `stop` is set.
-fn sample(
-    secrets: Vec<String>,
-    stop: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<(usize, Vec<String>)> {
-    let me = std::process::id() as i32;
-    let agent_bin = std::fs::canonicalize(agent("mysql")).unwrap();
-    let built = std::fs::canonicalize(agents_bin()).unwrap();
-    std::thread::spawn(move || {
-        let mut found = Vec::new();
-        let mut samples = 0;
-        while !stop.load(Ordering::SeqCst) {
-            samples += 1;
-            for e in std::fs::read_dir("/proc").unwrap().flatten() {
-                let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-                    continue;
-                };
-                if pid == me {
-                    continue;
-                }
-                let cl = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                let cl = String::from_utf8_lossy(&cl).replace('\0', " ");
-                let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
-                let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-                let env = String::from_utf8_lossy(&env).into_owned();
-                let is_agent = exe.as_deref() == Some(agent_bin.as_path())
-                    || exe.as_deref() == Some(built.as_path());
-                for s in &secrets {
-                    if cl.contains(s.as_str()) {
-                        found.push(format!("cmdline of {pid}: {cl}"));
-                    }
-                    if !is_agent && env.contains(s.as_str()) {
-                        found.push(format!("environment of {pid} ({cl})"));
-                    }
-                }
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        (samples, found)
-    })
-}
-
 /// What one run produced.
 #[derive(Debug)]
 struct Ran {
@@ -336,7 +293,7 @@ fn mysql_secrets_appear_nowhere_while_every_action_runs() {
     let ns = PrivateSyslog::start(d);
     let m = Mysql { dir: d, ns: &ns };
     let stop = Arc::new(AtomicBool::new(false));
-    let sampler = sample(vec![MON.into(), REPL.into(), WRONG.into()], stop.clone());
+    let sampler = sample_for_secrets(vec![MON.into(), REPL.into(), WRONG.into()], stop.clone());
     let mut ran = Vec::new();
     let mut check = |what: &str, r: Ran, rc: i32| {
         assert_eq!(r.rc, rc, "{what}: {r:?}");
