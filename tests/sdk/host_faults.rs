@@ -284,7 +284,10 @@ fn a_sigstopped_managed_process_is_killed_by_stop_inside_the_budget() {
 /// Agents and a configuration that reaches their binary check, with the binary parameter
 /// pointing at a path that does not exist. (apache falls back to the packaged apache2
 /// binaries as the reference does: [`apache_without_any_httpd_is_5`].)
-const MISSING_BINARY: &[(&str, &str, &[(&str, &str)])] = &[
+/// One agent's row: its type, its binary parameter, the other parameters it needs.
+type BinaryCase<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+
+const MISSING_BINARY: &[BinaryCase<'static>] = &[
     ("mysql", "binary", &[]),
     ("sshd", "sshd", &[("listen_address", "127.0.0.1")]),
     ("VServer", "vserver_bin", &[("vserver", "ocfrs-hd-guest")]),
@@ -407,7 +410,8 @@ fn a_child_that_never_exits_is_killed_at_the_deadline() {
     std::fs::write(t.join("httpd.conf"), "Listen 127.0.0.1:21601\n").unwrap();
     let budget = Duration::from_secs(6);
     let file = |name: &str| t.join(name).display().to_string();
-    let cases: Vec<(&str, &str, Vec<(&str, String)>)> = vec![
+    type Case<'a> = (&'a str, &'a str, Vec<(&'a str, String)>);
+    let cases: Vec<Case> = vec![
         (
             "apache",
             "httpd",
