@@ -244,9 +244,18 @@ fn a_pid_reused_by_an_unrelated_program_is_not_running_and_survives_stop() {
     let start_line = lines.next().unwrap().to_string();
     kill(Pid::from_raw(old), Signal::SIGKILL).unwrap();
     // An unrelated program now holds "the" pid: the file names it with the old start time,
-    // exactly what a reused pid looks like.
-    let mut other = Command::new("sleep").arg("4242.1").spawn().unwrap();
-    std::fs::write(&pidfile, format!("{}\n{start_line}\n", other.id())).unwrap();
+    // exactly what a reused pid looks like. (A real reuse needs the pid space to wrap, so
+    // the program starts clock ticks later: wait a few 10 ms ticks to have that here too.)
+    std::thread::sleep(Duration::from_millis(100));
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut other = KillOnDrop(Command::new("sleep").arg("4242.1").spawn().unwrap());
+    std::fs::write(&pidfile, format!("{}\n{start_line}\n", other.0.id())).unwrap();
     within(
         &d.clone().action("monitor").recurring(),
         budget,
@@ -255,11 +264,9 @@ fn a_pid_reused_by_an_unrelated_program_is_not_running_and_survives_stop() {
     );
     within(&d.clone().action("stop"), budget, Rc::Success, None);
     assert!(
-        other.try_wait().unwrap().is_none(),
+        other.0.try_wait().unwrap().is_none(),
         "stop killed the unrelated program"
     );
-    let _ = other.kill();
-    let _ = other.wait();
 }
 
 #[test]
