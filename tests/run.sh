@@ -5,6 +5,7 @@
 #   bash tests/run.sh demo   build, install into a throwaway root, validate the example
 #                            agent's meta-data against every schema and run both testers on it
 #   bash tests/run.sh test   install what the tests need (idempotent) and run every test
+#   bash tests/run.sh soak   the failover soak (SOAK_FAILURES=N, default 10), not part of test
 #
 # .ci/run calls "bash tests/run.sh test".
 set -euo pipefail
@@ -145,10 +146,21 @@ run_tests() {
   cargo test --no-fail-fast --workspace --features ocfrs-agents/root-tests,ocf-tester/root-tests "$@"
 }
 
+# The failover soak on the 3-node namespace cluster (tests/cluster/soak.rs): SOAK_FAILURES
+# failures in turn (default 10; the documented long run is SOAK_FAILURES=100), figures on
+# the "== soak:" lines. Not part of "test".
+soak() {
+  setup
+  cargo build --workspace --bins --features ocfrs-agents/root-tests,ocf-tester/root-tests
+  cargo test -p ocfrs-agents --features root-tests --test integration \
+    cluster::soak:: -- --ignored --nocapture --test-threads=1 2>&1 | tee /dev/stderr | grep '^== soak:'
+}
+
 case "${1:-}" in
   demo) demo ;;
   test) shift; run_tests "$@" ;;
+  soak) soak ;;
   setup) setup ;;
   install) shift; install_packages "$@" ;;
-  *) echo "usage: $0 demo|test [cargo test args]|setup|install PACKAGE..." >&2; exit 2 ;;
+  *) echo "usage: $0 demo|test [cargo test args]|soak|setup|install PACKAGE..." >&2; exit 2 ;;
 esac

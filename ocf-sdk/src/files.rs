@@ -78,8 +78,29 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".tmp{}", std::process::id()));
     let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, contents)
-        .map_err(|e| Error::generic(format!("write {}: {e}", tmp.display())))?;
+    // The temporary name is predictable: a file or symbolic link planted there is removed,
+    // never followed (O_EXCL|O_NOFOLLOW), so a write never lands outside `path`.
+    let create = || {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&tmp)
+    };
+    let mut f = match create() {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let _ = std::fs::remove_file(&tmp);
+            create()
+        }
+        r => r,
+    }
+    .map_err(|e| Error::generic(format!("write {}: {e}", tmp.display())))?;
+    std::io::Write::write_all(&mut f, contents).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::generic(format!("write {}: {e}", tmp.display()))
+    })?;
+    drop(f);
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         Error::generic(format!("write {}: {e}", path.display()))
@@ -92,6 +113,16 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
 /// 1 on other I/O errors, naming the path.
 pub fn remove_if_exists(path: &Path) -> Result<()> {
     match std::fs::remove_file(path) {
+        // unlink(2) answers EROFS on a read-only filesystem before looking the name up: a
+        // file that is not there is still gone (a stop must not fail, and fence the node,
+        // because the run directory went read-only).
+        Err(e)
+            if e.raw_os_error() == Some(libc::EROFS)
+                && std::fs::symlink_metadata(path)
+                    .is_err_and(|m| m.kind() == std::io::ErrorKind::NotFound) =>
+        {
+            Ok(())
+        }
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             Err(Error::generic(format!("remove {}: {e}", path.display())))
         }
@@ -159,6 +190,70 @@ pub fn lock_path(path: &Path, deadline: Deadline) -> Result<FileLock> {
             path.display()
         ))),
     }
+}
+
+/// Read a file the agent itself keeps (state files, its own pid files) as text; `Ok(None)`
+/// when it does not exist. A symbolic link in its place is refused, never followed
+/// (`O_NOFOLLOW`): a link planted in a state directory must neither make the agent read
+/// another file as its state nor report what is not there.
+///
+/// # Errors
+/// 1 for a symbolic link, naming the path; 1 on other I/O errors.
+pub fn read_no_symlink(path: &Path) -> Result<Option<String>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path);
+    let mut f = match f {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(Error::generic(format!(
+                "refusing {}: a symbolic link, not the file this agent wrote",
+                path.display()
+            )))
+        }
+        Err(e) => return Err(Error::generic(format!("read {}: {e}", path.display()))),
+    };
+    let md = f
+        .metadata()
+        .map_err(|e| Error::generic(format!("read {}: {e}", path.display())))?;
+    if !md.is_file() {
+        return Err(Error::generic(format!(
+            "refusing {}: not a regular file",
+            path.display()
+        )));
+    }
+    let mut text = String::new();
+    f.read_to_string(&mut text)
+        .map_err(|e| Error::generic(format!("read {}: {e}", path.display())))?;
+    Ok(Some(text))
+}
+
+/// [`read_no_symlink`] for a file only this agent writes (a state file): it must also
+/// belong to the agent's user or to root. A file pre-created by another user is refused,
+/// as its contents are that user's, not the resource's.
+///
+/// # Errors
+/// 1 for a symbolic link or a file of another user, naming the path and the owner.
+pub fn read_own(path: &Path) -> Result<Option<String>> {
+    use std::os::unix::fs::MetadataExt;
+    let text = read_no_symlink(path)?;
+    if text.is_some() {
+        let uid = std::fs::symlink_metadata(path)
+            .map_err(|e| Error::generic(format!("read {}: {e}", path.display())))?
+            .uid();
+        let me = nix::unistd::geteuid().as_raw();
+        if uid != 0 && uid != me {
+            return Err(Error::generic(format!(
+                "refusing {}: owned by uid {uid}, not by this agent's uid {me}",
+                path.display()
+            )));
+        }
+    }
+    Ok(text)
 }
 
 #[cfg(test)]
@@ -242,5 +337,29 @@ mod tests {
         drop(held);
         lock_path(&lock, Deadline::after(Duration::from_millis(100))).unwrap();
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn links_are_refused_for_reads_and_never_followed_by_writes() {
+        let dir = std::env::temp_dir().join(format!("ocf-files-link-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("target");
+        std::fs::write(&target, "keep").unwrap();
+        let state = dir.join("s.state");
+        std::os::unix::fs::symlink(&target, &state).unwrap();
+        let e = read_no_symlink(&state).unwrap_err();
+        assert!(e.reason().contains("symbolic link"), "{}", e.reason());
+        assert!(read_own(&state).is_err());
+        assert_eq!(read_own(&dir.join("missing")).unwrap(), None);
+        // A link at the predictable temporary name is replaced, not written through.
+        let mut tmp = state.as_os_str().to_owned();
+        tmp.push(format!(".tmp{}", std::process::id()));
+        std::fs::remove_file(&state).unwrap();
+        std::os::unix::fs::symlink(&target, PathBuf::from(tmp)).unwrap();
+        write_atomic(&state, b"fake=1\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+        assert_eq!(read_own(&state).unwrap().as_deref(), Some("fake=1\n"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

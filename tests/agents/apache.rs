@@ -16,19 +16,19 @@ use std::time::{Duration, Instant};
 const MODULES: &str = "/usr/lib/apache2/modules";
 
 /// A private apache2 configuration (not started by the fixture itself).
-struct Httpd {
-    dir: TempDir,
-    conf: PathBuf,
-    port: u16,
-    instance: String,
+pub(crate) struct Httpd {
+    pub(crate) dir: TempDir,
+    pub(crate) conf: PathBuf,
+    pub(crate) port: u16,
+    pub(crate) instance: String,
     /// apache's pid file: in the directory, or the one the agent injects.
-    pidfile: PathBuf,
+    pub(crate) pidfile: PathBuf,
 }
 
 impl Httpd {
     /// A config listening on 127.0.0.1:`port` with /server-status (only with -DSTATUS, as
     /// the agent starts it); `own_pidfile` false leaves PidFile out (the agent injects one).
-    fn new(tag: &str, port: u16, own_pidfile: bool, extra: &str) -> Httpd {
+    pub(crate) fn new(tag: &str, port: u16, own_pidfile: bool, extra: &str) -> Httpd {
         let dir = TempDir::new(&format!("ocfapache-{tag}"));
         let d = dir.path().display().to_string();
         std::fs::create_dir_all(dir.join("htdocs")).unwrap();
@@ -78,7 +78,7 @@ impl Httpd {
     }
 
     /// The agent with this configuration, Pacemaker's environment and no envfiles.
-    fn run(&self) -> ocf::testing::Run {
+    pub(crate) fn run(&self) -> ocf::testing::Run {
         run("apache")
             .pacemaker(&self.instance)
             .param("configfile", &self.conf)
@@ -87,16 +87,16 @@ impl Httpd {
             .env("OCFRS_RUN_DIR", self.dir.join("agent-run"))
     }
 
-    fn main(&self) -> Option<ProcRef> {
+    pub(crate) fn main(&self) -> Option<ProcRef> {
         Pidfile::new(&self.pidfile).running(None).ok().flatten()
     }
 
     /// Every process of the running instance (main process, its session and children).
-    fn processes(&self) -> Vec<ProcRef> {
+    pub(crate) fn processes(&self) -> Vec<ProcRef> {
         self.main().map(family).unwrap_or_default()
     }
 
-    fn get(&self, path: &str) -> Option<(u16, String)> {
+    pub(crate) fn get(&self, path: &str) -> Option<(u16, String)> {
         let url = ocf::http::Url::parse(&format!("http://127.0.0.1:{}{path}", self.port)).ok()?;
         let r = ocf::http::Request::get(&url)
             .send(ocf::Deadline::after(Duration::from_secs(5)))
@@ -117,7 +117,7 @@ impl Drop for Httpd {
     }
 }
 
-fn wait_gone(procs: &[ProcRef], within: Duration) -> bool {
+pub(crate) fn wait_gone(procs: &[ProcRef], within: Duration) -> bool {
     let t = Instant::now();
     while t.elapsed() < within {
         if procs.iter().all(|p| !p.is_alive()) {

@@ -1,5 +1,5 @@
 //! One module per agent, against real parts.
-mod apache;
+pub(crate) mod apache;
 mod filesystem;
 mod ipaddr;
 mod mysql;

@@ -14,7 +14,7 @@
 //! options the agent and the SDK use (`-N`, `-l`, `--name`/`-n`, `-v`/`-U`, `-D`,
 //! `--query`/`-G`/`-Q`, `-q`, `--type`, `-s`, `--promotion=`). The real cluster test
 //! (`cluster::mysql_replication`) checks the same attributes in a real CIB.
-use crate::common::{agent, run, sh, TempDir};
+use crate::common::{agent, run, sample_for_secrets, sh, TempDir};
 use ocf::testing::{Outcome, Run};
 use ocf::Rc;
 use std::path::{Path, PathBuf};
@@ -307,50 +307,6 @@ fn enable_creation_never_initialises_over_foreign_files_and_unwritable_dirs_are_
     out.assert_rc(Rc::ErrPerm);
     out.assert_reason_contains("not writable by mysql");
     assert!(i.pids().is_empty());
-}
-
-/// Every `/proc/*/cmdline` and every environment that is not the agent's own (readable only
-/// by root, like Pacemaker's) must be free of the secrets; sampled until `stop` is set.
-fn sample_for_secrets(
-    secrets: Vec<String>,
-    stop: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<(usize, Vec<String>)> {
-    let me = std::process::id() as i32;
-    let agent_bin = std::fs::canonicalize(agent("mysql")).unwrap();
-    std::thread::spawn(move || {
-        let mut found = Vec::new();
-        let mut samples = 0;
-        while !stop.load(Ordering::SeqCst) {
-            samples += 1;
-            for e in std::fs::read_dir("/proc").unwrap().flatten() {
-                let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-                    continue;
-                };
-                if pid == me {
-                    continue;
-                }
-                let cl = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                let cl = String::from_utf8_lossy(&cl).replace('\0', " ");
-                let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
-                let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-                let env = String::from_utf8_lossy(&env).into_owned();
-                // The agent itself receives the parameters from its caller, in an environment
-                // only root can read (mode 0400, owned by root): that is the OCF contract.
-                // Every other process is checked, whoever owns it.
-                let is_agent = exe.as_deref() == Some(agent_bin.as_path());
-                for s in &secrets {
-                    if cl.contains(s.as_str()) {
-                        found.push(format!("cmdline of {pid}: {cl}"));
-                    }
-                    if !is_agent && env.contains(s.as_str()) {
-                        found.push(format!("environment of {pid} ({cl})"));
-                    }
-                }
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        (samples, found)
-    })
 }
 
 #[test]

@@ -19,6 +19,7 @@ mod mysql_replication;
 mod recovery;
 mod sampler;
 mod scale;
+mod soak;
 mod ssh_group;
 mod switch_provider;
 mod web;

@@ -134,3 +134,54 @@ pub fn sh(cmd: &mut std::process::Command) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Samples, until `stop` is set, every `/proc/*/cmdline` and the environment of every
+/// process that is not an agent (whoever owns it) for `secrets`; returns the number of
+/// rounds and what it found. An agent (a process whose executable is one of the agents'
+/// paths, the installed-looking links or the built binary) receives its parameters from its
+/// caller in an environment only root can read: that is the OCF contract, so its own
+/// environment is not a leak; its command line is checked like every other.
+pub fn sample_for_secrets(
+    secrets: Vec<String>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<(usize, Vec<String>)> {
+    use std::sync::atomic::Ordering;
+    let me = std::process::id() as i32;
+    let agents: Vec<PathBuf> = std::fs::read_dir(provider_dir())
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    let built = std::fs::canonicalize(agents_bin()).unwrap_or_else(|_| agents_bin());
+    std::thread::spawn(move || {
+        let mut found = Vec::new();
+        let mut samples = 0;
+        while !stop.load(Ordering::SeqCst) {
+            samples += 1;
+            for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+                let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+                    continue;
+                };
+                if pid == me {
+                    continue;
+                }
+                let cl = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                let cl = String::from_utf8_lossy(&cl).replace('\0', " ");
+                let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+                let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+                let env = String::from_utf8_lossy(&env).into_owned();
+                let is_agent = exe
+                    .as_deref()
+                    .is_some_and(|x| x == built || agents.iter().any(|a| a == x));
+                for s in &secrets {
+                    if cl.contains(s.as_str()) {
+                        found.push(format!("cmdline of {pid}: {cl}"));
+                    }
+                    if !is_agent && env.contains(s.as_str()) {
+                        found.push(format!("environment of {pid} ({cl})"));
+                    }
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        (samples, found)
+    })
+}

@@ -14,7 +14,7 @@ mkdir -p "$t/dev"
 for n in null zero full random urandom; do
   : > "$t/dev/$n"; mount --bind "/dev/$n" "$t/dev/$n"
 done
-mount --bind "$t/dev" /dev
+mount --rbind "$t/dev" /dev   # --rbind: the device nodes bound above come along
 busybox syslogd -n -O "$t/messages" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT

@@ -1,7 +1,9 @@
 //! The foundation, seen from outside (installed binaries, real validators, real tools).
 mod bad_input;
+mod concurrency;
 mod features;
 mod generated;
+mod host_faults;
 mod hung;
 mod install;
 mod journal;
@@ -11,6 +13,7 @@ mod metadata;
 mod multicall;
 mod package;
 mod readme_quickstart;
+mod secrets;
 mod shell_tester;
 mod switch_check;
 mod template;

@@ -39,9 +39,10 @@ pub struct Config {
     pub daemon: bool,
 }
 
-/// The state file records `fake=<value>`.
+/// The state file records `fake=<value>`; a symbolic link or another user's file in its
+/// place is refused ([`files::read_own`]).
 fn read_state(path: &Path) -> Result<Option<String>> {
-    Ok(files::read_if_exists(path)?.map(|text| {
+    Ok(files::read_own(path)?.map(|text| {
         text.lines()
             .find_map(|l| l.strip_prefix("fake="))
             .unwrap_or_default()

@@ -27,12 +27,28 @@ impl Aligned {
     }
 }
 
+/// Whether the mount has a block device to read at depth 10, decided from the mount itself
+/// (as the shell agent's `-b` test on the device does), never from a list of types: the
+/// kernel knows its device number as a block device (`/sys/dev/block/M:m`: ext4, xfs, a
+/// loop device), or its source is a block device node (`fuseblk` from ntfs-3g, whose device
+/// number is anonymous). FUSE (`fuse`, `fuse.sshfs`, bindfs), tmpfs and network mounts have
+/// neither.
+pub fn has_block_device(m: &Mount) -> bool {
+    Path::new(&format!("/sys/dev/block/{}:{}", m.major, m.minor)).exists()
+        || (m.source.starts_with('/') && mount::block_dev_of(Path::new(&m.source)).is_some())
+}
+
 /// Depth 10: read 4 KiB of the mounted block device with `O_DIRECT` (past the page cache).
 ///
 /// # Errors
 /// 1 when the device node is missing, cannot be read, or the read blocks past `deadline`.
 pub fn read_device(m: &Mount, deadline: Deadline) -> Result<()> {
-    let Some(node) = mount::block_dev_path(m.dev()) else {
+    let source = Path::new(&m.source);
+    let node = mount::block_dev_path(m.dev()).or_else(|| {
+        (source.starts_with("/") && mount::block_dev_of(source).is_some())
+            .then(|| source.to_path_buf())
+    });
+    let Some(node) = node else {
         return Err(Error::generic(format!(
             "no device node for {}:{} mounted on {}",
             m.major,

@@ -71,19 +71,25 @@
 //! * UUID/LABEL devices are resolved without udev or blkid (superblocks are read when
 //!   `/dev/disk/by-*` links are missing), and depth 10 reads the mounted device for them
 //!   (the shell agent skipped it).
+//! * Depth 10 reads a block device when the mount has one, decided from the mount (its device
+//!   number known to the kernel as a block device, or a block device node as its source),
+//!   as the shell agent's `-b` test does: FUSE, tmpfs and network mounts pass depth 10.
 //! * FUSE types (`fuse`, `fuse.*`) are not block filesystems: a resource whose `device` is a
 //!   path for bindfs, sshfs and the like is mounted through mount(8) without looking for a
 //!   block device node (start exited 5 before), and its stop may force the unmount.
 //! * A lazy unmount only where `umount2` itself blocks on a network or FUSE filesystem (the
-//!   shell agent's `umount` then hangs until the cluster fences the node); no systemd
-//!   drop-ins (this agent does not
-//!   write into /run/systemd). The `force_unmount` modifiers of newer resource-agents
+//!   shell agent's `umount` then hangs until the cluster fences the node). With systemd as
+//!   PID 1, a network filesystem's start writes the reference's ordering drop-in
+//!   (`resource-agents-deps.target.d/99-Filesystem-remote.conf`, `After=remote-fs.target`,
+//!   [`dropin`]), so node shutdown stops Pacemaker before the network filesystems' targets;
+//!   a reload runs only when the file changed. The `force_unmount` modifiers of newer resource-agents
 //!   (`safe,nomove`, `true,noxargs`, ...) are accepted: `xargs`/`ps` and their `no` forms only
 //!   tune the shell agent's `fuser | kill` pipeline and change nothing here; `move` (move the
 //!   mount aside before unmounting) is not implemented and logs a warning.
 
 pub mod config;
 mod depth;
+pub mod dropin;
 pub mod meta;
 mod start;
 mod state;
@@ -190,6 +196,7 @@ impl ResourceAgent for Filesystem {
                 run_fsck(cfg, node, cx)?;
             }
         }
+        dropin::order_after_remote_fs(cfg, cx)?;
         make_mount_point(&mp, cx.deadline.fraction(0.5))?;
         if let Some(node) = dev.as_deref().filter(|_| cfg.is_block()) {
             flush(node, cx.deadline.fraction(0.2));
@@ -277,12 +284,13 @@ impl ResourceAgent for Filesystem {
             State::Hidden(m) => return Err(hidden_error(cfg, &m, &mp)),
             State::Mounted(m) => m,
         };
-        if cx.depth >= 10 && cfg.is_block() {
+        if cx.depth >= 10 && depth::has_block_device(&m) {
             depth::read_device(&m, cx.deadline)?;
         } else if cx.depth == 10 {
             ocf::debug!(
-                "{} is not a block device: nothing to read at depth 10",
-                cfg.device
+                "{} ({}) has no block device: nothing to read at depth 10",
+                m.source,
+                m.fstype
             );
         }
         if cx.depth >= 20 {

@@ -13,8 +13,9 @@ const BIND_LOOKUP: Duration = Duration::from_secs(2);
 
 /// The mount point as the kernel knows it: symbolic links resolved without touching the
 /// mounted filesystem (the parent is canonicalised; the last component only when it is not
-/// a mount point already). The lookups run in a worker bounded by `deadline`, because the
-/// parent may itself lie on a hung filesystem; then the path is taken as configured.
+/// a mount point already). Where the path lies on a FUSE or network filesystem the lookups
+/// run in a worker bounded by `deadline`, because that filesystem may hang; then the path is
+/// taken as configured.
 pub fn mount_point(cfg: &Config, table: &MountTable, deadline: Deadline) -> PathBuf {
     let dir = &cfg.directory;
     if !table.at(dir).is_empty() {
@@ -24,8 +25,7 @@ pub fn mount_point(cfg: &Config, table: &MountTable, deadline: Deadline) -> Path
         return dir.clone();
     };
     let (parent, name) = (parent.to_path_buf(), name.to_owned());
-    let what = format!("lookup of {}", dir.display());
-    bounded(deadline, what, move || {
+    let lookup = move || {
         let parent = std::fs::canonicalize(&parent).unwrap_or(parent);
         let joined = parent.join(name);
         match std::fs::symlink_metadata(&joined) {
@@ -34,8 +34,19 @@ pub fn mount_point(cfg: &Config, table: &MountTable, deadline: Deadline) -> Path
             }
             _ => joined,
         }
-    })
-    .unwrap_or_else(|b| {
+    };
+    // The worker thread is paid only where the lookup can block without end (the path ends
+    // on a FUSE or network filesystem); a symbolic link leading onto one elsewhere is still
+    // answered for by the action's watchdog.
+    let may_hang = !dir.is_absolute()
+        || table
+            .resolve(dir)
+            .is_none_or(|m| ocf::deadline::fstype_may_hang(&m.fstype));
+    if !may_hang {
+        return lookup();
+    }
+    let what = format!("lookup of {}", dir.display());
+    bounded(deadline, what, lookup).unwrap_or_else(|b| {
         ocf::warn!("{b}; using {} as configured", dir.display());
         dir.clone()
     })

@@ -108,10 +108,10 @@ impl Pidfile {
     /// The pid and start time it holds; `Ok(None)` when missing or empty.
     ///
     /// # Errors
-    /// 1 when unreadable, when the first word is not a pid, or when the read blocked past
-    /// the deadline (see [`Pidfile`]).
+    /// 1 when unreadable, a symbolic link (refused, never followed), when the first word is
+    /// not a pid, or when the read blocked past the deadline (see [`Pidfile`]).
     pub fn read_record(&self) -> Result<Option<PidRecord>> {
-        let Some(text) = self.guarded("read", |p| crate::files::read_if_exists(&p))?? else {
+        let Some(text) = self.guarded("read", |p| crate::files::read_no_symlink(&p))?? else {
             return Ok(None);
         };
         let mut words = text.split_whitespace();
