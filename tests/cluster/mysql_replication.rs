@@ -148,6 +148,17 @@ fn mysql_promotable_clone_replicates_and_fails_over() {
             if c.view()?.locate("db").len() != 2 {
                 return Some(false);
             }
+            // Only after the promotion: a replica's mysqld is writable for a moment during
+            // its start, before the agent sets read_only.
+            let i = c.any_node()?;
+            let located = c.on_within(
+                i,
+                &["crm_resource", "--locate", "-r", "db"],
+                Duration::from_secs(10),
+            );
+            if !located.stdout_text().contains("Promoted") {
+                return Some(false);
+            }
             source = writable(c, &[1, 2])?;
             Some(true)
         },

@@ -10,6 +10,13 @@ const DUMMY: &str = "ocf:ocfrs:Dummy";
 /// Kill the managed process of `rsc` on node `i`; wait until the cluster has counted
 /// `failures` failures there and the resource runs again (new process) on `expect_on`.
 fn kill_and_wait(c: &Cluster, i: usize, rsc: &str, failures: u32) -> i32 {
+    // crm_mon may list a start still in flight (record-pending) as running: wait for the
+    // pid file start writes before it returns.
+    c.wait_for(
+        &format!("{rsc}'s managed process on {}", name(i)),
+        Duration::from_secs(20),
+        |c| Some(c.dummy_pid(i, rsc).is_some()),
+    );
     let old = c
         .dummy_pid(i, rsc)
         .unwrap_or_else(|| c.fail(&format!("{rsc} has no managed process on {}", name(i))));

@@ -260,14 +260,28 @@ impl Mysql<'_> {
         )
     }
 
+    /// Runs `sql` as root over the socket. The statements go on stdin, never on argv: they
+    /// carry the very passwords the sampler looks for on every command line.
     fn sql(&self, sql: &str) {
-        let (rc, _, err) = sh(Command::new("mariadb")
+        use std::io::Write;
+        use std::process::Stdio;
+        let mut child = Command::new("mariadb")
             .arg(format!(
                 "--socket={}",
                 self.dir.join("run/mysqld.sock").display()
             ))
-            .args(["-N", "-B", "-e", sql]));
-        assert_eq!(rc, 0, "{sql}: {err}");
+            .args(["-N", "-B"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run mariadb: {e}"));
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(sql.as_bytes()).unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{sql}: {err}");
     }
 }
 

@@ -110,8 +110,10 @@ fn write_port(file: &str, port: Option<u16>) -> Result<()> {
 /// Start everything, in dependency order.
 pub fn start(cfg: &Config, cx: &Context) -> Result<()> {
     let d = cx.deadline;
-    infodir::bind_infodir(cfg, d)?;
+    // The kernel server first: on a node without nfsd, start is 5 before anything is
+    // created or mounted from the configuration (nfs_shared_infodir's tree, the bind mount).
     infodir::nfsd_fs(d)?;
+    infodir::bind_infodir(cfg, d)?;
     infodir::rpc_pipefs(cfg, d)?;
     write_port("/proc/sys/fs/nfs/nlm_tcpport", cfg.lockd_tcp_port)?;
     write_port("/proc/sys/fs/nfs/nlm_udpport", cfg.lockd_udp_port)?;
