@@ -10,6 +10,7 @@
 #                                           (built into target/static; results/static.*)
 #   bash bench/run.sh --scale               the cluster-scale run: N resources on a 3-node
 #                                           Pacemaker cluster, shell agents vs ours (below)
+#   bash bench/run.sh --nfs                 nfsserver and exportfs in the NFS guest (below)
 #
 # Any other ocfrs-bench option passes through (bash bench/run.sh --help lists them).
 # Installs the Debian packages it needs (idempotent), builds release binaries, then measures
@@ -62,6 +63,51 @@ if [ "${1:-}" = --scale ] && ! [[ "${2:-}" =~ ^[0-9,]+$ ]]; then
   export OCFRS_SCALE_OUT=$PWD/bench/results
   exec cargo test -p ocfrs-agents --features root-tests --test integration \
     cluster::scale::scale_run -- --ignored --exact --nocapture
+fi
+
+# nfsserver and exportfs beside the shell agents, inside the NFS guest (issue 14):
+#
+#   bash bench/run.sh --nfs [--readme bench/README.md]
+#
+# This host's kernel has no nfsd: the test suite's NFS guest (tests/nfs/guest.rs, QEMU TCG,
+# virtme-ng from `bash tests/run.sh setup`) boots once and runs only the case bench::nfs_rows,
+# which runs target/release/ocfrs-bench-nfs (bench/src/nfs.rs) against release agents. The
+# table goes to bench/results/nfs-latest.md (and, with --readme, between the bench-nfs
+# markers of that file). About 15-25 minutes on 2 cores (emulated guest).
+if [ "${1:-}" = --nfs ]; then
+  readme=
+  [ "${2:-}" = --readme ] && readme=${3:?--readme needs a file}
+  cargo build --release -p ocfrs-agents -p ocfrs-bench --bin ocfrs-agents --bin ocfrs-bench-nfs
+  cargo build -p ocfrs-agents -p ocf-tester
+  mkdir -p bench/results
+  log=bench/results/nfs-latest.log
+  set +e
+  OCFRS_NFS_CASES=bench:: cargo test -p ocfrs-agents --features root-tests --test integration \
+    nfs::bench:: -- --nocapture 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  set -e
+  table=$(sed -n '/^<!-- bench-nfs:table -->$/,/^<!-- bench-nfs:table-end -->$/p' "$log" |
+    sed '1d;$d')
+  if [ "$rc" != 0 ] || [ -z "$table" ]; then
+    echo "bench/run.sh --nfs: the guest run failed (exit $rc); see $log" >&2
+    exit 1
+  fi
+  {
+    echo "Measured $(date -u '+%Y-%m-%d %H:%M') UTC, ocfrs $(git rev-parse --short HEAD)."
+    echo "$table"
+  } > bench/results/nfs-latest.md
+  cat bench/results/nfs-latest.md
+  if [ -n "$readme" ]; then
+    python3 - "$readme" bench/results/nfs-latest.md <<'PY'
+import sys
+readme, table = sys.argv[1], open(sys.argv[2]).read()
+text = open(readme).read()
+begin, end = "<!-- bench-nfs:begin -->\n", "<!-- bench-nfs:end -->"
+a, b = text.index(begin) + len(begin), text.index(end)
+open(readme, "w").write(text[:a] + table + text[b:])
+PY
+  fi
+  exit 0
 fi
 
 # Release binaries, as installed (CARGO_BUILD_JOBS limits parallel jobs on shared machines).

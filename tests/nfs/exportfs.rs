@@ -16,12 +16,13 @@ use std::time::Duration;
 const BASE: &str = "/srv/ocfrs-exp";
 
 /// The server pieces a case needs, stopped (by the pids this case started) when dropped.
-struct Server {
+/// Also the server of the Filesystem NFS client cases (tests/nfs/filesystem.rs).
+pub(super) struct Server {
     started: Vec<i32>,
 }
 
 impl Server {
-    fn start() -> Server {
+    pub(super) fn start() -> Server {
         let mut started = Vec::new();
         if let Some(p) = guest::start_rpcbind() {
             started.push(p);
@@ -444,6 +445,30 @@ fn client_mounts_v4_and_v3() {
     assert!(!exports().contains(&root), "{}", exports());
 }
 
+/// rpcbind hung (SIGSTOP, issue 19) under exportfs: nothing exportfs does needs rpcbind
+/// (etab, the kernel's export caches), so start, monitor and stop answer 0 inside their
+/// budgets and the export really comes and goes.
+fn hung_rpcbind() {
+    let _s = Server::start();
+    let dir = format!("{BASE}/hung");
+    let _t = Tmpfs::new(&dir);
+    let r = exp("exp-hung", "127.0.0.0/8", &dir)
+        .param("fsid", "18")
+        .timeout(Duration::from_secs(20));
+    let _hung = super::nfsserver::Stopped::new("rpcbind");
+    for (action, rc) in [("start", 0), ("monitor", 0), ("stop", 0), ("monitor", 7)] {
+        let t = std::time::Instant::now();
+        let o = r.clone().action(action).run();
+        let took = t.elapsed();
+        assert_eq!(o.rc, rc, "{action} with rpcbind hung: {o:?}");
+        assert!(took < Duration::from_secs(20), "{action} took {took:?}");
+        if action == "start" {
+            assert!(exported(&dir, "127.0.0.0/8"), "{}", exports());
+        }
+    }
+    assert!(!exported(&dir, "127.0.0.0/8"), "{}", exports());
+}
+
 nfs_cases! {
     "exportfs";
     lifecycle,
@@ -453,4 +478,5 @@ nfs_cases! {
     concurrent_starts_keep_rmtab,
     ocf_testers timeout 600,
     client_mounts_v4_and_v3,
+    hung_rpcbind,
 }

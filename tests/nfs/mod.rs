@@ -1,7 +1,9 @@
 //! NFS: agents against a real kernel NFS server, in one QEMU guest shared by every case
 //! (`guest.rs` explains the fixture and how a family adds its cases).
+mod bench;
 mod corpus;
 mod exportfs;
+mod filesystem;
 pub mod guest;
 mod nfsserver;
 
@@ -10,5 +12,7 @@ pub const FAMILIES: &[&[guest::Case]] = &[
     guest::CASES,
     nfsserver::CASES,
     exportfs::CASES,
+    filesystem::CASES,
     corpus::CASES,
+    bench::CASES,
 ];

@@ -346,6 +346,274 @@ fn ocf_testers() {
     assert_all_stopped();
 }
 
+/// A `mount -o vers=3` of `src` on `mnt`, bounded, one try
+/// (`retry=0`): whether it mounted (unmounted again at once).
+fn mount_v3_works(src: &str, mnt: &Path) -> bool {
+    let rc = crate::nfs::guest::run_bounded(
+        Command::new("mount")
+            .args(["-t", "nfs", "-o", "vers=3,retry=0,timeo=30,retrans=1"])
+            .arg(src)
+            .arg(mnt),
+        Duration::from_secs(90),
+    );
+    if rc == Some(0) {
+        let _ = Command::new("umount").arg(mnt).status();
+    }
+    rc == Some(0)
+}
+
+/// nfsv4_only: no NFSv3 service registered with rpcbind (no mountd, statd, nlockmgr or nfs
+/// version 3; rpcbind runs, so registrations could be seen), no rpc.statd, the kernel
+/// server's versions say -3, a v4 mount works and a v3 mount is refused; stop stops all.
+fn nfsv4_only() {
+    let rpcbind = crate::nfs::guest::start_rpcbind();
+    let mut s = Setup::new(&[("nfsv4_only", "true")]);
+    s.ra("start").run().assert_rc(Rc::Success);
+    s.ra("monitor").run().assert_rc(Rc::Success);
+    let info = rpcinfo();
+    for prog in ["status", "mountd", "nlockmgr"] {
+        assert!(
+            !info.contains(prog),
+            "{prog} registered with nfsv4_only:\n{info}"
+        );
+    }
+    assert!(
+        !info
+            .lines()
+            .any(|l| l.split_whitespace().take(2).eq(["100003", "3"])),
+        "nfs v3 registered with nfsv4_only:\n{info}"
+    );
+    assert_eq!(pid_of("rpc.statd"), None, "rpc.statd runs with nfsv4_only");
+    let versions = std::fs::read_to_string("/proc/fs/nfsd/versions").unwrap();
+    assert!(versions.contains("-3"), "versions: {versions}");
+    let exp = s.export();
+    let mnt = Path::new(BASE).join("mnt");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let (rc, o, e) = sh(Command::new("mount")
+        .args(["-t", "nfs", "-o", "vers=4.2,timeo=50,retrans=2"])
+        .arg(format!("{GUEST_IP}:/export"))
+        .arg(&mnt));
+    assert_eq!(rc, 0, "v4.2 mount with nfsv4_only: {o}{e}");
+    std::fs::write(mnt.join("v4only"), "x").unwrap();
+    let (rc, _, e) = sh(Command::new("umount").arg(&mnt));
+    assert_eq!(rc, 0, "umount: {e}");
+    assert!(
+        !mount_v3_works(&format!("{GUEST_IP}:{}", exp.display()), &mnt),
+        "a v3 mount worked with nfsv4_only"
+    );
+    let _ = Command::new("exportfs").arg("-ua").status();
+    s.ra("stop").run().assert_rc(Rc::Success);
+    assert_all_stopped();
+    drop(s);
+    if let Some(p) = rpcbind {
+        stop_pid(p);
+    }
+}
+
+/// The registrations of `prog` (rpcinfo's name) as (proto, port).
+fn registrations(info: &str, prog: &str) -> Vec<(String, u16)> {
+    info.lines()
+        .filter(|l| l.split_whitespace().nth(4) == Some(prog))
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            Some((w[2].to_string(), w[3].parse().ok()?))
+        })
+        .collect()
+}
+
+/// mountd_port, statd_port, lockd_tcp_port and lockd_udp_port: each service is registered
+/// with rpcbind on exactly that port (every version and protocol it offers), and a v3 client
+/// with a lock works through them.
+fn port_parameters() {
+    let ports = [
+        ("mountd_port", "21801"),
+        ("statd_port", "21802"),
+        ("lockd_tcp_port", "21803"),
+        ("lockd_udp_port", "21804"),
+    ];
+    let mut s = Setup::new(&ports);
+    s.ra("start").run().assert_rc(Rc::Success);
+    s.ra("monitor").run().assert_rc(Rc::Success);
+    let info = rpcinfo();
+    for (prog, want) in [
+        ("mountd", &[("tcp", 21801), ("udp", 21801)][..]),
+        ("status", &[("tcp", 21802), ("udp", 21802)][..]),
+        ("nlockmgr", &[("tcp", 21803), ("udp", 21804)][..]),
+    ] {
+        let got = registrations(&info, prog);
+        assert!(!got.is_empty(), "{prog} not registered:\n{info}");
+        for (proto, port) in &got {
+            let expected = want.iter().find(|(p, _)| p == proto).map(|(_, n)| *n);
+            assert_eq!(
+                Some(*port),
+                expected,
+                "{prog} over {proto} on the wrong port:\n{info}"
+            );
+        }
+    }
+    let exp = s.export();
+    let mnt = Path::new(BASE).join("mnt");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let (rc, o, e) = sh(Command::new("mount")
+        .args(["-t", "nfs", "-o", "vers=3,timeo=50,retrans=2"])
+        .arg(format!("{GUEST_IP}:{}", exp.display()))
+        .arg(&mnt));
+    assert_eq!(rc, 0, "v3 mount through the fixed ports: {o}{e}");
+    let f = mnt.join("locked");
+    std::fs::write(&f, "x").unwrap();
+    let (rc, _, e) = sh(Command::new("flock").args(["-w", "30"]).arg(&f).arg("true"));
+    assert_eq!(rc, 0, "lock through lockd on its fixed port: {e}");
+    let (rc, _, e) = sh(Command::new("umount").arg(&mnt));
+    assert_eq!(rc, 0, "umount: {e}");
+    let _ = Command::new("exportfs").arg("-ua").status();
+    s.ra("stop").run().assert_rc(Rc::Success);
+    assert_all_stopped();
+    // lockd's ports are kernel settings: back to "any port" for the cases that follow
+    for f in ["nlm_tcpport", "nlm_udpport"] {
+        let _ = std::fs::write(format!("/proc/sys/fs/nfs/{f}"), "0");
+    }
+}
+
+/// The NSM state number (the `state` file rpc.statd and sm-notify keep in /var/lib/nfs).
+fn nsm_state(shared: &Path) -> u32 {
+    let b = std::fs::read(shared.join("nfsinfo/state")).unwrap_or_default();
+    b.get(..4)
+        .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+        .unwrap_or(0)
+}
+
+/// sm-notify as the reference runs it: after start, once per nfs_ip, `-f -v <ip>`, with
+/// `-d` (foreground: start waits for it) for nfs_notify_foreground and `-m <minutes>` for
+/// nfs_smnotify_retry_time; not at all with nfs_no_notify. Observed: the command line in the
+/// agent's log, the NSM state number sm-notify advances (reboot notification really
+/// happened), and, in the foreground, no sm-notify left once start returned.
+fn sm_notify_parameters() {
+    let quiet = Setup::new(&[("nfs_no_notify", "true")]);
+    let o = quiet.ra("start").run();
+    o.assert_rc(Rc::Success);
+    assert!(!o.stderr.contains("sm-notify -f"), "{}", o.stderr);
+    let before = nsm_state(&quiet.shared);
+    quiet.ra("stop").run().assert_rc(Rc::Success);
+    drop(quiet);
+
+    let fg = Setup::new(&[
+        ("nfs_notify_foreground", "true"),
+        ("nfs_smnotify_retry_time", "1"),
+    ]);
+    let o = fg.ra("start").run();
+    o.assert_rc(Rc::Success);
+    assert!(
+        o.stderr
+            .contains(&format!("sm-notify -f -d -m 1 -v {GUEST_IP}")),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(pid_of("sm-notify"), None, "foreground sm-notify still runs");
+    let after = nsm_state(&fg.shared);
+    assert!(
+        after > before,
+        "sm-notify did not advance the NSM state ({before} -> {after})"
+    );
+    fg.ra("stop").run().assert_rc(Rc::Success);
+    drop(fg);
+
+    let bg = Setup::new(&[]);
+    let o = bg.ra("start").run();
+    o.assert_rc(Rc::Success);
+    assert!(
+        o.stderr.contains(&format!("sm-notify -f -v {GUEST_IP}")),
+        "{}",
+        o.stderr
+    );
+    bg.ra("stop").run().assert_rc(Rc::Success);
+    assert_all_stopped();
+}
+
+/// A process held with SIGSTOP; continued on drop (also after a failed assertion: later
+/// cases need it).
+pub(super) struct Stopped(pub i32);
+
+impl Stopped {
+    pub(super) fn new(comm: &str) -> Stopped {
+        let pid = pid_of(comm).unwrap_or_else(|| panic!("{comm} does not run"));
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGSTOP,
+        )
+        .unwrap();
+        eprintln!("{comm} (pid {pid}) stopped with SIGSTOP");
+        Stopped(pid)
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.0),
+            nix::sys::signal::Signal::SIGCONT,
+        );
+    }
+}
+
+/// Runs `r` with `budget` as its timeout: its outcome, after asserting it answered in time.
+fn within(r: Run, budget: Duration, what: &str) -> ocf::testing::Outcome {
+    let t = Instant::now();
+    let o = r.timeout(budget).run();
+    let took = t.elapsed();
+    eprintln!(
+        "{what}: {} in {:.1} s, reason {:?}",
+        o.rc,
+        took.as_secs_f64(),
+        o.reason()
+    );
+    assert!(
+        took < budget,
+        "{what} took {took:?}, budget {budget:?}\n{o:?}"
+    );
+    o
+}
+
+/// rpcbind hung (SIGSTOP, issue 19): monitor answers 1 inside its budget naming rpcbind;
+/// stop still ends the server inside its budget (0: nothing of the stop needs rpcbind's
+/// answer; rpc.statd and rpc.mountd, which unregister on SIGTERM, get SIGKILL when they
+/// wait for it). With rpc.mountd hung instead: monitor 0 (mountd's registration is still
+/// in rpcbind: the kernel's own upcalls would show the hang, the monitor does not look),
+/// stop 0 by SIGKILL.
+fn hung_rpcbind_and_mountd() {
+    let s = Setup::new(&[]);
+    s.ra("start").run().assert_rc(Rc::Success);
+    {
+        let _hung = Stopped::new("rpcbind");
+        let o = within(
+            s.ra("monitor").recurring(),
+            Duration::from_secs(20),
+            "monitor, rpcbind hung",
+        );
+        o.assert_rc(Rc::ErrGeneric)
+            .assert_reason_contains("rpcbind does not answer");
+        let o = within(s.ra("stop"), Duration::from_secs(60), "stop, rpcbind hung");
+        o.assert_rc(Rc::Success);
+        assert_all_stopped();
+    }
+    s.ra("start").run().assert_rc(Rc::Success);
+    {
+        let _hung = Stopped::new("rpc.mountd");
+        within(
+            s.ra("monitor").recurring(),
+            Duration::from_secs(20),
+            "monitor, rpc.mountd hung",
+        )
+        .assert_rc(Rc::Success);
+        within(
+            s.ra("stop"),
+            Duration::from_secs(60),
+            "stop, rpc.mountd hung",
+        )
+        .assert_rc(Rc::Success);
+        assert_all_stopped();
+    }
+}
+
 nfs_cases! {
     "nfsserver";
     systemd_mode_without_systemd,
@@ -353,5 +621,9 @@ nfs_cases! {
     partial_is_1_naming_the_part,
     busy_infodir_stop_names_holder,
     server_scope_on_the_wire,
+    nfsv4_only,
+    port_parameters,
+    sm_notify_parameters,
+    hung_rpcbind_and_mountd,
     ocf_testers timeout 600,
 }

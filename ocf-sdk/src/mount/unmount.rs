@@ -163,6 +163,7 @@ pub fn unmount(m: &Mount, esc: &Escalation, deadline: Deadline) -> Result<()> {
         phases.push((end, &[], esc.force));
     }
     let mut last_users = Vec::new();
+    let mut scanned = false;
     for (phase, signals, force) in phases {
         let flags = if force {
             MntFlags::MNT_FORCE
@@ -171,6 +172,12 @@ pub fn unmount(m: &Mount, esc: &Escalation, deadline: Deadline) -> Result<()> {
         };
         while !phase.expired() {
             let found = if signals.is_empty() {
+                // Nobody is signalled, but the users are named when it fails: scanned once
+                // now, while there is time (a slow scan at the very end found nobody).
+                if !scanned {
+                    scanned = true;
+                    last_users = holders(m, phase);
+                }
                 Vec::new()
             } else {
                 holders(m, phase)
