@@ -149,7 +149,14 @@ fn measure(
     ];
     let mut results = [OpResult::new(want), OpResult::new(want)];
     for side in [0, 1] {
-        reaper.run(&calls[side])?; // warm-up
+        let w = reaper.run(&calls[side])?; // warm-up
+        eprintln!(
+            "{} {op}, {} warm-up: rc {} in {:.1} ms",
+            agent.name,
+            ["ours", "shell"][side],
+            w.rc,
+            w.wall_us as f64 / 1000.0
+        );
     }
     for i in 0..opts.runs {
         let order = if i % 2 == 0 { [0, 1] } else { [1, 0] };

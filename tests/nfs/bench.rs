@@ -2,7 +2,7 @@
 //! the runner of bench/) run inside the NFS guest, ours beside Debian's shell agents in the
 //! same run; its table is printed in this case's log.
 //!
-//! In the test suite it is a short pass (3 runs per figure, debug binaries): it proves the
+//! In the test suite it is a short pass (2 runs per figure, debug binaries): it proves the
 //! benchmark works, its figures are not a result. `bash bench/run.sh --nfs` selects this case
 //! alone (`OCFRS_NFS_CASES=bench::` exactly), which makes it the real run: release binaries
 //! (target/release, built by bench/run.sh), 50 runs per figure, 3 strace passes; the script
@@ -20,7 +20,7 @@ fn nfs_rows() {
         let release = debug_dir.parent().unwrap().join("release");
         (release, "50", "3")
     } else {
-        (debug_dir, "3", "1")
+        (debug_dir, "2", "1")
     };
     let bench: PathBuf = dir.join("ocfrs-bench-nfs");
     let agents = dir.join("ocfrs-agents");
@@ -31,6 +31,16 @@ fn nfs_rows() {
             p.display()
         );
     }
+    // what every monitor of both sides asks first: rpcbind answering in time
+    let t = std::time::Instant::now();
+    let rc = guest::run_bounded(
+        Command::new("rpcinfo").args(["-p", "127.0.0.1"]),
+        Duration::from_secs(30),
+    );
+    eprintln!(
+        "rpcinfo -p before the benchmark: {rc:?} in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     let out = PathBuf::from("/tmp/ocfrs-nc-bench.md");
     let rc = guest::run_bounded(
         Command::new(&bench)
