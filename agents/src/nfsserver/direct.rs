@@ -252,7 +252,15 @@ pub fn stop_kernel(deadline: Deadline) -> Result<()> {
         })
         .is_none()
     {
-        let _ = std::fs::write(Path::new(super::state::NFSD_FS).join("threads"), "0");
+        // In a worker: the kernel's shutdown unregisters nfsd from rpcbind and waits for it.
+        let threads_file = Path::new(super::state::NFSD_FS).join("threads");
+        let shown = threads_file.display().to_string();
+        let written = ocf::bounded(deadline, format!("write of 0 to {shown}"), move || {
+            std::fs::write(threads_file, "0")
+        })?;
+        if let Err(e) = written {
+            ocf::warn!("write of 0 to {shown}: {e}");
+        }
     }
     match deadline.wait_until(Duration::from_millis(100), || {
         (threads() == 0).then_some(())
@@ -265,13 +273,33 @@ pub fn stop_kernel(deadline: Deadline) -> Result<()> {
     }
 }
 
-/// Stop everything but rpcbind; release rpc_pipefs and the shared infodir.
+/// Stop everything but rpcbind; release rpc_pipefs and the shared infodir. When rpcbind is
+/// hung (it accepts the connection and never answers), nfsd, rpc.statd and rpc.mountd block
+/// unregistering from it: a stop that fails then says so first.
 pub fn stop(cfg: &Config, cx: &Context) -> Result<()> {
     let d = cx.deadline;
-    stop_daemons(&["/usr/sbin/sm-notify"], d.fraction(0.2))?;
-    stop_kernel(d.fraction(0.5))?;
-    stop_daemons(DAEMONS, d.fraction(0.7))?;
-    release(cfg, d)
+    let ask = std::time::Instant::now();
+    let limit = Duration::from_secs(2);
+    let hung = match rpcbind::getport(rpcbind::local(), rpcbind::PMAP, 2, d.within(limit)) {
+        Err(e) if ask.elapsed() >= limit - Duration::from_millis(100) => {
+            ocf::warn!("rpcbind does not answer ({e}); the server's parts block unregistering");
+            true
+        }
+        _ => false,
+    };
+    let r = (|| {
+        stop_daemons(&["/usr/sbin/sm-notify"], d.fraction(0.2))?;
+        stop_kernel(d.fraction(0.5))?;
+        stop_daemons(DAEMONS, d.fraction(0.7))?;
+        release(cfg, d)
+    })();
+    r.map_err(|e| {
+        if hung {
+            e.context("rpcbind does not answer")
+        } else {
+            e
+        }
+    })
 }
 
 /// Unmount rpc_pipefs and the shared infodir (each named with its holders when busy).
