@@ -14,6 +14,12 @@
 //! the packets to port 2049, as a crashed server or a lost network does). Each time a
 //! process keeps its working directory in the mount, and monitor and stop must answer
 //! inside their budget with a defined code.
+//!
+//! What the guest's kernel (Debian 6.1) showed: `umount2` of a v3 or v4 mount whose server
+//! is gone returns at once once its users are killed, even with unwritten dirty pages, so
+//! stop's forced and lazy unmount fallbacks (`ocf::mount::unmount`) are not reached here;
+//! what blocks is I/O on the mount (the depth-20 status file, a writer's close), which the
+//! bounded worker and the SIGKILL phase answer for.
 use crate::common::{agent, our_tester, run, sh};
 use crate::nfs::exportfs::Server;
 use crate::nfs::guest::{self, nfs_cases, GUEST_IP};
@@ -431,10 +437,11 @@ fn server_gone_unreachable() {
     server_gone(&r, "server unreachable", cwd);
     drop(u);
 
-    // Dirty pages the server never acknowledged: a writer's close blocks flushing them, and
-    // after it is killed the unmount itself must write them back, which blocks in the
-    // kernel: stop goes on with MNT_FORCE (aborting the RPCs) or detaches lazily, inside
-    // its budget.
+    // Dirty pages the server never acknowledged: the writer's close blocks flushing them
+    // and ignores SIGTERM (seen: dd lives through the first half of the budget), SIGKILL
+    // ends it, and the unmount then returns (this kernel drops the unwritable pages; had
+    // umount2 blocked, stop would go on with MNT_FORCE and then a lazy detach), inside the
+    // budget.
     r.clone().action("start").run().assert_rc(Rc::Success);
     let file = std::fs::File::create(Path::new(MNT).join("dirty")).unwrap();
     let u = Unreachable::new();
