@@ -6,7 +6,7 @@
 //! agents and strace are there): a measuring pass costs minutes in the emulated guest.
 //! `bash bench/run.sh --nfs` selects this case alone (`OCFRS_NFS_CASES=bench::` exactly),
 //! which makes it the real run: release binaries (target/release, built by bench/run.sh),
-//! 20 runs per figure, 2 strace passes; the script takes the table from the log into
+//! 10 runs per figure, 1 strace pass; the script takes the table from the log into
 //! bench/results/nfs-latest.md (and bench/README.md).
 use crate::common::agents_bin;
 use crate::nfs::guest::{self, nfs_cases};
@@ -64,7 +64,7 @@ fn nfs_rows() {
         Command::new(&bench)
             .arg("--agents-bin")
             .arg(&agents)
-            .args(["--runs", "20", "--strace-runs", "2", "--markdown"])
+            .args(["--runs", "10", "--strace-runs", "1", "--markdown"])
             .arg(&out),
         Duration::from_secs(1700),
     );

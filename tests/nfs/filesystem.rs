@@ -15,12 +15,16 @@
 //! process keeps its working directory in the mount, and monitor and stop must answer
 //! inside their budget with a defined code.
 //!
+//! Both ocf-testers on a Filesystem NFSv4 resource passed here (Debian's and ours, about 50
+//! and 40 s in the emulated guest, commit 4040aa6) but are not part of the suite: too dear
+//! for CI's NFS share beside what they add to the local Filesystem tester runs.
+//!
 //! What the guest's kernel (Debian 6.1) showed: `umount2` of a v3 or v4 mount whose server
 //! is gone returns at once once its users are killed, even with unwritten dirty pages, so
 //! stop's forced and lazy unmount fallbacks (`ocf::mount::unmount`) are not reached here;
 //! what blocks is I/O on the mount (the depth-20 status file, a writer's close), which the
 //! bounded worker and the SIGKILL phase answer for.
-use crate::common::{agent, our_tester, run, sh};
+use crate::common::{run, sh};
 use crate::nfs::exportfs::Server;
 use crate::nfs::guest::{self, nfs_cases, GUEST_IP};
 use ocf::testing::{Outcome, Run};
@@ -473,39 +477,6 @@ fn server_gone_unreachable() {
     drop(u);
 }
 
-/// Debian's shell ocf-tester and ours on a Filesystem NFSv4 resource.
-fn ocf_testers() {
-    let _s = Server::start();
-    let _e = Export::new();
-    let opts = [
-        "-o".to_string(),
-        format!("device={GUEST_IP}:/export"),
-        "-o".into(),
-        format!("directory={MNT}"),
-        "-o".into(),
-        "fstype=nfs4".into(),
-    ];
-    let t = Instant::now();
-    let (rc, out, err) = sh(Command::new("/usr/sbin/ocf-tester")
-        .args(["-n", "ocfrs-nc-tester"])
-        .env("OCF_ROOT", "/usr/lib/ocf")
-        .args(&opts)
-        .arg(agent("Filesystem")));
-    assert_eq!(rc, 0, "shell ocf-tester:\n{out}\n{err}");
-    assert!(out.contains("passed all tests"), "{out}");
-    eprintln!("shell ocf-tester: {:.1} s", t.elapsed().as_secs_f64());
-    assert_eq!(mounted(MNT), None);
-    let t = Instant::now();
-    let (rc, out, err) = sh(Command::new(our_tester())
-        .args(["--profile", "pacemaker", "-n", "ocfrs-nc-tester"])
-        .args(&opts)
-        .arg(agent("Filesystem")));
-    assert_eq!(rc, 0, "our ocf-tester:\n{out}\n{err}");
-    assert!(out.contains("passed all tests"), "{out}");
-    eprintln!("our ocf-tester: {:.1} s", t.elapsed().as_secs_f64());
-    assert_eq!(mounted(MNT), None);
-}
-
 nfs_cases! {
     "filesystem";
     v4_and_v3_start_monitor_stop,
@@ -513,5 +484,4 @@ nfs_cases! {
     server_gone_export_removed,
     server_gone_nfsd_stopped,
     server_gone_unreachable,
-    ocf_testers timeout 600,
 }
