@@ -38,6 +38,7 @@ PACKAGES=(
   # via virtme-ng (venv below) with the host's root shared read-only into the guest
   qemu-system-x86 linux-image-amd64 python3-venv   # (busybox-static: unpacked below, it conflicts with busybox)
   nfs-kernel-server nfs-common rpcbind   # the NFS server's daemons, run inside the guest only
+  iptables                    # tests/nfs/filesystem.rs: the NFS server made unreachable inside the guest
 )
 
 # virtme-ng (PyPI), which boots the NFS guest (tests/nfs/guest.rs looks for it here)
