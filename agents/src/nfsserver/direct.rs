@@ -90,11 +90,7 @@ fn rpc_nfsd(args: &[String], scope: Option<&str>, deadline: Deadline) -> Result<
             .is_some();
         return Err(Error::generic(format!(
             "{shown} did not finish in time ({})",
-            if gone {
-                "killed"
-            } else {
-                "killed, still blocked in the kernel"
-            }
+            if gone { "killed" } else { STILL_BLOCKED }
         )));
     };
     if !status.success() {
@@ -248,57 +244,42 @@ pub fn stop_daemons(exes: &[&str], deadline: Deadline) -> Result<()> {
     }
 }
 
-/// nfsd's thread count read in a worker bounded by `deadline`: reading
-/// /proc/fs/nfsd/threads waits for nfsd's mutex, which a shutdown blocked in the kernel (a
-/// hung rpcbind) holds.
-fn threads_within(deadline: Deadline) -> Result<u32> {
-    Ok(ocf::bounded(
-        deadline,
-        format!("read of {}/threads", super::state::NFSD_FS),
-        threads,
-    )?)
-}
-
-/// Whether nfsd's threads reach 0 before `deadline` (polled, each read bounded).
-fn threads_zero_by(deadline: Deadline) -> Result<bool> {
-    loop {
-        if threads_within(deadline)? == 0 {
-            return Ok(true);
-        }
-        if deadline.expired() {
-            return Ok(false);
-        }
-        deadline.sleep(Duration::from_millis(100));
-    }
-}
+/// Said by [`rpc_nfsd`] when the process it killed at its deadline is still blocked in the
+/// kernel.
+const STILL_BLOCKED: &str = "killed, still blocked in the kernel";
 
 /// The kernel server down to 0 threads: `rpc.nfsd 0`, then writing 0 itself if needed.
-/// Every step is bounded: the kernel's shutdown unregisters nfsd from rpcbind and waits for
-/// it, holding nfsd's mutex.
 pub fn stop_kernel(deadline: Deadline) -> Result<()> {
-    if threads_within(deadline)? == 0 {
+    if threads() == 0 {
         return Ok(());
     }
     if let Err(e) = rpc_nfsd(&["0".to_string()], None, deadline.fraction(0.5)) {
+        if e.reason().contains(STILL_BLOCKED) {
+            // Its shutdown (waiting for a hung rpcbind) holds nfsd's mutex: reading or
+            // writing /proc/fs/nfsd/threads now would block this process in the kernel,
+            // uninterruptibly, past every deadline. Answer instead.
+            return Err(e);
+        }
         ocf::warn!("{}", e.reason());
     }
-    if !threads_zero_by(deadline.fraction(0.6))? {
-        let threads_file = Path::new(super::state::NFSD_FS).join("threads");
-        let shown = threads_file.display().to_string();
-        let written = ocf::bounded(deadline, format!("write of 0 to {shown}"), move || {
-            std::fs::write(threads_file, "0")
-        })?;
-        if let Err(e) = written {
-            ocf::warn!("write of 0 to {shown}: {e}");
-        }
+    if deadline
+        .fraction(0.6)
+        .wait_until(Duration::from_millis(100), || {
+            (threads() == 0).then_some(())
+        })
+        .is_none()
+    {
+        let _ = std::fs::write(Path::new(super::state::NFSD_FS).join("threads"), "0");
     }
-    if threads_zero_by(deadline)? {
-        return Ok(());
+    match deadline.wait_until(Duration::from_millis(100), || {
+        (threads() == 0).then_some(())
+    }) {
+        Some(()) => Ok(()),
+        None => Err(Error::generic(format!(
+            "nfsd still has {} threads after rpc.nfsd 0",
+            threads()
+        ))),
     }
-    Err(Error::generic(format!(
-        "nfsd still has {} threads after rpc.nfsd 0",
-        threads_within(deadline)?
-    )))
 }
 
 /// Stop everything but rpcbind; release rpc_pipefs and the shared infodir. When rpcbind is
