@@ -73,7 +73,7 @@ fi
 # virtme-ng from `bash tests/run.sh setup`) boots once and runs only the case bench::nfs_rows,
 # which runs target/release/ocfrs-bench-nfs (bench/src/nfs.rs) against release agents. The
 # table goes to bench/results/nfs-latest.md (and, with --readme, between the bench-nfs
-# markers of that file). About 15-25 minutes on 2 cores (emulated guest).
+# markers of that file). Not yet timed end to end: each exec costs seconds in the emulated guest.
 if [ "${1:-}" = --nfs ]; then
   readme=
   [ "${2:-}" = --readme ] && readme=${3:?--readme needs a file}
