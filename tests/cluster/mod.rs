@@ -22,6 +22,7 @@ mod scale;
 mod soak;
 mod ssh_group;
 mod switch_provider;
+mod vms;
 mod web;
 
 // Seed policies (issue 20): ServiceGuard, MSCS, rgmanager import.
