@@ -1777,21 +1777,25 @@ virtlogd -d -p /run/virtlogd.pid </dev/null >/dev/null 2>&1
 libvirtd -d -l -p /run/libvirtd.pid </dev/null >/dev/null 2>&1
 "#;
 
-/// Seconds since the epoch at which host process `pid` started (`/proc/<pid>/stat` field 22
-/// and the boot time of `/proc/stat`; 10 ms resolution).
+/// Seconds since the epoch at which host process `pid` started: its start in clock ticks
+/// since boot (`/proc/<pid>/stat` field 22) against the time since boot now
+/// (`/proc/uptime`, the same clock) and the wall clock now; 10 ms resolution.
 pub fn process_start_epoch(pid: i32) -> Option<f64> {
     let p = ocf::process::Proc::read(pid)?;
-    let btime: f64 = std::fs::read_to_string("/proc/stat")
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
         .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("btime "))?
-        .trim()
+        .as_secs_f64();
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .ok()?
+        .split_whitespace()
+        .next()?
         .parse()
         .ok()?;
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     let hz = if hz > 0 { hz as f64 } else { 100.0 };
-    Some(btime + p.start_ticks as f64 / hz)
+    Some(wall - uptime + p.start_ticks as f64 / hz)
 }
 
 impl Cluster {
