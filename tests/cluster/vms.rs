@@ -206,6 +206,8 @@ fn virtual_domains_on_three_nodes() {
     }
 
     // 3. n1 returns, a fresh libvirt host: vm1 stays (stickiness 100 > location 50).
+    // (vm1's start on the survivor, with its utilization update, has ended first.)
+    c.wait_idle();
     let back_at = now();
     c.boot(1);
     c.libvirt_host(1, shared.path());
