@@ -23,7 +23,9 @@
 //!    migrate_from on the target, no start anywhere; the target's QEMU was started by the
 //!    incoming migration (`-incoming` on its command line, started inside migrate_to), both
 //!    QEMU processes ran at once and the source's exited after the target's started, and the
-//!    target's QEMU is the same process from its first sighting to the end.
+//!    target's QEMU is the same process from its first sighting to the end; inside the guest,
+//!    a mark written into its CMOS NVRAM on the source before the move is there on the
+//!    target (a restarted guest would read 0).
 //!
 //! Fencing: runs with the harness's fence device and `stonith-enabled=true`.
 use super::harness::*;
@@ -114,6 +116,43 @@ fn fence_completed(c: &Cluster, node: &str) -> f64 {
 struct Sample {
     source: Vec<i32>,
     target: Vec<i32>,
+}
+
+/// The guest's CMOS NVRAM byte 0x7e (the virtual machine's battery-backed RAM, part of the
+/// state a live migration carries; a new QEMU starts with 0, a guest reset keeps it) in
+/// domain `dom` on node `i`, written first when `set` is given: the guest is paused around
+/// the two port accesses (index 0x70, data 0x71) so that its firmware cannot interleave.
+fn guest_nvram(c: &Cluster, i: usize, dom: &str, set: Option<u8>) -> u8 {
+    let hmp = |cmd: &str| {
+        let o = c.virsh(i, &["qemu-monitor-command", dom, "--hmp", cmd]);
+        if !o.success() {
+            c.fail(&format!("{cmd} on {dom} in {}: {}", name(i), o.one_line()));
+        }
+        o.stdout_text()
+    };
+    let pause = |verb: &str| {
+        let o = c.virsh(i, &[verb, dom]);
+        if !o.success() {
+            c.fail(&format!(
+                "virsh {verb} {dom} on {}: {}",
+                name(i),
+                o.one_line()
+            ));
+        }
+    };
+    pause("suspend");
+    if let Some(v) = set {
+        hmp("o /b 0x70 0x7e");
+        hmp(&format!("o /b 0x71 {v:#04x}"));
+    }
+    hmp("o /b 0x70 0x7e");
+    // "portb[0x0071] = 0xa5"
+    let out = hmp("i /b 0x71");
+    pause("resume");
+    out.rsplit("0x")
+        .next()
+        .and_then(|h| u8::from_str_radix(h.trim(), 16).ok())
+        .unwrap_or_else(|| c.fail(&format!("unexpected HMP answer: {out}")))
 }
 
 #[test]
@@ -237,6 +276,14 @@ fn virtual_domains_on_three_nodes() {
     // 4. crm resource move vm1 n1: a live migration home.
     let before = c.qemu_of(survivor, "ocfrs-vc-vm1");
     assert_eq!(before.len(), 1);
+    // A mark inside the guest: its NVRAM byte, 0 since its QEMU started, set now.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    let mark = u8::try_from(nanos % 250).unwrap_or(0) + 1;
+    assert_eq!(guest_nvram(&c, survivor, "ocfrs-vc-vm1", None), 0);
+    assert_eq!(guest_nvram(&c, survivor, "ocfrs-vc-vm1", Some(mark)), mark);
     let (src_init, dst_init) = (c.init_pid(survivor), c.init_pid(1));
     let stop = AtomicBool::new(false);
     let move_at = now();
@@ -261,6 +308,11 @@ fn virtual_domains_on_three_nodes() {
     });
     assert!(runs_on(&c, 1, "ocfrs-vc-vm1"), "{}", c.report());
     assert!(c.qemu_of(survivor, "ocfrs-vc-vm1").is_empty());
+    assert_eq!(
+        guest_nvram(&c, 1, "ocfrs-vc-vm1", None),
+        mark,
+        "the guest on n1 lost the mark set before the move: not the same machine state"
+    );
     let mig_begin = call_time(&c, survivor, "vm1", "migrate_to", "begin", move_at);
     let mig_end = call_time(&c, survivor, "vm1", "migrate_to", "end 0", move_at);
     let from_end = call_time(&c, 1, "vm1", "migrate_from", "end 0", move_at);
@@ -331,7 +383,7 @@ fn virtual_domains_on_three_nodes() {
     log(format!(
         "step 4: vm1 live-migrated {} -> n1: migrate_to {:.1}s; target QEMU (with -incoming) \
          started at {target_started:.3} (first seen {appeared:.3}), source QEMU gone by \
-         {source_gone:.3}; no start, {} samples",
+         {source_gone:.3}; guest NVRAM mark {mark:#04x} carried over; no start, {} samples",
         name(survivor),
         mig_end - mig_begin,
         samples.len()
