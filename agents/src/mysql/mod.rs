@@ -151,72 +151,13 @@ pub fn quiet_cmd(program: impl AsRef<std::ffi::OsStr>) -> Cmd {
 /// The search path for the server and its tools.
 pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// Split `additional_parameters` like a shell would split words (blanks; single quotes
-/// literal; double quotes and backslashes group), without interpreting anything.
+/// Split `additional_parameters` into the server's extra arguments ([`ocf::words`]: as a
+/// shell would split them, without one).
 ///
 /// # Errors
 /// 6 for an unterminated quote.
 pub fn split_words(s: &str) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c.is_whitespace() => {
-                if in_word {
-                    out.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => cur.push(c),
-                        None => {
-                            return Err(Error::configured(
-                                "additional_parameters: unterminated single quote",
-                            ))
-                        }
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(c) => cur.push(c),
-                            None => break,
-                        },
-                        Some(c) => cur.push(c),
-                        None => {
-                            return Err(Error::configured(
-                                "additional_parameters: unterminated double quote",
-                            ))
-                        }
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                if let Some(c) = chars.next() {
-                    cur.push(c);
-                }
-            }
-            c => {
-                in_word = true;
-                cur.push(c);
-            }
-        }
-    }
-    if in_word {
-        out.push(cur);
-    }
-    Ok(out)
+    ocf::words::split(s).map_err(|e| Error::configured(format!("additional_parameters: {e}")))
 }
 
 fn abs(name: &str, v: String) -> Result<PathBuf> {
