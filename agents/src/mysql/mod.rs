@@ -28,7 +28,8 @@
 //!   user:group when missing) and checks that user can write them and the datadir (4 when
 //!   not); with `enable_creation`, initialises a datadir that holds no database, **never one
 //!   that holds anything else**; launches `binary` as user in a session of its own
-//!   ([`ocf::daemon`]) and waits **within the start budget** until the server answers a
+//!   ([`ocf::daemon`]) (**a promotable clone's member with `--read-only`**: never writable
+//!   before promotion, where the shell agent sets `read_only` after the server is up) and waits **within the start budget** until the server answers a
 //!   query on its socket; a server that dies during start is reported with the last lines
 //!   of its error log.
 //! * **monitor** depth 0: **the server process recorded at start (pid + start time)** is
@@ -681,6 +682,27 @@ fn check_replica(cfg: &Config, cx: &Context, c: &Client, facts: &Facts) -> Resul
 // ---------------------------------------------------------------------------------------
 // Start and stop.
 
+/// The server's arguments. A member of a promotable clone starts read-only and without
+/// replication (`--read-only --skip-slave-start`): it is writable only once promoted, with
+/// no window between the server's first connection and the agent's `SET GLOBAL read_only`
+/// in which a client could write to a replica. Given after `additional_parameters`, so an
+/// extra argument cannot undo them.
+fn server_args(cfg: &Config, promotable: bool) -> Vec<String> {
+    let mut v = vec![
+        format!("--defaults-file={}", cfg.config.display()),
+        format!("--pid-file={}", cfg.pid.display()),
+        format!("--socket={}", cfg.socket.display()),
+        format!("--datadir={}", cfg.datadir.display()),
+        format!("--log-error={}", cfg.log.display()),
+    ];
+    v.extend(cfg.additional.iter().cloned());
+    if promotable {
+        v.push("--read-only".into());
+        v.push("--skip-slave-start".into());
+    }
+    v
+}
+
 /// Start the server and wait until it answers a query on its socket (any answer: an
 /// access-denied error also proves it serves).
 fn launch(cfg: &Config, cx: &Context, who: &Account) -> Result<()> {
@@ -689,16 +711,10 @@ fn launch(cfg: &Config, cx: &Context, who: &Account) -> Result<()> {
         files::remove_if_exists(&cfg.pid)?;
     }
     let mut cmd = Cmd::new(&cfg.binary)
-        .arg(format!("--defaults-file={}", cfg.config.display()))
-        .arg(format!("--pid-file={}", cfg.pid.display()))
-        .arg(format!("--socket={}", cfg.socket.display()))
-        .arg(format!("--datadir={}", cfg.datadir.display()))
-        .arg(format!("--log-error={}", cfg.log.display()))
-        .args(&cfg.additional);
-    if promotable(cx) {
-        cmd = cmd.arg("--skip-slave-start");
-    }
-    cmd = cmd.env_clear().env("PATH", PATH).cwd("/");
+        .args(server_args(cfg, promotable(cx)))
+        .env_clear()
+        .env("PATH", PATH)
+        .cwd("/");
     if who.uid != nix::unistd::geteuid().as_raw() {
         cmd = cmd.account(who);
     }
@@ -1190,8 +1206,24 @@ mod tests {
     }
 
     #[test]
-    fn debug_hides_the_passwords() {
-        let cfg = Config {
+    fn a_promotable_member_starts_read_only_and_without_replication() {
+        let mut cfg = test_config();
+        cfg.additional = vec!["--read-only=OFF".into(), "--port=3307".into()];
+        let plain = server_args(&cfg, false);
+        assert_eq!(plain[0], "--defaults-file=/c");
+        assert!(plain.iter().all(|a| a != "--read-only"), "{plain:?}");
+        assert!(plain.iter().all(|a| a != "--skip-slave-start"), "{plain:?}");
+        assert_eq!(plain.last().map(String::as_str), Some("--port=3307"));
+        let member = server_args(&cfg, true);
+        // After additional_parameters: the last --read-only given wins in mysqld.
+        let extra = member.iter().position(|a| a == "--read-only=OFF").unwrap();
+        let ro = member.iter().position(|a| a == "--read-only").unwrap();
+        assert!(ro > extra, "{member:?}");
+        assert!(member.iter().any(|a| a == "--skip-slave-start"), "{member:?}");
+    }
+
+    fn test_config() -> Config {
+        Config {
             binary: "/b".into(),
             client: "/m".into(),
             config: "/c".into(),
@@ -1214,7 +1246,12 @@ mod tests {
             max_lag: 60,
             evict: false,
             reader_attribute: "readable".into(),
-        };
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_passwords() {
+        let cfg = test_config();
         let s = format!("{cfg:?}");
         assert!(!s.contains("hunter2"), "{s}");
     }
