@@ -4,7 +4,8 @@
 //! (which receives its parameters from its caller, readable by root only: the OCF
 //! contract), in syslog (a busybox syslogd of the test's own on a private `/dev/log`), in
 //! `HA_LOGFILE`, in `HA_DEBUGLOG` with `HA_debug=1`, in exit reasons or any output of the
-//! agent, in meta-data defaults, or in the output of our `ocf-tester -v`.
+//! agent, in meta-data defaults, or in the output of our `ocf-tester -v`; nor while our
+//! `ocf-tester` runs its whole suite with the secrets in a `--params-file`.
 //!
 //! Names: instances `ocfrs-hd-secret*`, temporary directories `ocfrs-it-ocfrs-hd-secret*`,
 //! MariaDB on 127.0.0.1:21620.
@@ -347,39 +348,66 @@ fn mysql_secrets_appear_nowhere_while_every_action_runs() {
     let r = depth10("start", &good_env);
     check("start depth 10", r, 0);
     check("stop again", m.act("stop", &good_env), 0);
-    stop.store(true, Ordering::SeqCst);
-    let (samples, found) = sampler.join().unwrap();
-    assert!(samples > 20, "the sampler ran {samples} times only");
-    assert!(found.is_empty(), "secret visible: {found:#?}");
-    // Our tester, verbose and with the agent's debugging on, prints none of them. (Its -o
-    // options are its own command line, as with the shell ocf-tester: not sampled.)
-    let mut tester = Command::new(our_tester());
-    tester.args(["-v", "-d", "-n", "ocfrs-hd-secret"]);
+    // Our tester, verbose and with the agent's debugging on, with its parameters in a 0600
+    // file (--params-file), so that no secret is on its command line either: the sampler
+    // keeps running through the whole suite it runs. One parameter stays a -o option (the
+    // two ways mix). A file the tester did not read would leave the agent without its
+    // datadir and socket: the suite would fail.
+    let params = d.join("tester.params");
+    let mut text = String::from("# ocfrs-hd secrets test\n\n");
     for (k, v) in [
         ("config", d.join("my.cnf").display().to_string()),
         ("datadir", d.join("data").display().to_string()),
         ("pid", d.join("run/mysqld.pid").display().to_string()),
         ("socket", d.join("run/mysqld.sock").display().to_string()),
         ("log", d.join("log/error.log").display().to_string()),
-        ("client_binary", "/usr/bin/mariadb".into()),
         ("test_user", "ocfrs-hd-mon".into()),
         ("test_passwd", MON.into()),
         ("replication_passwd", REPL.into()),
     ] {
-        tester.arg("-o").arg(format!("{k}={v}"));
+        text.push_str(&format!("{k}={v}\n"));
     }
+    std::fs::write(&params, text).unwrap();
+    crate::common::set_mode(&params, 0o644);
+    // Open to others: refused before anything runs, naming the mode, not a value.
+    let mut tester = Command::new(our_tester());
     tester
+        .args(["-n", "ocfrs-hd-secret", "--params-file"])
+        .arg(&params)
+        .arg(agent("mysql"));
+    let scratch = d.join("tester");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let r = run_bounded(tester, &scratch, Duration::from_secs(30));
+    assert!(
+        r.rc == 1 && r.stderr.contains("chmod 600") && !r.stderr.contains(MON),
+        "a params file open to others is refused: {r:?}"
+    );
+    crate::common::set_mode(&params, 0o600);
+    let mut tester = Command::new(our_tester());
+    tester
+        .args(["-v", "-d", "-n", "ocfrs-hd-secret", "--params-file"])
+        .arg(&params)
+        .arg("-o")
+        .arg("client_binary=/usr/bin/mariadb")
         .arg("--env")
         .arg("HA_LOGFACILITY=local3")
         .arg("--env")
         .arg(format!("OCFRS_RUN_DIR={}", d.join("state").display()))
         .arg(agent("mysql"));
-    let scratch = d.join("tester");
-    std::fs::create_dir_all(&scratch).unwrap();
     let r = run_bounded(ns.inside(tester), &scratch, Duration::from_secs(300));
+    stop.store(true, Ordering::SeqCst);
+    let (samples, found) = sampler.join().unwrap();
+    assert!(samples > 20, "the sampler ran {samples} times only");
+    assert!(found.is_empty(), "secret visible: {found:#?}");
     assert!(
         r.stdout.contains("mysql") && r.stdout.lines().count() > 20,
         "the tester ran verbosely: {r:?}"
+    );
+    assert!(
+        r.rc == 0 && r.stdout.contains("passed all tests"),
+        "the tester read its parameters from the file and passed: rc {}, {}",
+        r.rc,
+        crate::common::tester_failures(&r.stdout).join("\n")
     );
     ran.push(r);
     // Every output, log and syslog line.
