@@ -43,7 +43,10 @@ pub fn parse_options(opts: &[String]) -> Result<Vec<(String, String)>, String> {
 ///
 /// # Errors
 /// A usage message naming the file or the option, never a value.
-pub fn gather(files: &[std::path::PathBuf], opts: &[String]) -> Result<Vec<(String, String)>, String> {
+pub fn gather(
+    files: &[std::path::PathBuf],
+    opts: &[String],
+) -> Result<Vec<(String, String)>, String> {
     let mut out: Vec<(String, String)> = Vec::new();
     for f in files {
         for (k, v) in read_file(f)? {
@@ -97,7 +100,11 @@ pub fn read_file(path: &Path) -> Result<Vec<(String, String)>, String> {
         if line.trim().is_empty() || line.trim_start().starts_with('#') {
             continue;
         }
-        one(&format!("--params-file {shown}, line {}", n + 1), line, &mut out)?;
+        one(
+            &format!("--params-file {shown}, line {}", n + 1),
+            line,
+            &mut out,
+        )?;
     }
     Ok(out)
 }

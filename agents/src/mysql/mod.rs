@@ -33,7 +33,8 @@
 //!   query on its socket; a server that dies during start is reported with the last lines
 //!   of its error log.
 //! * **monitor** depth 0: **the server process recorded at start (pid + start time)** is
-//!   alive (one restarted by mysqld_safe in the same session is accepted and recorded);
+//!   alive (one restarted by mysqld_safe in the same session is accepted and recorded) **and
+//!   not stopped by a signal (state T: 1, "it answers nothing")**;
 //!   depth 10 (forced for a promotable clone): `SELECT COUNT(*) FROM test_table` as
 //!   test_user. Promotable: `read_only` off → 8 and score max_slave_lag+1; a replica is
 //!   judged from its replica status: **a stopped or failing IO or SQL thread, or a lag above
@@ -229,6 +230,21 @@ fn server(cfg: &Config, cx: &Context) -> Option<ProcRef> {
         // Not started by this agent (or its run directory was emptied): a server process
         // named by the pid file, never an unrelated process that reused the pid.
         None => Some(p.identity()),
+    }
+}
+
+/// Depth 0 reads /proc only: a server process stopped by a signal (SIGSTOP, a debugger) is
+/// alive but serves nothing, which the process check alone would call running.
+///
+/// # Errors
+/// 1 naming the server's pid and state.
+fn stopped_server(srv: ProcRef) -> Result<()> {
+    match Proc::read(srv.pid) {
+        Some(p) if matches!(p.state, 'T' | 't') => Err(Error::generic(format!(
+            "server {} ({}) is stopped (state {}): it answers nothing",
+            p.pid, p.comm, p.state
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -1127,15 +1143,18 @@ impl ResourceAgent for Mysql {
 
 impl Mysql {
     fn monitor_at(cfg: &Config, cx: &Context, deep: bool) -> Result<Status> {
-        if server(cfg, cx).is_none() {
+        let Some(srv) = server(cfg, cx) else {
             if promotable(cx) && !cx.is_probe() {
                 score(cx, None);
             }
             return Ok(Status::Stopped);
-        }
+        };
         if !promotable(cx) {
             if deep {
+                // The query answers for the server (a hung one costs the deadline).
                 test_query(cfg, cx)?;
+            } else {
+                stopped_server(srv)?;
             }
             return Ok(if promoted_marker(cx).exists() {
                 Status::Promoted
@@ -1219,7 +1238,10 @@ mod tests {
         let extra = member.iter().position(|a| a == "--read-only=OFF").unwrap();
         let ro = member.iter().position(|a| a == "--read-only").unwrap();
         assert!(ro > extra, "{member:?}");
-        assert!(member.iter().any(|a| a == "--skip-slave-start"), "{member:?}");
+        assert!(
+            member.iter().any(|a| a == "--skip-slave-start"),
+            "{member:?}"
+        );
     }
 
     fn test_config() -> Config {
