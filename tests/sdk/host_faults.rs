@@ -512,14 +512,7 @@ fn hung_mysqld_monitor_answers_in_budget_and_stop_kills_it() {
     let t = TempDir::new("ocfrs-h3-mysqld");
     let _cleanup = KillNaming(t.path().to_path_buf());
     let d = t.path();
-    std::fs::create_dir_all(d.join("data")).unwrap();
-    let (rc, _, err) = sh(Command::new("chown").arg("mysql:mysql").arg(d.join("data")));
-    assert_eq!(rc, 0, "{err}");
-    std::fs::write(
-        d.join("my.cnf"),
-        "[mysqld]\nport=22050\nbind-address=127.0.0.1\n",
-    )
-    .unwrap();
+    crate::common::mysql_datadir(d, 22050);
     let socket = d.join("run/mysqld.sock");
     let r = run("mysql")
         .pacemaker("ocfrs-h3-mysqld")
@@ -538,27 +531,12 @@ fn hung_mysqld_monitor_answers_in_budget_and_stop_kills_it() {
         None,
     );
     // The monitor account (statements on stdin: the password stays off every argv).
-    let mut sql = Command::new("mariadb")
-        .arg(format!("--socket={}", socket.display()))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(
-        &mut sql.stdin.take().unwrap(),
-        format!(
+    crate::common::mariadb_stdin(
+        &socket,
+        &format!(
             "CREATE USER 'ocfrs-h3-mon'@localhost IDENTIFIED BY '{PW}'; \
              GRANT SELECT ON mysql.* TO 'ocfrs-h3-mon'@localhost;"
-        )
-        .as_bytes(),
-    )
-    .unwrap();
-    let out = sql.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ),
     );
     let deep = r
         .clone()

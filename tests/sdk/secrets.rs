@@ -101,17 +101,12 @@ struct PrivateSyslog {
     messages: PathBuf,
 }
 
+/// After [`crate::common::PRIVATE_DEV_SH`]: the links and `/dev/shm` a server expects, and
+/// the syslogd; prints `ready` and waits.
 const HOLD_NAMESPACE: &str = r#"
-set -u
-t=$1
-mkdir -p "$t/dev"
-for n in null zero full random urandom; do
-  : > "$t/dev/$n"; mount --bind "/dev/$n" "$t/dev/$n"
-done
-ln -s /proc/self/fd "$t/dev/fd"
-ln -s /proc/self/fd/0 "$t/dev/stdin"; ln -s /proc/self/fd/1 "$t/dev/stdout"; ln -s /proc/self/fd/2 "$t/dev/stderr"
-mkdir -p "$t/dev/shm"
-mount --rbind "$t/dev" /dev
+ln -s /proc/self/fd /dev/fd
+ln -s /proc/self/fd/0 /dev/stdin; ln -s /proc/self/fd/1 /dev/stdout; ln -s /proc/self/fd/2 /dev/stderr
+mkdir -p /dev/shm
 mount -t tmpfs -o size=16m ocfrs-hd-shm /dev/shm
 busybox syslogd -n -O "$t/messages" &
 sp=$!
@@ -128,7 +123,14 @@ impl PrivateSyslog {
     fn start(dir: &Path) -> PrivateSyslog {
         let mut holder = Command::new("unshare")
             .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
-            .arg(HOLD_NAMESPACE)
+            .arg(
+                [
+                    "set -u\nt=$1\n",
+                    crate::common::PRIVATE_DEV_SH,
+                    HOLD_NAMESPACE,
+                ]
+                .concat(),
+            )
             .arg("sh")
             .arg(dir)
             .stdout(Stdio::piped())
@@ -261,28 +263,9 @@ impl Mysql<'_> {
         )
     }
 
-    /// Runs `sql` as root over the socket. The statements go on stdin, never on argv: they
-    /// carry the very passwords the sampler looks for on every command line.
+    /// Runs `sql` as root over the socket (on stdin: [`crate::common::mariadb_stdin`]).
     fn sql(&self, sql: &str) {
-        use std::io::Write;
-        use std::process::Stdio;
-        let mut child = Command::new("mariadb")
-            .arg(format!(
-                "--socket={}",
-                self.dir.join("run/mysqld.sock").display()
-            ))
-            .args(["-N", "-B"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run mariadb: {e}"));
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(sql.as_bytes()).unwrap();
-        drop(stdin);
-        let out = child.wait_with_output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{sql}: {err}");
+        crate::common::mariadb_stdin(&self.dir.join("run/mysqld.sock"), sql);
     }
 }
 
@@ -297,14 +280,7 @@ fn mysql_secrets_appear_nowhere_while_every_action_runs() {
     const WRONG: &str = "ocfrs-hd-Wrong-Pw-c4a9";
     let t = TempDir::new("ocfrs-hd-secret");
     let d = t.path();
-    std::fs::create_dir_all(d.join("data")).unwrap();
-    let (rc, _, err) = sh(Command::new("chown").arg("mysql:mysql").arg(d.join("data")));
-    assert_eq!(rc, 0, "{err}");
-    std::fs::write(
-        d.join("my.cnf"),
-        "[mysqld]\nport=21620\nbind-address=127.0.0.1\n",
-    )
-    .unwrap();
+    crate::common::mysql_datadir(d, 21620);
     let ns = PrivateSyslog::start(d);
     let m = Mysql { dir: d, ns: &ns };
     let stop = Arc::new(AtomicBool::new(false));

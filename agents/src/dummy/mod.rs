@@ -215,7 +215,7 @@ impl ResourceAgent for Dummy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ocf::testing::{check_declaration, Run};
+    use ocf::testing::Run;
     use ocf::Rc;
 
     fn run(dir: &Path) -> Run {
@@ -229,11 +229,6 @@ mod tests {
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d
-    }
-
-    #[test]
-    fn declaration_is_sound() {
-        check_declaration(&meta::AGENT);
     }
 
     #[test]

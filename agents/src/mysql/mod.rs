@@ -1196,32 +1196,28 @@ impl Mysql {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ocf::testing::check_declaration;
 
     #[test]
-    fn declaration_is_sound() {
-        check_declaration(&meta::AGENT);
+    fn passwords_are_declared_secret() {
         for p in ["test_passwd", "replication_passwd"] {
             assert!(meta::AGENT.param(p).unwrap().secret, "{p}");
         }
     }
 
     #[test]
-    fn words_split_like_a_shell_without_one() {
+    fn additional_parameters_are_split_by_the_sdk_and_bad_quotes_are_6() {
+        // The splitting itself is ocf::words's (tested there); here: its use and the code.
         assert_eq!(
-            split_words(" --port=3307  --bind-address='127.0.0.1' \"a b\" c\\ d $(id) ;").unwrap(),
-            [
-                "--port=3307",
-                "--bind-address=127.0.0.1",
-                "a b",
-                "c d",
-                "$(id)",
-                ";"
-            ]
+            split_words("--port=3307 '--init-file=/a b'").unwrap(),
+            ["--port=3307", "--init-file=/a b"]
         );
-        assert!(split_words("'x").is_err());
-        assert!(split_words("\"x").is_err());
-        assert!(split_words("").unwrap().is_empty());
+        let e = split_words("--x='y").unwrap_err();
+        assert_eq!(e.rc(), ocf::Rc::ErrConfigured);
+        assert!(
+            e.reason().contains("additional_parameters"),
+            "{}",
+            e.reason()
+        );
     }
 
     #[test]
