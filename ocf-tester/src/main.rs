@@ -11,7 +11,9 @@
 //!   (stderr) and the same exit status. Its quirks are not copied: unknown options are errors
 //!   (exit 1), `__OCF_ACTION` is never exported, the migrate note is printed when either
 //!   migrate action is missing, and the promote/demote detection results are checked.
-//!   `-o` values are passed to the agent's environment verbatim (no `eval`).
+//!   `-o` values are passed to the agent's environment verbatim (no `eval`);
+//!   `--params-file FILE` (0600, the caller's) takes them from a file instead, so a secret
+//!   is not on the tester's command line ([`params`]).
 //! * **Profiles** (`--profile pacemaker|rgmanager|legacy`, default pacemaker) set the
 //!   environment as each caller does; `legacy` is the shell tool's environment and verdict,
 //!   with our extra checks reported but not counted.
