@@ -419,3 +419,43 @@ fn mysql_secrets_appear_nowhere_while_every_action_runs() {
     // Whatever the tester left running is stopped by the agent (never by name).
     let _ = m.act("stop", &[]);
 }
+
+#[test]
+fn the_sampler_finds_a_secret_on_the_testers_command_line_and_in_an_environment() {
+    // The control for the scans above: what they assert absent, the sampler does find. A
+    // value given with `-o` is on the tester's command line (why --params-file exists); a
+    // variable in a non-agent process's environment is found too.
+    const ON_ARGV: &str = "ocfrs-h3-Argv-Pw-91c4";
+    const IN_ENV: &str = "ocfrs-h3-Env-Pw-5a07";
+    let t = TempDir::new("ocfrs-h3-sampler");
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = sample_for_secrets(vec![ON_ARGV.into(), IN_ENV.into()], stop.clone());
+    let mut holder = Command::new("sleep")
+        .arg("5")
+        .env("OCFRS_H3_PASSWORD", IN_ENV)
+        .spawn()
+        .unwrap();
+    let mut tester = Command::new(our_tester());
+    tester
+        .args(["-q", "-n", "ocfrs-h3-sampler", "-o"])
+        .arg(format!("state={}", t.join("d.state").display()))
+        .arg("-o")
+        .arg(format!("ocfrs_h3_password={ON_ARGV}"))
+        .arg(agent("Dummy"));
+    let r = run_bounded(tester, t.path(), Duration::from_secs(60));
+    let _ = holder.kill();
+    let _ = holder.wait();
+    stop.store(true, Ordering::SeqCst);
+    let (_, found) = sampler.join().unwrap();
+    assert!(r.rc == 0, "the tester passed Dummy: {r:?}");
+    let argv = found
+        .iter()
+        .any(|f| f.starts_with("cmdline of") && f.contains(ON_ARGV));
+    let env = found
+        .iter()
+        .any(|f| f.starts_with("environment of") && f.contains("sleep 5"));
+    assert!(
+        argv && env,
+        "the sampler missed a planted secret: {found:#?}"
+    );
+}
