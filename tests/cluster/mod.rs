@@ -24,6 +24,7 @@ mod ssh_group;
 mod switch_provider;
 mod vms;
 mod web;
+mod writer;
 
 // Seed policies (issue 20): ServiceGuard, MSCS, rgmanager import.
 mod mscs;
