@@ -1827,16 +1827,25 @@ impl Cluster {
                 &hosts.to_string_lossy(),
             ],
         );
-        self.wait_for(&format!("libvirtd answers on {}", name(i)), WAIT, |c| {
-            Some(
-                c.on_within(
-                    i,
-                    &["virsh", "-q", "-c", "qemu:///system", "version"],
-                    Duration::from_secs(10),
-                )
-                .success(),
+        let answered = Deadline::after(WAIT).wait_until(Duration::from_millis(250), || {
+            self.on_within(
+                i,
+                &["virsh", "-q", "-c", "qemu:///system", "version"],
+                Duration::from_secs(10),
             )
+            .success()
+            .then_some(())
         });
+        if answered.is_none() {
+            let log = std::fs::read_to_string(self.node_path(i, "/var/log/libvirt/libvirtd.log"))
+                .unwrap_or_default();
+            self.fail(&format!(
+                "libvirtd on {} does not answer after {}s; its log:\n{log}",
+                name(i),
+                WAIT.as_secs()
+            ));
+        }
+        log(format!("{}: libvirt host up", name(i)));
     }
 
     /// `virsh -q -c qemu:///system ARGS` inside node `i` (20 s at most).
