@@ -12,7 +12,7 @@
 //!
 //!     ocfrs-startup --floor target/release/ocfrs-floor \
 //!       --build 'multicall:*=target/release/ocfrs-agents' \
-//!       --build 'split:*=target/release/ocfrs-agents,apache=target/release/ocfrs-agents-http' \
+//!       --build 'per-agent:*=target/release/ocfrs-{agent}' \
 //!       [--agents Dummy,IPaddr2,Filesystem,apache,mysql] [--runs 400] [--action monitor]
 //!       [--json PATH]
 
@@ -26,7 +26,8 @@ use std::time::Instant;
 const USAGE: &str = "\
 usage: ocfrs-startup --floor PATH --build LABEL:AGENT=PATH[,AGENT=PATH...] [--build ...]
   --floor PATH      a do-nothing program (the Rust floor): the ratios are to the first one
-  --build SPEC      one build: `*=PATH` serves every agent not named otherwise
+  --build SPEC      one build: `*=PATH` serves every agent not named otherwise; `{agent}`
+                    in a PATH is the agent's name (`*=target/release/ocfrs-{agent}`)
   --agents A,B      agents to call (Dummy,IPaddr2,Filesystem,apache,mysql)
   --action NAME     monitor (probe: interval 0, resource stopped; expected rc 7) or meta-data
   --runs N          measured rounds (400), after 5 warm-up rounds
@@ -176,9 +177,7 @@ fn real_main() -> Result<()> {
                     let (agent, path) = part
                         .split_once('=')
                         .with_context(|| format!("--build {spec}: {part} is not AGENT=PATH"))?;
-                    let path = std::fs::canonicalize(path)
-                        .with_context(|| format!("--build {spec}: {path}"))?;
-                    m.insert(agent.to_string(), path);
+                    m.insert(agent.to_string(), PathBuf::from(path));
                 }
                 builds.push((label.to_string(), m));
             }
@@ -226,8 +225,11 @@ fn real_main() -> Result<()> {
             let Some(bin) = map.get(agent).or_else(|| map.get("*")) else {
                 bail!("build {label} names no program for {agent} (and no *=PATH)");
             };
+            let bin = PathBuf::from(bin.to_string_lossy().replace("{agent}", agent));
+            let bin = std::fs::canonicalize(&bin)
+                .with_context(|| format!("build {label}, {agent}: {}", bin.display()))?;
             let link = dir.join(agent);
-            std::os::unix::fs::symlink(bin, &link)?;
+            std::os::unix::fs::symlink(&bin, &link)?;
             let mut env = vec![
                 ("PATH".to_string(), path_env.clone()),
                 ("OCF_ROOT".to_string(), "/usr/lib/ocf".to_string()),
