@@ -23,6 +23,7 @@ mod soak;
 mod ssh_group;
 mod switch_provider;
 mod web;
+mod writer;
 
 // Seed policies (issue 20): ServiceGuard, MSCS, rgmanager import.
 mod mscs;
