@@ -8,6 +8,7 @@
 #   bash bench/run.sh --quick               a short run that checks the benchmark works
 #   bash bench/run.sh --static              measure a statically linked build of our agents
 #                                           (built into target/static; results/static.*)
+#   bash bench/run.sh --startup             start-up cost of each agent against the Rust floor
 #   bash bench/run.sh --scale               the cluster-scale run: N resources on a 3-node
 #                                           Pacemaker cluster, shell agents vs ours (below)
 #
@@ -62,6 +63,19 @@ if [ "${1:-}" = --scale ] && ! [[ "${2:-}" =~ ^[0-9,]+$ ]]; then
   export OCFRS_SCALE_OUT=$PWD/bench/results
   exec cargo test -p ocfrs-agents --features root-tests --test integration \
     cluster::scale::scale_run -- --ignored --exact --nocapture
+fi
+
+# Start-up cost against the Rust floor (issue 18): probes (rc 7, no fixture) of the shipped
+# per-agent binaries and of the multicall binary, ABBA-alternated with `fn main() {}`.
+#
+#   bash bench/run.sh --startup [--runs 400] [--agents Dummy,IPaddr2,...] [--action meta-data]
+#                               [--build 'LABEL:*=PATH'] [--json PATH]
+if [ "${1:-}" = --startup ]; then
+  shift
+  cargo build --release -p ocfrs-agents -p ocfrs-bench
+  r=$PWD/target/release
+  exec "$r/ocfrs-startup" --floor "$r/ocfrs-floor" \
+    --build "multicall:*=$r/ocfrs-agents" --build "per-agent:*=$r/ocfrs-{agent}" "$@"
 fi
 
 # Release binaries, as installed (CARGO_BUILD_JOBS limits parallel jobs on shared machines).
