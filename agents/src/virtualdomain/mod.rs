@@ -50,7 +50,18 @@
 //!   `migration_speed` as `virsh migrate --bandwidth`;
 //! * the default migration port is derived from the domain name (stable), not random;
 //! * migrate_from gives up after 5 s when libvirt does not know the domain on the target at
-//!   all (the shell agent loops until Pacemaker kills it).
+//!   all (the shell agent loops until Pacemaker kills it);
+//! * a tool of an optional feature that is missing (csync2 for `sync_config_on_stop`,
+//!   qemu-img for `backingfile`, virt-copy-in for `copyindirs`) fails start and validate-all
+//!   with 5, and nothing else: the shell agent's `check_binary csync2` exits 5 from every
+//!   action, stop included (a failed stop fences the node), and a probe's 5 tells Pacemaker
+//!   the domain is not active there, whatever runs. Ours still monitors and stops a domain
+//!   that runs (a stop saves the XML and warns that it was not synchronised);
+//! * `copyindirs` copies into the overlay image (`virt-copy-in -a <overlay>`) before the
+//!   transient domain is created; the shell agent defines the domain persistently and uses
+//!   `virt-copy-in -d <name>`;
+//! * a domain XML that is not well-formed is 5 like one without `<name>` (the shell agent
+//!   does not parse it: its start fails 1 at `virsh create`); unreadable is 5 in both.
 //!
 //! # Findings about the shell agent (measured in the test lab, recorded by the tests)
 //! * Debian's shell `ocf-tester` never finishes on the stock agent: after the stop checks it
