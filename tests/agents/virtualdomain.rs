@@ -403,26 +403,7 @@ fn virtualdomain_on_two_libvirt_hosts() {
         .action("stop")
         .run()
         .assert_rc(Rc::Success);
-    let img = TempDir::new("ocfrs-vd-img");
-    let base = img.join("base.qcow2");
-    let (rc, _, err) = crate::common::sh(
-        std::process::Command::new("qemu-img")
-            .args(["create", "-q", "-f", "qcow2"])
-            .arg(&base)
-            .arg("16M"),
-    );
-    assert_eq!(rc, 0, "{err}");
-    let overlay = img.join("ocfrs-vd-dom.qcow2");
-    let xml = crate::common::libvirt::domain_xml(&p.domain, &p.uuid).replace(
-        "<serial type='pty'/>",
-        &format!(
-            "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>\
-             <source file='{}'/><target dev='hda' bus='ide'/></disk>\n    <serial type='pty'/>",
-            overlay.display()
-        ),
-    );
-    let cfgx = img.join("ocfrs-vd-dom.xml");
-    std::fs::write(&cfgx, xml).unwrap();
+    let (_img, base, cfgx, overlay) = backing_setup(&p, "ocfrs-vd-img");
     let stateless = || {
         vd(&p, a)
             .param("config", &cfgx)
@@ -663,6 +644,54 @@ fn kill_group(child: &mut std::process::Child) {
     let _ = child.wait();
 }
 
+/// Backing-file mode: a 16 MiB qcow2 backing file and a domain XML whose disk is the overlay
+/// the agent creates beside the XML. (directory, backing file, XML, overlay)
+fn backing_setup(
+    p: &LibvirtPair,
+    tag: &str,
+) -> (
+    TempDir,
+    std::path::PathBuf,
+    std::path::PathBuf,
+    std::path::PathBuf,
+) {
+    let img = TempDir::new(tag);
+    let base = img.join("base.qcow2");
+    let (rc, _, err) = crate::common::sh(
+        std::process::Command::new("qemu-img")
+            .args(["create", "-q", "-f", "qcow2"])
+            .arg(&base)
+            .arg("16M"),
+    );
+    assert_eq!(rc, 0, "{err}");
+    let cfgx = img.join(format!("{}.xml", p.domain));
+    let overlay = img.join(format!("{}.qcow2", p.domain));
+    let disk = format!(
+        "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>\
+         <source file='{}'/><target dev='hda' bus='ide'/></disk>\n    <serial type='pty'/>",
+        overlay.display()
+    );
+    std::fs::write(
+        &cfgx,
+        crate::common::libvirt::domain_xml(&p.domain, &p.uuid)
+            .replace("<serial type='pty'/>", &disk),
+    )
+    .unwrap();
+    (img, base, cfgx, overlay)
+}
+
+/// With `h`'s libvirtd SIGSTOPped, `r` (budget `secs`) answers 1 inside its budget, saying
+/// that libvirtd did not answer; libvirtd is thawed before anything is asserted.
+fn frozen_answers_1(h: &Host, r: &Run, secs: u64) {
+    let budget = Duration::from_secs(secs);
+    h.freeze_libvirtd(true);
+    let (o, took) = timed(&r.clone().timeout(budget));
+    h.freeze_libvirtd(false);
+    o.assert_rc(Rc::ErrGeneric).assert_reason_discipline();
+    o.assert_reason_contains("did not answer");
+    assert!(took < budget, "took {took:?} (budget {budget:?})");
+}
+
 /// Fails loudly when `tool` is installed in a directory agents always search (the SDK appends
 /// the standard directories to any `PATH`): the "missing" steps need it absent.
 fn assert_not_installed(tool: &str) {
@@ -793,31 +822,13 @@ fn parameters_and_host_faults(p: &LibvirtPair) {
     step("source libvirtd SIGSTOPped: migrate_to answers 1 inside its budget, the domain stays");
     vd(p, a).action("start").run().assert_rc(Rc::Success);
     let before = a.qemu_pids();
-    a.freeze_libvirtd(true);
-    let (o, took) = timed(
-        &migrate(vd(p, a), a, b)
-            .action("migrate_to")
-            .timeout(Duration::from_secs(10)),
-    );
-    a.freeze_libvirtd(false);
-    o.assert_rc(Rc::ErrGeneric).assert_reason_discipline();
-    o.assert_reason_contains("did not answer");
-    assert!(took < Duration::from_secs(10), "migrate_to took {took:?}");
+    frozen_answers_1(a, &migrate(vd(p, a), a, b).action("migrate_to"), 10);
     assert_eq!(a.qemu_pids(), before, "the emulator on the source changed");
     assert!(b.qemu_pids().is_empty());
     assert!(running_on(p, a));
 
     step("target libvirtd SIGSTOPped: migrate_from answers 1 inside its budget");
-    b.freeze_libvirtd(true);
-    let (o, took) = timed(
-        &migrate(vd(p, b), a, b)
-            .action("migrate_from")
-            .timeout(Duration::from_secs(8)),
-    );
-    b.freeze_libvirtd(false);
-    o.assert_rc(Rc::ErrGeneric).assert_reason_discipline();
-    o.assert_reason_contains("did not answer");
-    assert!(took < Duration::from_secs(8), "migrate_from took {took:?}");
+    frozen_answers_1(b, &migrate(vd(p, b), a, b).action("migrate_from"), 8);
     assert!(running_on(p, a));
 
     step("monitor_scripts are run as argv: a ';' in a path is part of the file name");
@@ -1004,29 +1015,7 @@ fn parameters_and_host_faults(p: &LibvirtPair) {
     // an image with an operating system. What the agent owes is the call: after the overlay
     // exists on the backing file, before the domain is created, with the directories as argv.
     step("copyindirs: virt-copy-in -a <overlay> dirs... / before boot (virt-copy-in stand-in)");
-    let img = TempDir::new("ocfrs-vp-img");
-    let base = img.join("base.qcow2");
-    let (rc, _, err) = crate::common::sh(
-        std::process::Command::new("qemu-img")
-            .args(["create", "-q", "-f", "qcow2"])
-            .arg(&base)
-            .arg("16M"),
-    );
-    assert_eq!(rc, 0, "{err}");
-    let cfgx = img.join("ocfrs-vd-dom.xml");
-    let overlay = img.join("ocfrs-vd-dom.qcow2");
-    std::fs::write(
-        &cfgx,
-        crate::common::libvirt::domain_xml(&p.domain, &p.uuid).replace(
-            "<serial type='pty'/>",
-            &format!(
-                "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>\
-                 <source file='{}'/><target dev='hda' bus='ide'/></disk>\n    <serial type='pty'/>",
-                overlay.display()
-            ),
-        ),
-    )
-    .unwrap();
+    let (img, base, cfgx, overlay) = backing_setup(p, "ocfrs-vp-img");
     let (d1, d2) = (img.join("etc-extra"), img.join("srv"));
     for d in [&d1, &d2] {
         std::fs::create_dir_all(d).unwrap();
