@@ -33,6 +33,9 @@ libvirtd -d -p /run/libvirtd.pid || exit 1
 while :; do sleep 1 & wait $!; done
 "#;
 
+/// Template variables of each side (ours, shell).
+pub type SideVars = [Vec<(String, String)>; 2];
+
 /// A running private libvirt host.
 pub struct Host {
     unshare: Child,
@@ -70,7 +73,7 @@ fn copy_dir(from: &str, to: &Path) -> Result<()> {
 
 /// Start the host under `scratch/libvirt` and write both sides' domain XML; the variables of
 /// each side.
-pub fn setup(scratch: &Path) -> Result<(Host, [Vec<(String, String)>; 2])> {
+pub fn setup(scratch: &Path) -> Result<(Host, SideVars)> {
     for tool in [
         "libvirtd",
         "virtlogd",
@@ -153,7 +156,7 @@ pub fn setup(scratch: &Path) -> Result<(Host, [Vec<(String, String)>; 2])> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let mut vars: [Vec<(String, String)>; 2] = Default::default();
+    let mut vars: SideVars = Default::default();
     for side in [Side::Ours, Side::Shell] {
         let uuid = std::fs::read_to_string("/proc/sys/kernel/random/uuid")?;
         let name = format!("ocfb-vd-{}", side.name());
