@@ -680,6 +680,73 @@ fn backing_setup(
     (img, base, cfgx, overlay)
 }
 
+/// csync2 between the two hosts: one configuration (no SSL, a fresh key, the group holding
+/// both hosts and /etc/libvirt/ocfrs-vp, which is each host's own directory) and a database
+/// directory per host, bound over /etc/csync2.cfg and /var/lib/csync2 inside the hosts only;
+/// a stand-alone csync2 server on host B (port 30865 inside B's network namespace). Dropping
+/// it kills the server by its PID.
+struct Csync2 {
+    dir: TempDir,
+    server: std::process::Child,
+}
+
+impl Csync2 {
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Csync2 {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+fn csync2_pair(p: &LibvirtPair) -> Csync2 {
+    let dir = TempDir::new("ocfrs-vp-csync2");
+    let key = dir.join("csync2.key");
+    let (rc, _, err) = crate::common::sh(std::process::Command::new("csync2").arg("-k").arg(&key));
+    assert_eq!(rc, 0, "csync2 -k (package csync2, tests/run.sh): {err}");
+    let cfg = dir.join("csync2.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "nossl * *;\ngroup ocfrsvp {{\n  host ocfrs-vdA ocfrs-vdB;\n  key {};\n  \
+             include /etc/libvirt/ocfrs-vp;\n}}\n",
+            key.display()
+        ),
+    )
+    .unwrap();
+    for h in &p.hosts {
+        let db = dir.join(format!("db-{}", h.tag));
+        std::fs::create_dir_all(&db).unwrap();
+        std::fs::create_dir_all(p.dir.join(h.tag).join("etc/ocfrs-vp")).unwrap();
+        for (from, to) in [(&cfg, "/etc/csync2.cfg"), (&db, "/var/lib/csync2")] {
+            let from = from.display().to_string();
+            let (rc, _, err) = h.exec(&["mount", "--bind", &from, to]);
+            assert_eq!(rc, 0, "host {}: mount {to}: {err}", h.name);
+        }
+    }
+    let b = p.host("B");
+    let log = std::fs::File::create(dir.join("server.log")).unwrap();
+    let server = std::process::Command::new("nsenter")
+        .args(["-t", &b.init.to_string(), "-m", "-u", "-n", "-p", "--"])
+        .args(["csync2", "-ii", "-v"])
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let cs = Csync2 { dir, server };
+    wait_for("csync2 server on host B", Duration::from_secs(10), || {
+        b.exec(&["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/30865"])
+            .0
+            == 0
+    });
+    cs
+}
+
 /// With `h`'s libvirtd SIGSTOPped, `r` (budget `secs`) answers 1 inside its budget, saying
 /// that libvirtd did not answer; libvirtd is thawed before anything is asserted.
 fn frozen_answers_1(h: &Host, r: &Run, secs: u64) {
@@ -929,27 +996,15 @@ fn parameters_and_host_faults(p: &LibvirtPair) {
         .assert_rc(Rc::Success);
     assert!(live_xml(p, a).contains("ocfrs-vp saved"));
 
-    // A stand-in for csync2: the real one needs a csync2 daemon and key on the other node,
-    // which these hosts share their /etc with; what the agent owes is the call, after the
-    // save, with the file as argv. The stand-in records both.
-    step("sync_config_on_stop: saved, then 'csync2 -x config' (csync2 stand-in records it)");
-    let sync = TempDir::new("ocfrs-vp-csync2");
-    script(
-        &sync.join("csync2"),
-        &format!(
-            "echo \"$*\" >> {0}/calls\ncat \"$2\" > {0}/seen.xml\n",
-            sync.path().display()
-        ),
-    );
+    step("sync_config_on_stop: saved, then 'csync2 -x' pushes it to host B's csync2 server");
+    let cs = csync2_pair(p);
+    let cfg_in_a = "/etc/libvirt/ocfrs-vp/ocfrs-vd-dom.xml";
+    std::fs::copy(&saved, p.dir.join("A/etc/ocfrs-vp/ocfrs-vd-dom.xml")).unwrap();
     let (rc, _, err) = a.virsh(&["desc", &p.domain, "--live", "--new-desc", "ocfrs-vp synced"]);
     assert_eq!(rc, 0, "{err}");
     let synced = || {
         vd(p, a)
-            .env(
-                "PATH",
-                format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", sync.path().display()),
-            )
-            .param("config", &saved)
+            .param("config", cfg_in_a)
             .param("sync_config_on_stop", "true")
     };
     synced()
@@ -957,24 +1012,36 @@ fn parameters_and_host_faults(p: &LibvirtPair) {
         .recurring()
         .run()
         .assert_rc(Rc::Success);
-    assert!(!sync.join("calls").exists(), "csync2 called by a monitor");
-    synced()
-        .param("force_stop", "true")
-        .action("stop")
-        .run()
-        .assert_rc(Rc::Success);
-    assert_eq!(
-        std::fs::read_to_string(sync.join("calls")).unwrap_or_default(),
-        format!("-x {}\n", saved.display())
-    );
-    let seen = std::fs::read_to_string(sync.join("seen.xml")).unwrap_or_default();
-    assert!(
-        seen.contains("ocfrs-vp synced"),
-        "csync2 ran before the save:\n{seen}"
-    );
+    let on_b = p.dir.join("B/etc/ocfrs-vp/ocfrs-vd-dom.xml");
+    assert!(!on_b.exists(), "synchronised by a monitor");
+    let o = synced().param("force_stop", "true").action("stop").run();
+    o.assert_rc(Rc::Success);
+    assert!(o.stderr.contains("csync2 -x"), "{}", o.stderr);
+    assert!(a.qemu_pids().is_empty());
+    let text = std::fs::read_to_string(&on_b).unwrap_or_else(|e| {
+        panic!(
+            "not on host B ({e}):\n{}\ncsync2 server:\n{}",
+            o.stderr,
+            cs.log()
+        )
+    });
+    assert!(text.contains("ocfrs-vp synced"), "{text}");
+    drop(cs);
 
     step("csync2 missing: start 5; a running domain is still seen (probe 0) and stopped, saved");
-    assert_not_installed("csync2");
+    // Hidden in host A only (/dev/null over it: not a file).
+    let (rc, _, err) = a.exec(&["mount", "--bind", "/dev/null", "/usr/sbin/csync2"]);
+    assert_eq!(rc, 0, "{err}");
+    let (rc, out, _) = a.exec(&[
+        "sh",
+        "-c",
+        "for d in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin; do \
+         [ -f $d/csync2 ] && echo $d/csync2; done; true",
+    ]);
+    assert!(
+        rc == 0 && out.trim().is_empty(),
+        "csync2 still in host A: {out}"
+    );
     let no_csync2 = || {
         vd(p, a)
             .param("config", &saved)
