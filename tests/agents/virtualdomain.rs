@@ -1152,6 +1152,64 @@ fn parameters_and_host_faults(p: &LibvirtPair) {
     o.assert_rc(Rc::ErrInstalled).assert_reason_discipline();
     o.assert_reason_contains("virt-copy-in");
     assert!(!running_on(p, a));
+
+    step("libvirtd SIGSTOPped while 'virsh create' runs: start 1 in budget; stop ends the rest");
+    let mid = work.join("midstart.xml");
+    std::fs::copy(&p.domain_xml, &mid).unwrap();
+    let libvirtd = a.libvirtd_pid();
+    let needle = mid.display().to_string();
+    // Freeze libvirtd as soon as the agent's `virsh create <mid>` exists.
+    let watcher = std::thread::spawn(move || {
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(30) {
+            let found = std::fs::read_dir("/proc")
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|e| {
+                    let cl = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+                    let args: Vec<&[u8]> = cl.split(|b| *b == 0).collect();
+                    args.first().is_some_and(|a0| a0.ends_with(b"virsh"))
+                        && args.iter().any(|x| *x == b"create")
+                        && args.contains(&needle.as_bytes())
+                });
+            if found {
+                nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(libvirtd),
+                    nix::sys::signal::Signal::SIGSTOP,
+                )
+                .unwrap();
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        false
+    });
+    let (o, took) = timed(
+        &vd(p, a)
+            .param("config", &mid)
+            .action("start")
+            .timeout(Duration::from_secs(10)),
+    );
+    let froze = watcher.join().unwrap();
+    a.freeze_libvirtd(false);
+    assert!(froze, "virsh create never seen: {}", o.stderr);
+    o.assert_rc(Rc::ErrGeneric).assert_reason_discipline();
+    o.assert_reason_contains("did not answer");
+    assert!(took < Duration::from_secs(10), "start took {took:?}");
+    // Thawed, libvirtd may finish the creation: the stop Pacemaker sends next ends it.
+    vd(p, a)
+        .param("config", &mid)
+        .param("force_stop", "true")
+        .action("stop")
+        .run()
+        .assert_rc(Rc::Success);
+    assert!(a.qemu_pids().is_empty());
+    wait_for(
+        "libvirt to see the domain gone",
+        Duration::from_secs(20),
+        || !running_on(p, a),
+    );
 }
 
 /// The domain XML file on this node: unreadable (root without its file-access capabilities,
