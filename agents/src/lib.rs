@@ -81,3 +81,16 @@ pub const AGENTS: &[ocf::Entry] = &[
     ocf::entry::<virtualdomain::VirtualDomain>(),
     ocf::entry::<exportfs::Exportfs>(),
 ];
+
+#[cfg(test)]
+mod tests {
+    /// Every registered agent's declaration passes the SDK's checks (one test for all, so an
+    /// agent added to [`super::AGENTS`] is covered without a test of its own).
+    #[test]
+    fn every_declaration_is_sound() {
+        assert!(!super::AGENTS.is_empty());
+        for e in super::AGENTS {
+            ocf::testing::check_declaration(e.meta);
+        }
+    }
+}
