@@ -9,6 +9,8 @@
 #   bash bench/run.sh --static              measure a statically linked build of our agents
 #                                           (built into target/static; results/static.*)
 #   bash bench/run.sh --startup             start-up cost of each agent against the Rust floor
+#   bash bench/run.sh --virt                VirtualDomain only, on a private libvirtd
+#                                           (results/virt.*; marker bench-virt)
 #   bash bench/run.sh --scale               the cluster-scale run: N resources on a 3-node
 #                                           Pacemaker cluster, shell agents vs ours (below)
 #
@@ -98,6 +100,12 @@ for a in "$@"; do
     rust_floor=target/static/$triple/release/ocfrs-floor
     name=static
     args+=(--readme-marker bench-static)
+  elif [ "$a" = --virt ]; then
+    # VirtualDomain beside heartbeat/VirtualDomain on a private libvirtd with tiny TCG
+    # domains (bench/src/libvirt.rs); opt-in: not part of the default run.
+    bash tests/run.sh install libvirt-daemon-system libvirt-clients qemu-system-x86
+    name=virt
+    args+=(--only VirtualDomain --readme-marker bench-virt)
   else
     args+=("$a")
   fi

@@ -5,6 +5,7 @@
 //! running and measuring in [`measure`]; the table, targets and JSON in [`report`].
 
 mod fixture;
+mod libvirt;
 mod measure;
 mod pairs;
 mod report;
@@ -754,6 +755,9 @@ fn real_main() -> Result<bool> {
     for p in pairs::PAIRS {
         if opts.tester_only {
             break;
+        }
+        if opts.only.is_none() && pairs::OPT_IN.contains(&p.agent) {
+            continue;
         }
         if let Some(only) = &opts.only {
             if !only.iter().any(|o| o == p.agent) {
