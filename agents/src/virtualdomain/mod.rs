@@ -476,13 +476,8 @@ impl ResourceAgent for VirtualDomain {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ocf::testing::{check_declaration, Run};
+    use ocf::testing::Run;
     use ocf::Rc;
-
-    #[test]
-    fn declaration_is_sound() {
-        check_declaration(&meta::AGENT);
-    }
 
     fn xml(dir: &std::path::Path, body: &str) -> std::path::PathBuf {
         let p = dir.join("d.xml");
