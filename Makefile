@@ -22,10 +22,14 @@
 # `ocf-tester` symlink (and ocf-tester.8) are added only where those names are free, so
 # resource-agents' shell ocf-tester is never replaced.
 #
-# Every agent is the same multicall binary, installed once as $(LIBEXECDIR)/ocfrs-agents and
-# hard-linked (copied when a link is impossible) under the agent type's name. A manifest of
-# every installed path is kept in $(LIBEXECDIR)/installed-files so that uninstall removes
-# exactly those and nothing else.
+# Every agent is its own binary (ocfrs-<Agent>, built by `cargo build -p ocfrs-agents` next to
+# the multicall ocfrs-agents, from the same library: an agent's start-up pays only for its own
+# code, bench/README.md "Start-up cost against the floor"), installed once as
+# $(LIBEXECDIR)/ocfrs-<Agent> and hard-linked (copied when a link is impossible) under the
+# agent type's name. The multicall binary is installed as $(LIBEXECDIR)/ocfrs-agents for its
+# tool commands (--list, --generate, `ocfrs-agents AGENT ACTION`). A manifest of every
+# installed path is kept in $(LIBEXECDIR)/installed-files so that uninstall removes exactly
+# those and nothing else.
 
 PROVIDER      ?= ocfrs
 PREFIX        ?= /usr
@@ -46,7 +50,8 @@ TARGET_DIR  ?= target
 BIN_DIR      = $(TARGET_DIR)/$(PROFILE)
 AGENTS_BIN  ?= $(BIN_DIR)/ocfrs-agents
 TESTER_BIN  ?= $(BIN_DIR)/ocf-tester
-# Built by the agents package: next to the agents binary.
+# Built by the agents package: next to the agents binary (also every ocfrs-<Agent>).
+AGENT_BINS_DIR   ?= $(dir $(AGENTS_BIN))
 SWITCH_CHECK_BIN ?= $(dir $(AGENTS_BIN))ocfrs-switch-check
 IMPORT_BIN  ?= $(dir $(AGENTS_BIN))ocfrs-import-rgmanager
 OCF_TESTER_LINK  ?= auto
@@ -71,8 +76,15 @@ install: $(if $(NO_BUILD),,build)
 	echo "$(DESTDIR)$(LIBEXECDIR)/ocfrs-agents" >> $(MANIFEST).tmp; \
 	dir=$(DESTDIR)$(OCF_RA_DIR)/$(PROVIDER); mkdir -p $$dir; \
 	for a in $$($(AGENTS_BIN) --list); do \
+	  src=$(AGENT_BINS_DIR)ocfrs-$$a; \
+	  if [ ! -x $$src ]; then \
+	    echo "make install: $$src is missing (cargo build -p ocfrs-agents builds one binary per agent next to ocfrs-agents)" >&2; \
+	    rm -f $(MANIFEST).tmp; exit 1; \
+	  fi; \
+	  install -m 0755 $$src $(DESTDIR)$(LIBEXECDIR)/ocfrs-$$a; \
+	  echo "$(DESTDIR)$(LIBEXECDIR)/ocfrs-$$a" >> $(MANIFEST).tmp; \
 	  rm -f $$dir/$$a; \
-	  ln $(DESTDIR)$(LIBEXECDIR)/ocfrs-agents $$dir/$$a 2>/dev/null || install -m 0755 $(AGENTS_BIN) $$dir/$$a; \
+	  ln $(DESTDIR)$(LIBEXECDIR)/ocfrs-$$a $$dir/$$a 2>/dev/null || install -m 0755 $$src $$dir/$$a; \
 	  echo "$$dir/$$a" >> $(MANIFEST).tmp; \
 	  echo "installed $$dir/$$a"; \
 	done; \
@@ -123,7 +135,7 @@ install-rgmanager: install
 	mkdir -p $(DESTDIR)$(RGMANAGER_DIR); \
 	for a in $$($(AGENTS_BIN) --list); do \
 	  f=$(DESTDIR)$(RGMANAGER_DIR)/$$a.sh; rm -f $$f; \
-	  ln $(DESTDIR)$(LIBEXECDIR)/ocfrs-agents $$f 2>/dev/null || install -m 0755 $(AGENTS_BIN) $$f; \
+	  ln $(DESTDIR)$(LIBEXECDIR)/ocfrs-$$a $$f 2>/dev/null || install -m 0755 $(AGENT_BINS_DIR)ocfrs-$$a $$f; \
 	  echo "$$f" >> $(MANIFEST).tmp; echo "installed $$f"; \
 	done; \
 	sort -u $(MANIFEST).tmp > $(MANIFEST); rm -f $(MANIFEST).tmp

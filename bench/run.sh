@@ -8,6 +8,9 @@
 #   bash bench/run.sh --quick               a short run that checks the benchmark works
 #   bash bench/run.sh --static              measure a statically linked build of our agents
 #                                           (built into target/static; results/static.*)
+#   bash bench/run.sh --startup             start-up cost of each agent against the Rust floor
+#   bash bench/run.sh --virt                VirtualDomain only, on a private libvirtd
+#                                           (results/virt.*; marker bench-virt)
 #   bash bench/run.sh --scale               the cluster-scale run: N resources on a 3-node
 #                                           Pacemaker cluster, shell agents vs ours (below)
 #   bash bench/run.sh --nfs                 nfsserver and exportfs in the NFS guest (below)
@@ -110,6 +113,19 @@ PY
   exit 0
 fi
 
+# Start-up cost against the Rust floor (issue 18): probes (rc 7, no fixture) of the shipped
+# per-agent binaries and of the multicall binary, ABBA-alternated with `fn main() {}`.
+#
+#   bash bench/run.sh --startup [--runs 400] [--agents Dummy,IPaddr2,...] [--action meta-data]
+#                               [--build 'LABEL:*=PATH'] [--json PATH]
+if [ "${1:-}" = --startup ]; then
+  shift
+  cargo build --release -p ocfrs-agents -p ocfrs-bench
+  r=$PWD/target/release
+  exec "$r/ocfrs-startup" --floor "$r/ocfrs-floor" \
+    --build "multicall:*=$r/ocfrs-agents" --build "per-agent:*=$r/ocfrs-{agent}" "$@"
+fi
+
 # Release binaries, as installed (CARGO_BUILD_JOBS limits parallel jobs on shared machines).
 cargo build --release -p ocfrs-agents -p ocf-tester -p ocfrs-bench
 agents=target/release/ocfrs-agents
@@ -130,6 +146,12 @@ for a in "$@"; do
     rust_floor=target/static/$triple/release/ocfrs-floor
     name=static
     args+=(--readme-marker bench-static)
+  elif [ "$a" = --virt ]; then
+    # VirtualDomain beside heartbeat/VirtualDomain on a private libvirtd with tiny TCG
+    # domains (bench/src/libvirt.rs); opt-in: not part of the default run.
+    bash tests/run.sh install libvirt-daemon-system libvirt-clients qemu-system-x86
+    name=virt
+    args+=(--only VirtualDomain --readme-marker bench-virt)
   else
     args+=("$a")
   fi

@@ -34,6 +34,7 @@ PACKAGES=(
   python3-jsonschema          # ocf-tester: its JSON report validates against its schema
   systemd                     # systemd-journald and journalctl for the journal logging test (PID 1 stays as it is)
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils   # VirtualDomain: two libvirtd hosts in namespaces, a TCG guest, qemu-img
+  csync2                      # VirtualDomain sync_config_on_stop: a csync2 server on one libvirt host, the agent's csync2 -x on the other
   # NFS (tests/nfs): this host's kernel has no nfsd; Debian's kernel boots under QEMU (TCG)
   # via virtme-ng (venv below) with the host's root shared read-only into the guest
   qemu-system-x86 linux-image-amd64 python3-venv   # (busybox-static: unpacked below, it conflicts with busybox)

@@ -36,6 +36,10 @@ pub enum Fixture {
     /// the agents leave running are stopped by their pid files at teardown. Variable:
     /// `{myd}` (the side's directory: my.cnf, data/, run/, error.log).
     MariaDb,
+    /// A private libvirtd (PID and mount namespaces of its own, its own copies of libvirt's
+    /// state) and one 64 MiB TCG domain XML per side ([`crate::libvirt`]). Variables:
+    /// `{config}`, `{uri}`.
+    Libvirt,
 }
 
 const NETNS: &str = "ocfb-net";
@@ -47,6 +51,7 @@ pub struct Active {
     loops: Vec<(PathBuf, PathBuf)>,
     apache_pidfiles: Vec<PathBuf>,
     mysql_pidfiles: Vec<PathBuf>,
+    libvirt: Option<crate::libvirt::Host>,
 }
 
 fn run(cmd: &mut Command) -> Result<String> {
@@ -77,9 +82,15 @@ impl Fixture {
             loops: Vec::new(),
             apache_pidfiles: Vec::new(),
             mysql_pidfiles: Vec::new(),
+            libvirt: None,
         };
         match self {
             Fixture::None => {}
+            Fixture::Libvirt => {
+                let (host, vars) = crate::libvirt::setup(dir)?;
+                active.libvirt = Some(host);
+                active.vars = vars;
+            }
             Fixture::Netns => {
                 // A namespace left by an interrupted run of ours: same name, ours to remove.
                 if Path::new("/run/netns").join(NETNS).exists() {
@@ -213,6 +224,9 @@ impl Active {
 
     /// Remove what [`Fixture::setup`] created; errors are reported, not fatal.
     pub fn teardown(&mut self) {
+        if let Some(mut h) = self.libvirt.take() {
+            h.teardown();
+        }
         for pf in self.apache_pidfiles.drain(..) {
             kill_session_of(&pf);
         }

@@ -5,6 +5,7 @@
 //! running and measuring in [`measure`]; the table, targets and JSON in [`report`].
 
 mod fixture;
+mod libvirt;
 mod measure;
 mod pairs;
 mod report;
@@ -678,14 +679,27 @@ fn measure_tester(cx: &mut Ctx<'_>, case: &pairs::TesterCase) -> Option<TesterRe
     Some(r)
 }
 
-/// Copy the multicall binary into the scratch directory under each agent's name, as
-/// `make install` does (one file, hard links).
+/// Copy each agent's own binary (`ocfrs-<Agent>`, next to the multicall binary) into the
+/// scratch directory under the agent's name, as `make install` does. A build that has no
+/// per-agent binaries (`--static`, an older tree) is measured as its multicall binary under
+/// each name, which the run says.
 fn install_agents(agents_bin: &Path, bindir: &Path, built: &[String]) -> Result<()> {
     std::fs::create_dir_all(bindir)?;
     let main = bindir.join("ocfrs-agents");
     std::fs::copy(agents_bin, &main).with_context(|| format!("copy {}", agents_bin.display()))?;
     for a in built {
-        std::fs::hard_link(&main, bindir.join(a))?;
+        let own = agents_bin.with_file_name(format!("ocfrs-{a}"));
+        if own.is_file() {
+            std::fs::copy(&own, bindir.join(a))
+                .with_context(|| format!("copy {}", own.display()))?;
+        } else {
+            eprintln!(
+                "ocfrs-bench: no {} (one binary per agent): measuring {a} as {}",
+                own.display(),
+                agents_bin.display()
+            );
+            std::fs::hard_link(&main, bindir.join(a))?;
+        }
     }
     Ok(())
 }
@@ -741,6 +755,9 @@ fn real_main() -> Result<bool> {
     for p in pairs::PAIRS {
         if opts.tester_only {
             break;
+        }
+        if opts.only.is_none() && pairs::OPT_IN.contains(&p.agent) {
+            continue;
         }
         if let Some(only) = &opts.only {
             if !only.iter().any(|o| o == p.agent) {

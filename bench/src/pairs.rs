@@ -86,7 +86,27 @@ pub const PAIRS: &[Pair] = &[
             ("pidfile", "{dir}/sshd-{side}.pid"),
         ],
     },
+    // Opt-in (OPT_IN). Utilization off on both sides: with the default (on), the shell
+    // agent also runs crm_resource three times per monitor, ours only when a value changed;
+    // force_stop on both: the idle guest ignores ACPI, so a graceful stop would time out.
+    Pair {
+        agent: "VirtualDomain",
+        shell: "heartbeat/VirtualDomain",
+        fixture: Fixture::Libvirt,
+        params: &[
+            ("config", "{config}"),
+            ("hypervisor", "{uri}"),
+            ("force_stop", "true"),
+            ("autoset_utilization_cpu", "false"),
+            ("autoset_utilization_host_memory", "false"),
+            ("autoset_utilization_hv_memory", "false"),
+        ],
+    },
 ];
+
+/// Pairs measured only when `--only` names them (bench/run.sh --virt): their fixture needs
+/// more than the default run installs, and takes minutes.
+pub const OPT_IN: &[&str] = &["VirtualDomain"];
 
 /// Parameters of the shell side where its agent is not a drop-in counterpart (other
 /// parameter names): `(our agent type, the shell agent's parameters)`, templates as above.

@@ -314,7 +314,20 @@ pub fn fstype_may_hang(fstype: &str) -> bool {
 /// `/proc/self/mountinfo`, touching nothing on the path) can hang, and for relative or
 /// non-UTF-8 paths. Paths under `/run/`, `/var/run/`, `/dev/shm/` and `/proc/` are taken as
 /// local without reading anything.
+///
+/// The mount table is read once per process (one agent process is one action) and kept:
+/// an action that reads several pid files, or one several times, pays one read of
+/// `/proc/self/mountinfo`. A mount the action itself makes afterwards is not seen by this
+/// answer (no agent reads pid files below a mount it has just made).
 pub fn may_hang(path: &std::path::Path) -> bool {
+    may_hang_with(path, cached_mount_table)
+}
+
+/// [`may_hang`] with the mount table from `table` (asked only when the path is not local).
+fn may_hang_with(
+    path: &std::path::Path,
+    table: impl FnOnce() -> Option<std::sync::Arc<crate::mount::MountTable>>,
+) -> bool {
     const LOCAL: [&str; 4] = ["/run/", "/var/run/", "/dev/shm/", "/proc/"];
     let Some(text) = path.to_str() else {
         return true;
@@ -325,10 +338,26 @@ pub fn may_hang(path: &std::path::Path) -> bool {
     if LOCAL.iter().any(|l| text.starts_with(l)) && !text.contains("/..") {
         return false;
     }
-    match crate::mount::MountTable::read() {
-        Ok(t) => t.resolve(path).is_none_or(|m| fstype_may_hang(&m.fstype)),
-        Err(_) => true,
+    match table() {
+        Some(t) => t.resolve(path).is_none_or(|m| fstype_may_hang(&m.fstype)),
+        None => true,
     }
+}
+
+/// The process's mount table, read at the first call; `None` when it cannot be read (asked
+/// again at the next call).
+fn cached_mount_table() -> Option<std::sync::Arc<crate::mount::MountTable>> {
+    static TABLE: std::sync::Mutex<Option<std::sync::Arc<crate::mount::MountTable>>> =
+        std::sync::Mutex::new(None);
+    let mut slot = TABLE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if slot.is_none() {
+        *slot = crate::mount::MountTable::read()
+            .ok()
+            .map(std::sync::Arc::new);
+    }
+    slot.clone()
 }
 
 /// [`bounded`] when `path` [`may_hang`], else `f` called directly: the worker thread (about
@@ -753,6 +782,40 @@ mod tests {
             std::thread::current().id()
         });
         assert_eq!(ran_on, Ok(me));
+    }
+
+    #[test]
+    fn the_mount_table_is_read_once_per_process() {
+        use std::path::Path;
+        // Local paths never ask for the table; others ask the cache, which reads
+        // /proc/self/mountinfo once and hands out the same table afterwards.
+        let asked = std::cell::Cell::new(0);
+        let table = || {
+            asked.set(asked.get() + 1);
+            cached_mount_table()
+        };
+        assert!(!may_hang_with(Path::new("/run/a.pid"), table));
+        assert_eq!(asked.get(), 0);
+        let first = cached_mount_table().expect("mountinfo readable");
+        let second = cached_mount_table().expect("mountinfo readable");
+        assert!(std::sync::Arc::ptr_eq(&first, &second), "read twice");
+        // A pid file on the root filesystem (local here): answered from the cached table.
+        assert!(!may_hang_with(
+            Path::new("/ocf-may-hang-test/x.pid"),
+            || {
+                asked.set(asked.get() + 1);
+                Some(first.clone())
+            }
+        ));
+        assert_eq!(asked.get(), 1);
+        // A table naming a FUSE mount above the path: may hang.
+        let fuse = crate::mount::MountTable::parse(
+            "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n\
+             2 1 0:50 / /mnt/f rw - fuse.sshfs h:/ rw\n",
+        );
+        assert!(may_hang_with(Path::new("/mnt/f/x.pid"), || Some(
+            std::sync::Arc::new(fuse)
+        )));
     }
 
     #[test]

@@ -28,6 +28,7 @@
 //! | [`man`] | man pages and the `metadata/` tree |
 //! | [`mount`] | `/proc/self/mountinfo`, mount options, UUID/LABEL lookup, processes using a mount, mounting and unmounting with escalation |
 //! | [`testing`] | run actions in-process or as binaries and assert on the outcome |
+//! | [`words`] | split a parameter into words as a shell would, without one (no expansion) |
 //!
 //! ## A complete agent
 //!
@@ -109,6 +110,7 @@ pub mod process;
 pub mod secret;
 pub mod systemd;
 pub mod testing;
+pub mod words;
 
 pub use context::{Caller, Context};
 pub use deadline::{bounded, Blocked, Deadline};

@@ -84,6 +84,13 @@ pub struct Cli {
     /// '='; the value is passed verbatim (quotes and spaces are fine).
     #[arg(short = 'o', value_name = "NAME=VALUE", action = ArgAction::Append)]
     pub options: Vec<String>,
+    /// Parameters from a file, off the command line (a password given with -o is visible
+    /// to every user in /proc/PID/cmdline while the tester runs): one NAME=VALUE per line,
+    /// split at the first '=', the value verbatim; blank lines and lines starting with '#'
+    /// ignored. The file must be owned by you (or root) and closed to group and others
+    /// (chmod 600). Repeatable; -o options win over the files' values.
+    #[arg(long = "params-file", value_name = "FILE", action = ArgAction::Append)]
+    pub params_files: Vec<PathBuf>,
     /// An extra variable of the caller's environment (NAME=VALUE, repeatable), set for every
     /// action on top of the profile's: what a node's pacemaker environment adds
     /// (/etc/default/pacemaker), e.g. HA_SBIN_DIR, or a PATH with site tools.

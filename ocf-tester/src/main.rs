@@ -11,7 +11,9 @@
 //!   (stderr) and the same exit status. Its quirks are not copied: unknown options are errors
 //!   (exit 1), `__OCF_ACTION` is never exported, the migrate note is printed when either
 //!   migrate action is missing, and the promote/demote detection results are checked.
-//!   `-o` values are passed to the agent's environment verbatim (no `eval`).
+//!   `-o` values are passed to the agent's environment verbatim (no `eval`);
+//!   `--params-file FILE` (0600, the caller's) takes them from a file instead, so a secret
+//!   is not on the tester's command line ([`params`]).
 //! * **Profiles** (`--profile pacemaker|rgmanager|legacy`, default pacemaker) set the
 //!   environment as each caller does; `legacy` is the shell tool's environment and verdict,
 //!   with our extra checks reported but not counted.
@@ -32,6 +34,7 @@ mod exec;
 mod inspect;
 mod ocft;
 mod pacemaker;
+mod params;
 mod report;
 mod suite;
 
@@ -118,29 +121,14 @@ fn generate(what: &[String]) -> ExitCode {
     }
 }
 
-fn parse_options(opts: &[String]) -> Result<Vec<(String, String)>, String> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for o in opts {
-        let Some((k, v)) = o.split_once('=') else {
-            return Err(format!("-o {o}: expected name=value"));
-        };
-        if k.is_empty() || k.contains('\0') || v.contains('\0') {
-            return Err(format!("-o {o}: invalid parameter name"));
-        }
-        out.retain(|(x, _)| x != k);
-        out.push((k.to_string(), v.to_string()));
-    }
-    Ok(out)
-}
-
 fn run(cli: Cli) -> ExitCode {
     let verbose = cli.verbose || cli.trace;
     let text = cli.format == Format::Text;
-    let params = match parse_options(&cli.options) {
+    let params = match params::gather(&cli.params_files, &cli.options) {
         Ok(p) => p,
         Err(e) => return usage_error(&e),
     };
-    let extra_env = match parse_options(&cli.env) {
+    let extra_env = match params::parse_options(&cli.env) {
         Ok(p) => p,
         Err(e) => return usage_error(&e.replace("-o ", "--env ")),
     };

@@ -1755,3 +1755,131 @@ impl Cluster {
         addresses_on(i, "eth1")
     }
 }
+
+// ------------------------------------------------------------------ libvirt hosts (issue 15)
+//
+// Helpers for the virtual-domain scenario (tests/cluster/vms.rs): every node also a libvirt
+// host. Nothing above uses them and they change nothing of a cluster that does not call them.
+
+/// Run inside a node (all its namespaces) by [`Cluster::libvirt_host`]. Arguments: the node's
+/// libvirt state directory (tests/common/libvirt.rs `host_state`), the cluster's hosts file.
+/// The bind mounts live in the node's private mount namespace; the daemons, reparented to
+/// the node's PID 1, die with the node.
+const LIBVIRT_NODE_SH: &str = r#"
+set -eu
+d=$1 hosts=$2
+mkdir -p /run/libvirt /var/log/libvirt/qemu
+mount --bind "$d/etc" /etc/libvirt
+mount --bind "$d/lib" /var/lib/libvirt
+mount --bind "$d/cache" /var/cache/libvirt
+mount --bind "$hosts" /etc/hosts
+virtlogd -d -p /run/virtlogd.pid </dev/null >/dev/null 2>&1
+libvirtd -d -l -p /run/libvirtd.pid </dev/null >/dev/null 2>&1
+"#;
+
+/// Seconds since the epoch at which host process `pid` started: its start in clock ticks
+/// since boot (`/proc/<pid>/stat` field 22) against the time since boot now
+/// (`/proc/uptime`, the same clock) and the wall clock now; 10 ms resolution.
+pub fn process_start_epoch(pid: i32) -> Option<f64> {
+    let p = ocf::process::Proc::read(pid)?;
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs_f64();
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let hz = if hz > 0 { hz as f64 } else { 100.0 };
+    Some(wall - uptime + p.start_ticks as f64 / hz)
+}
+
+impl Cluster {
+    /// Make running node `i` a libvirt host with fresh state in `dir/nI` (a copy of the
+    /// machine's /etc/libvirt and /var/lib/libvirt, tests/common/libvirt.rs `host_state`,
+    /// libvirtd listening on TCP without auth on the node's address only), bound over the machine's paths in the node's mount
+    /// namespace together with a hosts file naming every node; virtlogd and libvirtd started
+    /// in the node. Waits (60 s) until `virsh -c qemu:///system` answers inside the node.
+    /// Call it again after the node is booted again: a rebooted node is a fresh host.
+    pub fn libvirt_host(&self, i: usize, dir: &Path) {
+        let hosts = dir.join("hosts");
+        let mut text = String::from("127.0.0.1 localhost\n");
+        for j in 1..=self.n {
+            text.push_str(&format!("{NET}.{} {}\n", 10 + j, name(j)));
+        }
+        write(&hosts, &text, 0o644);
+        let d = dir.join(name(i));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("node libvirt state dir");
+        crate::common::libvirt::host_state(&d, &format!("{NET}.{}", 10 + i));
+        let script = dir.join("libvirt-node.sh");
+        write(&script, LIBVIRT_NODE_SH, 0o755);
+        self.on_ok(
+            i,
+            &[
+                "bash",
+                &script.to_string_lossy(),
+                &d.to_string_lossy(),
+                &hosts.to_string_lossy(),
+            ],
+        );
+        let answered = Deadline::after(WAIT).wait_until(Duration::from_millis(250), || {
+            self.on_within(
+                i,
+                &["virsh", "-q", "-c", "qemu:///system", "version"],
+                Duration::from_secs(10),
+            )
+            .success()
+            .then_some(())
+        });
+        if answered.is_none() {
+            let log = std::fs::read_to_string(self.node_path(i, "/var/log/libvirt/libvirtd.log"))
+                .unwrap_or_default();
+            self.fail(&format!(
+                "libvirtd on {} does not answer after {}s; its log:\n{log}",
+                name(i),
+                WAIT.as_secs()
+            ));
+        }
+        log(format!("{}: libvirt host up", name(i)));
+    }
+
+    /// `virsh -q -c qemu:///system ARGS` inside node `i` (20 s at most).
+    pub fn virsh(&self, i: usize, args: &[&str]) -> Output {
+        let mut argv = vec!["virsh", "-q", "-c", "qemu:///system"];
+        argv.extend_from_slice(args);
+        self.on_within(i, &argv, Duration::from_secs(20))
+    }
+
+    /// Host pids of the QEMU processes of node `i` that run domain `dom` ([`qemu_in`]);
+    /// empty when the node is down.
+    pub fn qemu_of(&self, i: usize, dom: &str) -> Vec<i32> {
+        match self.nodes.get(i - 1).and_then(|n| n.init) {
+            Some(init) if self.is_up(i) => qemu_in(init, dom),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Host pids of the QEMU processes running domain `dom` (QEMU's `-name guest=DOM,...`) in
+/// the PID namespace whose init is `init` (usable from a sampling thread).
+pub fn qemu_in(init: i32, dom: &str) -> Vec<i32> {
+    let guest = format!("guest={dom},");
+    pids_in_pidns_of(init)
+        .into_iter()
+        .filter(|p| {
+            ocf::process::Proc::read(*p).is_some_and(|x| {
+                let argv = x.cmdline();
+                argv.first()
+                    .is_some_and(|a| a.to_string_lossy().contains("qemu-system"))
+                    && argv
+                        .iter()
+                        .any(|a| a.to_string_lossy().starts_with(guest.as_str()))
+            })
+        })
+        .collect()
+}

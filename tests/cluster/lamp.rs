@@ -15,10 +15,8 @@
 //! `ocf:heartbeat:apache` (a static page; ocfrs' apache agent lives on its own branch).
 use super::harness::*;
 use super::sampler::Sampler;
-use ocf::Deadline;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use super::writer::{mysql_files, Writer};
+use std::time::{Duration, Instant};
 
 const VIP: &str = "192.0.2.102";
 const PW: &str = "ocfmysql-Lamp-Pw-7c1e";
@@ -27,30 +25,6 @@ fn write(path: &std::path::Path, text: &str, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-/// One insert through the floating address: `Ok` when the server acknowledged it, else the
-/// client's error.
-fn insert(client_cnf: &str, n: u32) -> Result<(), String> {
-    let (rc, _, err) = host(
-        &[
-            "ip",
-            "netns",
-            "exec",
-            CLIENT_NS,
-            "mariadb",
-            &format!("--defaults-extra-file={client_cnf}"),
-            "--connect-timeout=2",
-            "-e",
-            &format!("INSERT INTO lamp.t VALUES ({n})"),
-        ],
-        Duration::from_secs(10),
-    );
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(err.trim().to_string())
-    }
 }
 
 #[test]
@@ -67,12 +41,6 @@ fn lamp_group_fails_over_without_losing_acknowledged_rows() {
     std::fs::create_dir_all(&mnt).unwrap();
     std::fs::create_dir_all(format!("{dir}/htdocs")).unwrap();
     std::fs::write(format!("{dir}/htdocs/index.html"), "ocfmysql lamp page\n").unwrap();
-    write(
-        std::path::Path::new(&format!("{dir}/my.cnf")),
-        "[mysqld]\nport=3306\nbind-address=0.0.0.0\nskip-name-resolve\nskip-log-bin\n\
-         ignore-db-dirs=lost+found\n",
-        0o644,
-    );
     let m = "/usr/lib/apache2/modules";
     write(
         std::path::Path::new(&format!("{dir}/httpd.conf")),
@@ -90,12 +58,7 @@ fn lamp_group_fails_over_without_losing_acknowledged_rows() {
         ),
         0o644,
     );
-    let client_cnf = format!("{dir}/client.cnf");
-    write(
-        std::path::Path::new(&client_cnf),
-        &format!("[client]\nhost={VIP}\nport=3306\nuser=lamp\npassword=\"{PW}\"\n"),
-        0o600,
-    );
+    let client_cnf = mysql_files(&dir, VIP, "lamp", PW);
     let ops = &[("monitor", "5s", "30s", "")];
     let group = format!(
         "<group id=\"lamp\">{}{}{}{}</group>",
@@ -185,61 +148,22 @@ fn lamp_group_fails_over_without_losing_acknowledged_rows() {
     };
     assert_eq!(page(&c).as_deref(), Some("ocfmysql lamp page\n"));
 
-    // The client: numbered rows, one commit each, through the floating address.
-    // A commit whose acknowledgement the crash swallowed is found again as a duplicate key
-    // (1062) when retried: it is present but was never acknowledged, so it is not counted.
-    let acked = Arc::new(Mutex::new(Vec::<u32>::new()));
-    let unacked = Arc::new(Mutex::new(Vec::<u32>::new()));
-    let last_error = Arc::new(Mutex::new(String::new()));
-    let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let (acked, unacked, last_error, stop, cnf) = (
-            acked.clone(),
-            unacked.clone(),
-            last_error.clone(),
-            stop.clone(),
-            client_cnf.clone(),
-        );
-        std::thread::spawn(move || {
-            let mut n = 1;
-            while !stop.load(Ordering::SeqCst) {
-                match insert(&cnf, n) {
-                    Ok(()) => {
-                        acked.lock().unwrap().push(n);
-                        n += 1;
-                    }
-                    Err(e) if e.contains("ERROR 1062") => {
-                        unacked.lock().unwrap().push(n);
-                        n += 1;
-                    }
-                    Err(e) => {
-                        *last_error.lock().unwrap() = e;
-                        std::thread::sleep(Duration::from_millis(100));
-                    }
-                }
-            }
-        })
-    };
+    // The client: numbered rows, one commit each, through the floating address
+    // ([`Writer`]: rows committed without acknowledgement are kept apart, not counted).
+    let w = Writer::start(client_cnf.clone(), "lamp.t");
     c.wait_for("20 rows acknowledged before the crash", WAIT, |_| {
-        Some(acked.lock().unwrap().len() >= 20)
+        Some(w.acked_count() >= 20)
     });
-    let before = acked.lock().unwrap().len();
+    let before = w.acked_count();
+    let crashed = Instant::now();
     c.crash(1);
     let now_on = c.wait_moved_from("ip", "n1");
     let i = index(&now_on);
-    let waited = Deadline::after(WAIT).wait_until(Duration::from_millis(250), || {
-        (acked.lock().unwrap().len() >= before + 10).then_some(())
-    });
-    if waited.is_none() {
-        let e = last_error.lock().unwrap().clone();
-        c.fail(&format!(
-            "no rows acknowledged after the failover; last client error: {e}"
-        ));
-    }
-    stop.store(true, Ordering::SeqCst);
-    writer.join().unwrap();
+    // 10 more rows acknowledged after the crash (else the test fails with the client's
+    // last error).
+    w.wait_acks_after(&c, crashed, 10, WAIT);
+    let (acked, unacked) = w.finish();
     assert!(c.fenced().contains(&"n1".to_string()), "n1 was not fenced");
-    let acked = acked.lock().unwrap().clone();
     let rows = c.on_ok(
         i,
         &[
@@ -262,7 +186,7 @@ fn lamp_group_fails_over_without_losing_acknowledged_rows() {
         "{} rows acknowledged ({before} before the crash), committed without acknowledgement: \
          {:?}, {} present on {now_on}, lost: {lost:?}",
         acked.len(),
-        unacked.lock().unwrap(),
+        unacked,
         present.len()
     ));
     assert!(

@@ -22,7 +22,9 @@ mod scale;
 mod soak;
 mod ssh_group;
 mod switch_provider;
+mod vms;
 mod web;
+mod writer;
 
 // Seed policies (issue 20): ServiceGuard, MSCS, rgmanager import.
 mod mscs;

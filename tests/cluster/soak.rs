@@ -22,11 +22,12 @@
 //! Names: everything under the harness's `ocfc-*` names and `STATE/ocfrs-hd-soak`.
 use super::harness::*;
 use super::sampler::Sampler;
-use ocf::Deadline;
+use super::writer::{mysql_files, Writer};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// How long service may take to come back after a failure before the soak fails.
+const RESTORE_WITHIN: Duration = Duration::from_secs(240);
 
 const VIP: &str = "192.0.2.103";
 const PW: &str = "ocfrs-hd-Soak-Pw-3d9e";
@@ -38,100 +39,6 @@ fn budget(rsc: &str, action: &str) -> f64 {
         ("db", "start") => 120.0,
         (_, "stop") => 30.0,
         _ => 30.0,
-    }
-}
-
-/// The client: numbered rows, one commit each, through the floating address. Records the
-/// time of each acknowledgement. A commit whose acknowledgement a failure swallowed is found
-/// again as a duplicate key (1062) when retried: present, never acknowledged, not counted.
-struct Writer {
-    acked: Arc<Mutex<Vec<(u32, Instant)>>>,
-    last_error: Arc<Mutex<String>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Writer {
-    fn start(cnf: String) -> Writer {
-        let acked = Arc::new(Mutex::new(Vec::new()));
-        let last_error = Arc::new(Mutex::new(String::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (a, e, s) = (acked.clone(), last_error.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            let mut n = 1;
-            while !s.load(Ordering::SeqCst) {
-                let (rc, _, err) = host(
-                    &[
-                        "ip",
-                        "netns",
-                        "exec",
-                        CLIENT_NS,
-                        "mariadb",
-                        &format!("--defaults-extra-file={cnf}"),
-                        "--connect-timeout=2",
-                        "-e",
-                        &format!("INSERT INTO soak.t VALUES ({n})"),
-                    ],
-                    Duration::from_secs(10),
-                );
-                if rc == 0 {
-                    a.lock().unwrap().push((n, Instant::now()));
-                    n += 1;
-                } else if err.contains("ERROR 1062") {
-                    n += 1;
-                } else {
-                    *e.lock().unwrap() = err.trim().to_string();
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-            }
-        });
-        Writer {
-            acked,
-            last_error,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    /// Wait for `more` acknowledgements after `since`; the time of the first one.
-    fn wait_acks_after(&self, c: &Cluster, since: Instant, more: usize) -> Instant {
-        let got = Deadline::after(Duration::from_secs(240)).wait_until(
-            Duration::from_millis(100),
-            || {
-                let a = self.acked.lock().unwrap();
-                let after: Vec<Instant> =
-                    a.iter().map(|(_, t)| *t).filter(|t| *t > since).collect();
-                (after.len() >= more).then(|| after[0])
-            },
-        );
-        got.unwrap_or_else(|| {
-            c.fail(&format!(
-                "service not restored; last client error: {}",
-                self.last_error.lock().unwrap()
-            ))
-        })
-    }
-
-    /// The longest time without an acknowledgement since `t0` (from `t0` to the first
-    /// acknowledgement after it, then between consecutive ones): the outage.
-    fn longest_gap_since(&self, t0: Instant) -> Duration {
-        let a = self.acked.lock().unwrap();
-        let mut last = t0;
-        let mut gap = Duration::ZERO;
-        for (_, t) in a.iter().filter(|(_, t)| *t > t0) {
-            gap = gap.max(*t - last);
-            last = *t;
-        }
-        gap
-    }
-
-    fn finish(mut self) -> Vec<u32> {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
-        let v = self.acked.lock().unwrap().iter().map(|(n, _)| *n).collect();
-        v
     }
 }
 
@@ -232,18 +139,7 @@ fn soak_failovers_lose_nothing_and_never_double_activate() {
     let dir = format!("{STATE}/ocfrs-hd-soak");
     let mnt = format!("{dir}/mnt");
     std::fs::create_dir_all(&mnt).unwrap();
-    std::fs::write(
-        format!("{dir}/my.cnf"),
-        "[mysqld]\nport=3306\nbind-address=0.0.0.0\nskip-name-resolve\nskip-log-bin\n\
-         ignore-db-dirs=lost+found\n",
-    )
-    .unwrap();
-    let cnf = format!("{dir}/client.cnf");
-    std::fs::write(
-        &cnf,
-        format!("[client]\nhost={VIP}\nport=3306\nuser=soak\npassword=\"{PW}\"\n"),
-    )
-    .unwrap();
+    let cnf = mysql_files(&dir, VIP, "soak", PW);
     let ops = &[("monitor", "5s", "30s", ""), ("stop", "0", "30s", "")];
     let group = format!(
         "<group id=\"soak\">{}{}{}</group>",
@@ -313,8 +209,13 @@ fn soak_failovers_lose_nothing_and_never_double_activate() {
             ),
         ],
     );
-    let w = Writer::start(cnf);
-    w.wait_acks_after(&c, Instant::now() - Duration::from_secs(600), 10);
+    let w = Writer::start(cnf, "soak.t");
+    w.wait_acks_after(
+        &c,
+        Instant::now() - Duration::from_secs(600),
+        10,
+        RESTORE_WITHIN,
+    );
     let mut calls = CallLog::default();
     let mut restored: Vec<(String, Duration)> = Vec::new();
     let mut failovers = 0;
@@ -368,7 +269,7 @@ fn soak_failovers_lose_nothing_and_never_double_activate() {
                 "hung stop"
             }
         };
-        w.wait_acks_after(&c, Instant::now(), 5);
+        w.wait_acks_after(&c, Instant::now(), 5, RESTORE_WITHIN);
         let took = w.longest_gap_since(t0);
         log(format!(
             "== soak: failure {}/{failures} ({kind} on {}): service restored after {:.1}s",
@@ -382,7 +283,7 @@ fn soak_failovers_lose_nothing_and_never_double_activate() {
         heal(&mut c);
     }
     calls.collect(&c);
-    let acked = w.finish();
+    let (acked, _) = w.finish();
     let a = active(&c);
     let rows = c.on_ok(
         a,

@@ -249,43 +249,8 @@ impl LibvirtPair {
             ]));
             run_ok(Command::new("ip").args(["-n", &name, "link", "set", "eth0", "up"]));
             let d = dir.join(tag);
-            for sub in ["cache", "log/qemu", "wrap"] {
-                std::fs::create_dir_all(d.join(sub)).unwrap();
-            }
-            run_ok(
-                Command::new("cp")
-                    .args(["-a", "/etc/libvirt"])
-                    .arg(d.join("etc")),
-            );
-            run_ok(
-                Command::new("cp")
-                    .args(["-a", "/var/lib/libvirt"])
-                    .arg(d.join("lib")),
-            );
-            std::fs::create_dir_all(d.join("lib/qemu")).unwrap();
-            let uuid = std::fs::read_to_string("/proc/sys/kernel/random/uuid").unwrap();
-            let mut conf = std::fs::read_to_string(d.join("etc/libvirtd.conf")).unwrap_or_default();
-            conf.push_str(&format!(
-                "\n# ocfrs-vd test host\nlisten_tls = 0\nlisten_tcp = 1\nlisten_addr = \"{ip}\"\n\
-                 auth_tcp = \"none\"\nhost_uuid = \"{}\"\n\
-                 log_outputs = \"3:file:/var/log/libvirt/libvirtd.log\"\n",
-                uuid.trim()
-            ));
-            std::fs::write(d.join("etc/libvirtd.conf"), conf).unwrap();
-            // Both hosts share the machine's cgroups: no cgroup controllers, no security
-            // labels (the incoming and outgoing QEMU of a migration would collide).
-            let mut qconf = std::fs::read_to_string(d.join("etc/qemu.conf")).unwrap_or_default();
-            qconf.push_str(
-                "\n# ocfrs-vd test host\ncgroup_controllers = [ ]\nsecurity_driver = \"none\"\n\
-                 remember_owner = 0\n",
-            );
-            std::fs::write(d.join("etc/qemu.conf"), qconf).unwrap();
-            // The default NAT network needs dnsmasq and iptables: never autostarted here.
-            if let Ok(rd) = std::fs::read_dir(d.join("etc/qemu/networks/autostart")) {
-                for e in rd.flatten() {
-                    let _ = std::fs::remove_file(e.path());
-                }
-            }
+            std::fs::create_dir_all(d.join("wrap")).unwrap();
+            host_state(&d, &ip);
             let log = std::fs::File::create(d.join("init.log")).unwrap();
             let unshare = Command::new("ip")
                 .args([
@@ -408,6 +373,50 @@ impl Drop for LibvirtPair {
                 std::thread::sleep(Duration::from_millis(20));
             }
             let _ = Command::new("ip").args(["netns", "del", &h.netns]).output();
+        }
+    }
+}
+
+/// Prepare the private state of one libvirt host in `d` (bound over the machine's paths by
+/// the host's init): `etc` (a copy of /etc/libvirt with a TCP listener on `listen_addr`
+/// without auth, its own host UUID, a log file; for QEMU no cgroup controllers, no security
+/// driver), `lib` (a copy of /var/lib/libvirt), `cache`, `log/qemu`. The
+/// default NAT network is never autostarted (it needs dnsmasq and iptables).
+pub fn host_state(d: &Path, listen_addr: &str) {
+    for sub in ["cache", "log/qemu"] {
+        std::fs::create_dir_all(d.join(sub)).unwrap();
+    }
+    run_ok(
+        Command::new("cp")
+            .args(["-a", "/etc/libvirt"])
+            .arg(d.join("etc")),
+    );
+    run_ok(
+        Command::new("cp")
+            .args(["-a", "/var/lib/libvirt"])
+            .arg(d.join("lib")),
+    );
+    std::fs::create_dir_all(d.join("lib/qemu")).unwrap();
+    let uuid = std::fs::read_to_string("/proc/sys/kernel/random/uuid").unwrap();
+    let mut conf = std::fs::read_to_string(d.join("etc/libvirtd.conf")).unwrap_or_default();
+    conf.push_str(&format!(
+        "\n# ocfrs test host\nlisten_tls = 0\nlisten_tcp = 1\nlisten_addr = \"{listen_addr}\"\n\
+         auth_tcp = \"none\"\nhost_uuid = \"{}\"\n\
+         log_outputs = \"3:file:/var/log/libvirt/libvirtd.log\"\n",
+        uuid.trim()
+    ));
+    std::fs::write(d.join("etc/libvirtd.conf"), conf).unwrap();
+    // The hosts share the machine's cgroups: no cgroup controllers, no security labels (the
+    // incoming and outgoing QEMU of a migration would collide).
+    let mut qconf = std::fs::read_to_string(d.join("etc/qemu.conf")).unwrap_or_default();
+    qconf.push_str(
+        "\n# ocfrs test host\ncgroup_controllers = [ ]\nsecurity_driver = \"none\"\n\
+         remember_owner = 0\n",
+    );
+    std::fs::write(d.join("etc/qemu.conf"), qconf).unwrap();
+    if let Ok(rd) = std::fs::read_dir(d.join("etc/qemu/networks/autostart")) {
+        for e in rd.flatten() {
+            let _ = std::fs::remove_file(e.path());
         }
     }
 }

@@ -185,3 +185,68 @@ pub fn sample_for_secrets(
         (samples, found)
     })
 }
+
+/// A MariaDB instance's files under `dir` for the mysql agent to initialise and start:
+/// `dir/data` (empty, owned by mysql) and `dir/my.cnf` listening on 127.0.0.1:`port`.
+pub fn mysql_datadir(dir: &Path, port: u16) {
+    std::fs::create_dir_all(dir.join("data")).expect("create datadir");
+    let (rc, _, err) = sh(std::process::Command::new("chown")
+        .arg("mysql:mysql")
+        .arg(dir.join("data")));
+    assert_eq!(rc, 0, "{err}");
+    std::fs::write(
+        dir.join("my.cnf"),
+        format!("[mysqld]\nport={port}\nbind-address=127.0.0.1\n"),
+    )
+    .expect("write my.cnf");
+}
+
+/// Runs `sql` as root over `socket` (unix_socket authentication). The statements go on
+/// stdin, never on argv: they may carry the very passwords a test looks for on every
+/// command line.
+pub fn mariadb_stdin(socket: &Path, sql: &str) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("mariadb")
+        .arg(format!("--socket={}", socket.display()))
+        .args(["-N", "-B"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run mariadb: {e}"));
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(sql.as_bytes()).expect("write SQL");
+    drop(stdin);
+    let out = child.wait_with_output().expect("mariadb");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{sql}: {err}");
+}
+
+/// Shell lines, for a `sh -c` script run in a private mount namespace (`unshare --mount
+/// --propagation private`) with `$t` set to a scratch directory: `/dev` becomes a directory
+/// of the script's own holding only the host's null, zero, full, random and urandom nodes
+/// (bound one by one), so that `/dev/log`, `/dev/kmsg` and everything else of the host's are
+/// out of reach. `--rbind` brings the bound nodes along.
+pub const PRIVATE_DEV_SH: &str = r#"
+mkdir -p "$t/dev"
+for n in null zero full random urandom; do
+  : > "$t/dev/$n"; mount --bind "/dev/$n" "$t/dev/$n"
+done
+mount --rbind "$t/dev" /dev
+"#;
+
+/// Shell lines, with `$agent` the Dummy agent and `$instance` its instance name: Dummy's
+/// validate-all with `HA_LOGFACILITY=local3`, once valid with an unknown parameter (one
+/// WARNING line; prints `valid-rc=0`) and once invalid (`op_sleep=abc`: one ERROR line;
+/// prints `agent-rc=6`). For the logging tests that read those lines back.
+pub const DUMMY_WARNING_AND_ERROR_SH: &str = r#"
+run() {
+  env -i HA_LOGFACILITY=local3 OCF_ROOT=/usr/lib/ocf OCF_RESOURCE_INSTANCE="$instance" "$@" \
+    "$agent" validate-all < /dev/null
+}
+rc=0; run OCF_RESKEY_ocfadm_unknown=1 || rc=$?
+echo "valid-rc=$rc"
+rc=0; run OCF_RESKEY_op_sleep=abc || rc=$?
+echo "agent-rc=$rc"
+"#;

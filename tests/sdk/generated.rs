@@ -317,7 +317,17 @@ fn case(e: &ocf::Entry, tmp: &str, canary: &str) -> BoxedStrategy<Case> {
     ]
     .prop_filter("undeclared actions only", move |a| {
         !declared.contains(&a.as_str())
-            && !["meta-data", "usage", "help", "methods", "validate-all"].contains(&a.as_str())
+            // The dispatcher's own words (usage aliases included: `-h`, `--help`).
+            && ![
+                "meta-data",
+                "usage",
+                "help",
+                "-h",
+                "--help",
+                "methods",
+                "validate-all",
+            ]
+            .contains(&a.as_str())
     });
     (
         params,

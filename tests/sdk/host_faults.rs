@@ -3,8 +3,9 @@
 //! SIGSTOPped daemons, children that never exit, hung servers). Each case asserts the code,
 //! the exit reason and that the answer came inside the action's budget.
 //!
-//! Names: temporary directories `ocfrs-it-ocfrs-hd-*`, instances `ocfrs-hd-*`, TCP ports
-//! 21600-21699, marker sleeps `sleep 4242.<n>` (found and killed by pid, never by name).
+//! Names: temporary directories `ocfrs-it-ocfrs-hd-*` and `ocfrs-it-ocfrs-h3-*`, instances
+//! `ocfrs-hd-*` and `ocfrs-h3-*`, TCP ports 21600-21699 and 22050-22099, marker sleeps
+//! `sleep 4242.<n>` (found and killed by pid, never by name).
 //!
 //! Extension point: an agent that lands later adds its rows to [`MISSING_BINARY`] (its
 //! binary parameter and a configuration that reaches the binary check) and
@@ -485,4 +486,130 @@ fn hung_apache_monitor_answers_in_budget() {
         &procs,
         Duration::from_millis(500)
     ));
+}
+
+/// Kills (by pid) every process whose command line names a directory, when dropped.
+struct KillNaming(PathBuf);
+
+impl Drop for KillNaming {
+    fn drop(&mut self) {
+        kill_all(&pids_with(&self.0.display().to_string()));
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "root-tests"),
+    ignore = "needs root and mariadb-server (tests/run.sh setup)"
+)]
+fn hung_mysqld_monitor_answers_in_budget_and_stop_kills_it() {
+    // A real MariaDB (initialised and started by the agent, under mysqld_safe as by default)
+    // whose server is SIGSTOPped: the depth-0 monitor sees the stopped process, the depth-10
+    // monitor's query (the client with the SDK's 0600 options file) is killed at the
+    // deadline; both answer 1 inside their budget with a reason naming the server, and no
+    // client is left behind. Stop ends it inside its budget (SIGKILL for the stopped server).
+    const PW: &str = "ocfrs-h3-Mon-Pw-7d21";
+    let t = TempDir::new("ocfrs-h3-mysqld");
+    let _cleanup = KillNaming(t.path().to_path_buf());
+    let d = t.path();
+    crate::common::mysql_datadir(d, 22050);
+    let socket = d.join("run/mysqld.sock");
+    let r = run("mysql")
+        .pacemaker("ocfrs-h3-mysqld")
+        .env("OCFRS_RUN_DIR", d.join("state"))
+        .param("config", d.join("my.cnf"))
+        .param("datadir", d.join("data"))
+        .param("pid", d.join("run/mysqld.pid"))
+        .param("socket", &socket)
+        .param("log", d.join("log/error.log"))
+        .param("enable_creation", "true")
+        .param("client_binary", "/usr/bin/mariadb");
+    within(
+        &r.clone().action("start"),
+        Duration::from_secs(90),
+        Rc::Success,
+        None,
+    );
+    // The monitor account (statements on stdin: the password stays off every argv).
+    crate::common::mariadb_stdin(
+        &socket,
+        &format!(
+            "CREATE USER 'ocfrs-h3-mon'@localhost IDENTIFIED BY '{PW}'; \
+             GRANT SELECT ON mysql.* TO 'ocfrs-h3-mon'@localhost;"
+        ),
+    );
+    let deep = r
+        .clone()
+        .param("test_user", "ocfrs-h3-mon")
+        .param("test_passwd", PW);
+    let budget = Duration::from_secs(6);
+    // Healthy first: both depths answer 0 (the fault, not the setup, makes them fail).
+    for depth in [0, 10] {
+        within(
+            &deep.clone().action("monitor").recurring().depth(depth),
+            budget,
+            Rc::Success,
+            None,
+        );
+    }
+    let pid: i32 = std::fs::read_to_string(d.join("run/mysqld.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    kill(Pid::from_raw(pid), Signal::SIGSTOP).unwrap();
+    let before = pids_with(&d.display().to_string());
+    within(
+        &deep.clone().action("monitor").recurring().depth(0),
+        budget,
+        Rc::ErrGeneric,
+        Some(&format!("server {pid} ")),
+    )
+    .assert_reason_contains("stopped");
+    let o = within(
+        &deep.clone().action("monitor").recurring().depth(10),
+        budget,
+        Rc::ErrGeneric,
+        None,
+    );
+    assert!(
+        o.reason().is_some_and(|r| r.contains("test query on")
+            && (r.contains("no answer on") || r.contains("Lost connection to server"))),
+        "the reason says the server did not answer (the client's own connect timeout or \
+         the deadline, whichever comes first): {o:?}"
+    );
+    let after = pids_with(&d.display().to_string());
+    assert_eq!(before, after, "the monitor left a client behind");
+    // The killed client's 0600 options file went with the action.
+    fn holding(dir: &Path, needle: &str, found: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                holding(&p, needle, found);
+            } else if std::fs::read(&p).is_ok_and(|b| String::from_utf8_lossy(&b).contains(needle))
+            {
+                found.push(p);
+            }
+        }
+    }
+    let mut left = Vec::new();
+    holding(&d.join("state"), PW, &mut left);
+    assert!(left.is_empty(), "options files left behind: {left:?}");
+    within(
+        &deep.clone().action("stop"),
+        Duration::from_secs(10),
+        Rc::Success,
+        None,
+    );
+    assert!(!alive(pid), "the stopped server {pid} outlived stop");
+    assert!(
+        pids_with(&d.display().to_string()).is_empty(),
+        "mysqld_safe or a client outlived stop"
+    );
+    within(
+        &deep.clone().action("monitor").recurring(),
+        budget,
+        Rc::NotRunning,
+        None,
+    );
 }

@@ -9,14 +9,20 @@
 use crate::common::{agent, sh, TempDir};
 use std::process::Command;
 
-const WITH_PRIVATE_JOURNALD: &str = r#"
-set -u
-t=$1; agent=$2
-mkdir -p "$t/dev"
-for n in null zero full random urandom; do
-  : > "$t/dev/$n"; mount --bind "/dev/$n" "$t/dev/$n"
-done
-mount --bind "$t/dev" /dev
+/// The script run in the namespace (`$1` scratch directory, `$2` the agent).
+fn with_private_journald() -> String {
+    [
+        "set -u\nt=$1; agent=$2; instance=ocfrs-adm-jrn\n",
+        crate::common::PRIVATE_DEV_SH,
+        JOURNALD,
+        crate::common::DUMMY_WARNING_AND_ERROR_SH,
+        READ_BACK,
+    ]
+    .concat()
+}
+
+/// journald on fresh tmpfs under /run (killed by pid on exit).
+const JOURNALD: &str = r#"
 mkdir -p /run/systemd /run/log
 mount -t tmpfs ocfrs-adm-journal /run/systemd
 mount -t tmpfs ocfrs-adm-journal /run/log
@@ -25,14 +31,10 @@ pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
 i=0; while [ ! -S /run/systemd/journal/socket ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
 [ -S /run/systemd/journal/socket ] || { echo "journald did not start" >&2; cat "$t/journald.out" >&2; exit 97; }
-run() {
-  env -i HA_LOGFACILITY=local3 OCF_ROOT=/usr/lib/ocf OCF_RESOURCE_INSTANCE=ocfrs-adm-jrn "$@" \
-    "$agent" validate-all < /dev/null
-}
-rc=0; run OCF_RESKEY_ocfadm_unknown=1 || rc=$?
-echo "valid-rc=$rc"
-rc=0; run OCF_RESKEY_op_sleep=abc || rc=$?
-echo "agent-rc=$rc"
+"#;
+
+/// The instance's entries in journalctl's export format, once both lines are in.
+const READ_BACK: &str = r#"
 i=0
 while [ $i -lt 100 ]; do
   journalctl -D /run/log/journal --no-pager -o export OCF_RESOURCE_INSTANCE=ocfrs-adm-jrn > "$t/export" 2>&1
@@ -59,7 +61,9 @@ fn lines_reach_a_running_journald_with_their_fields() {
             "--propagation",
             "private",
         ])
-        .args(["--", "sh", "-c", WITH_PRIVATE_JOURNALD, "sh"])
+        .args(["--", "sh", "-c"])
+        .arg(with_private_journald())
+        .arg("sh")
         .arg(t.path())
         .arg(agent("Dummy")));
     assert_eq!(rc, 0, "{out}{err}");

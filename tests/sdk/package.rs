@@ -206,6 +206,8 @@ fn debian_package_installs_beside_resource_agents_and_purges_clean() {
     }
     for f in [
         "/usr/lib/ocfrs/ocfrs-agents",
+        "/usr/lib/ocfrs/ocfrs-Dummy",
+        "/usr/lib/ocfrs/ocfrs-IPaddr2",
         "/usr/sbin/ocfrs-tester",
         "/usr/sbin/ocfrs-switch-check",
         "/usr/sbin/ocfrs-import-rgmanager",
@@ -226,7 +228,7 @@ fn debian_package_installs_beside_resource_agents_and_purges_clean() {
     );
     let (_, owner, _) = dpkg(&["-S", "/usr/sbin/ocf-tester"]);
     assert!(owner.starts_with("resource-agents"), "{owner}");
-    // The installed agents are the multicall binary, by its hard links.
+    // The installed agents are their own binaries (/usr/lib/ocfrs/ocfrs-<Agent>), by hard links.
     let (rc, xml, _) = sh(Command::new("/usr/lib/ocf/resource.d/ocfrs/Dummy")
         .arg("meta-data")
         .env_clear());

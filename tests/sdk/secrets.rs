@@ -4,7 +4,8 @@
 //! (which receives its parameters from its caller, readable by root only: the OCF
 //! contract), in syslog (a busybox syslogd of the test's own on a private `/dev/log`), in
 //! `HA_LOGFILE`, in `HA_DEBUGLOG` with `HA_debug=1`, in exit reasons or any output of the
-//! agent, in meta-data defaults, or in the output of our `ocf-tester -v`.
+//! agent, in meta-data defaults, or in the output of our `ocf-tester -v`; nor while our
+//! `ocf-tester` runs its whole suite with the secrets in a `--params-file`.
 //!
 //! Names: instances `ocfrs-hd-secret*`, temporary directories `ocfrs-it-ocfrs-hd-secret*`,
 //! MariaDB on 127.0.0.1:21620.
@@ -100,17 +101,12 @@ struct PrivateSyslog {
     messages: PathBuf,
 }
 
+/// After [`crate::common::PRIVATE_DEV_SH`]: the links and `/dev/shm` a server expects, and
+/// the syslogd; prints `ready` and waits.
 const HOLD_NAMESPACE: &str = r#"
-set -u
-t=$1
-mkdir -p "$t/dev"
-for n in null zero full random urandom; do
-  : > "$t/dev/$n"; mount --bind "/dev/$n" "$t/dev/$n"
-done
-ln -s /proc/self/fd "$t/dev/fd"
-ln -s /proc/self/fd/0 "$t/dev/stdin"; ln -s /proc/self/fd/1 "$t/dev/stdout"; ln -s /proc/self/fd/2 "$t/dev/stderr"
-mkdir -p "$t/dev/shm"
-mount --rbind "$t/dev" /dev
+ln -s /proc/self/fd /dev/fd
+ln -s /proc/self/fd/0 /dev/stdin; ln -s /proc/self/fd/1 /dev/stdout; ln -s /proc/self/fd/2 /dev/stderr
+mkdir -p /dev/shm
 mount -t tmpfs -o size=16m ocfrs-hd-shm /dev/shm
 busybox syslogd -n -O "$t/messages" &
 sp=$!
@@ -127,7 +123,14 @@ impl PrivateSyslog {
     fn start(dir: &Path) -> PrivateSyslog {
         let mut holder = Command::new("unshare")
             .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
-            .arg(HOLD_NAMESPACE)
+            .arg(
+                [
+                    "set -u\nt=$1\n",
+                    crate::common::PRIVATE_DEV_SH,
+                    HOLD_NAMESPACE,
+                ]
+                .concat(),
+            )
             .arg("sh")
             .arg(dir)
             .stdout(Stdio::piped())
@@ -260,28 +263,9 @@ impl Mysql<'_> {
         )
     }
 
-    /// Runs `sql` as root over the socket. The statements go on stdin, never on argv: they
-    /// carry the very passwords the sampler looks for on every command line.
+    /// Runs `sql` as root over the socket (on stdin: [`crate::common::mariadb_stdin`]).
     fn sql(&self, sql: &str) {
-        use std::io::Write;
-        use std::process::Stdio;
-        let mut child = Command::new("mariadb")
-            .arg(format!(
-                "--socket={}",
-                self.dir.join("run/mysqld.sock").display()
-            ))
-            .args(["-N", "-B"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run mariadb: {e}"));
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(sql.as_bytes()).unwrap();
-        drop(stdin);
-        let out = child.wait_with_output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{sql}: {err}");
+        crate::common::mariadb_stdin(&self.dir.join("run/mysqld.sock"), sql);
     }
 }
 
@@ -296,14 +280,7 @@ fn mysql_secrets_appear_nowhere_while_every_action_runs() {
     const WRONG: &str = "ocfrs-hd-Wrong-Pw-c4a9";
     let t = TempDir::new("ocfrs-hd-secret");
     let d = t.path();
-    std::fs::create_dir_all(d.join("data")).unwrap();
-    let (rc, _, err) = sh(Command::new("chown").arg("mysql:mysql").arg(d.join("data")));
-    assert_eq!(rc, 0, "{err}");
-    std::fs::write(
-        d.join("my.cnf"),
-        "[mysqld]\nport=21620\nbind-address=127.0.0.1\n",
-    )
-    .unwrap();
+    crate::common::mysql_datadir(d, 21620);
     let ns = PrivateSyslog::start(d);
     let m = Mysql { dir: d, ns: &ns };
     let stop = Arc::new(AtomicBool::new(false));
@@ -347,39 +324,66 @@ fn mysql_secrets_appear_nowhere_while_every_action_runs() {
     let r = depth10("start", &good_env);
     check("start depth 10", r, 0);
     check("stop again", m.act("stop", &good_env), 0);
-    stop.store(true, Ordering::SeqCst);
-    let (samples, found) = sampler.join().unwrap();
-    assert!(samples > 20, "the sampler ran {samples} times only");
-    assert!(found.is_empty(), "secret visible: {found:#?}");
-    // Our tester, verbose and with the agent's debugging on, prints none of them. (Its -o
-    // options are its own command line, as with the shell ocf-tester: not sampled.)
-    let mut tester = Command::new(our_tester());
-    tester.args(["-v", "-d", "-n", "ocfrs-hd-secret"]);
+    // Our tester, verbose and with the agent's debugging on, with its parameters in a 0600
+    // file (--params-file), so that no secret is on its command line either: the sampler
+    // keeps running through the whole suite it runs. One parameter stays a -o option (the
+    // two ways mix). A file the tester did not read would leave the agent without its
+    // datadir and socket: the suite would fail.
+    let params = d.join("tester.params");
+    let mut text = String::from("# ocfrs-hd secrets test\n\n");
     for (k, v) in [
         ("config", d.join("my.cnf").display().to_string()),
         ("datadir", d.join("data").display().to_string()),
         ("pid", d.join("run/mysqld.pid").display().to_string()),
         ("socket", d.join("run/mysqld.sock").display().to_string()),
         ("log", d.join("log/error.log").display().to_string()),
-        ("client_binary", "/usr/bin/mariadb".into()),
         ("test_user", "ocfrs-hd-mon".into()),
         ("test_passwd", MON.into()),
         ("replication_passwd", REPL.into()),
     ] {
-        tester.arg("-o").arg(format!("{k}={v}"));
+        text.push_str(&format!("{k}={v}\n"));
     }
+    std::fs::write(&params, text).unwrap();
+    crate::common::set_mode(&params, 0o644);
+    // Open to others: refused before anything runs, naming the mode, not a value.
+    let mut tester = Command::new(our_tester());
     tester
+        .args(["-n", "ocfrs-hd-secret", "--params-file"])
+        .arg(&params)
+        .arg(agent("mysql"));
+    let scratch = d.join("tester");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let r = run_bounded(tester, &scratch, Duration::from_secs(30));
+    assert!(
+        r.rc == 1 && r.stderr.contains("chmod 600") && !r.stderr.contains(MON),
+        "a params file open to others is refused: {r:?}"
+    );
+    crate::common::set_mode(&params, 0o600);
+    let mut tester = Command::new(our_tester());
+    tester
+        .args(["-v", "-d", "-n", "ocfrs-hd-secret", "--params-file"])
+        .arg(&params)
+        .arg("-o")
+        .arg("client_binary=/usr/bin/mariadb")
         .arg("--env")
         .arg("HA_LOGFACILITY=local3")
         .arg("--env")
         .arg(format!("OCFRS_RUN_DIR={}", d.join("state").display()))
         .arg(agent("mysql"));
-    let scratch = d.join("tester");
-    std::fs::create_dir_all(&scratch).unwrap();
     let r = run_bounded(ns.inside(tester), &scratch, Duration::from_secs(300));
+    stop.store(true, Ordering::SeqCst);
+    let (samples, found) = sampler.join().unwrap();
+    assert!(samples > 20, "the sampler ran {samples} times only");
+    assert!(found.is_empty(), "secret visible: {found:#?}");
     assert!(
         r.stdout.contains("mysql") && r.stdout.lines().count() > 20,
         "the tester ran verbosely: {r:?}"
+    );
+    assert!(
+        r.rc == 0 && r.stdout.contains("passed all tests"),
+        "the tester read its parameters from the file and passed: rc {}, {}",
+        r.rc,
+        crate::common::tester_failures(&r.stdout).join("\n")
     );
     ran.push(r);
     // Every output, log and syslog line.
@@ -414,4 +418,44 @@ fn mysql_secrets_appear_nowhere_while_every_action_runs() {
     }
     // Whatever the tester left running is stopped by the agent (never by name).
     let _ = m.act("stop", &[]);
+}
+
+#[test]
+fn the_sampler_finds_a_secret_on_the_testers_command_line_and_in_an_environment() {
+    // The control for the scans above: what they assert absent, the sampler does find. A
+    // value given with `-o` is on the tester's command line (why --params-file exists); a
+    // variable in a non-agent process's environment is found too.
+    const ON_ARGV: &str = "ocfrs-h3-Argv-Pw-91c4";
+    const IN_ENV: &str = "ocfrs-h3-Env-Pw-5a07";
+    let t = TempDir::new("ocfrs-h3-sampler");
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = sample_for_secrets(vec![ON_ARGV.into(), IN_ENV.into()], stop.clone());
+    let mut holder = Command::new("sleep")
+        .arg("5")
+        .env("OCFRS_H3_PASSWORD", IN_ENV)
+        .spawn()
+        .unwrap();
+    let mut tester = Command::new(our_tester());
+    tester
+        .args(["-q", "-n", "ocfrs-h3-sampler", "-o"])
+        .arg(format!("state={}", t.join("d.state").display()))
+        .arg("-o")
+        .arg(format!("ocfrs_h3_password={ON_ARGV}"))
+        .arg(agent("Dummy"));
+    let r = run_bounded(tester, t.path(), Duration::from_secs(60));
+    let _ = holder.kill();
+    let _ = holder.wait();
+    stop.store(true, Ordering::SeqCst);
+    let (_, found) = sampler.join().unwrap();
+    assert!(r.rc == 0, "the tester passed Dummy: {r:?}");
+    let argv = found
+        .iter()
+        .any(|f| f.starts_with("cmdline of") && f.contains(ON_ARGV));
+    let env = found
+        .iter()
+        .any(|f| f.starts_with("environment of") && f.contains("sleep 5"));
+    assert!(
+        argv && env,
+        "the sampler missed a planted secret: {found:#?}"
+    );
 }

@@ -2,46 +2,56 @@
 use crate::common::*;
 use std::time::{Duration, Instant};
 
+/// A broken (or good) fixture agent in a scratch directory of its own, tested as
+/// `ocf-tester [OPTIONS] -n ocft-b -o state=DIR/b.state AGENT`.
+struct Broken {
+    dir: Tmp,
+    agent: std::path::PathBuf,
+}
+
+impl Broken {
+    /// Fixture `fault` in a directory named after `tag` (`ocft-<tag>-...`).
+    fn new(fault: &str, tag: &str) -> Broken {
+        let dir = Tmp::new(tag);
+        let agent = fixture(&dir, fault);
+        Broken { dir, agent }
+    }
+
+    /// The tester's (code, stdout, stderr) with `options` before the usual arguments.
+    fn test(&self, options: &[&str]) -> (i32, String, String) {
+        let state = format!("state={}", self.dir.join("b.state").display());
+        let mut args = options.to_vec();
+        args.extend(["-n", "ocft-b", "-o", &state, self.agent.to_str().unwrap()]);
+        ours(None, &args)
+    }
+}
+
+/// The tester on fixture `fault` with `options` (a fresh directory `ocft-b-<fault><tag>`).
+fn check_with(fault: &str, tag: &str, options: &[&str]) -> (i32, String, String) {
+    Broken::new(fault, &format!("b-{fault}{tag}")).test(options)
+}
+
 fn check(fault: &str) -> (i32, String, String) {
-    let d = Tmp::new(&format!("b-{fault}"));
-    let agent = fixture(&d, fault);
-    let state = format!("state={}", d.join("b.state").display());
-    ours(
-        None,
-        &["-n", "ocft-b", "-o", &state, agent.to_str().unwrap()],
-    )
+    check_with(fault, "", &[])
+}
+
+/// Exit status 1 and every needle in stdout; returns stdout.
+#[track_caller]
+fn assert_failed(fault: &str, (rc, out, err): (i32, String, String), needles: &[&str]) -> String {
+    assert_eq!(rc, 1, "{fault}: {out}{err}");
+    for n in needles {
+        assert!(out.contains(n), "{fault}: missing {n:?} in:\n{out}\n{err}");
+    }
+    out
 }
 
 /// As [`assert_caught`], with --strict (portability rules are failures).
 fn assert_caught_strict(fault: &str, needles: &[&str]) -> String {
-    let d = Tmp::new(&format!("b-{fault}-strict"));
-    let agent = fixture(&d, fault);
-    let state = format!("state={}", d.join("b.state").display());
-    let (rc, out, err) = ours(
-        None,
-        &[
-            "--strict",
-            "-n",
-            "ocft-b",
-            "-o",
-            &state,
-            agent.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(rc, 1, "{fault}: {out}{err}");
-    for n in needles {
-        assert!(out.contains(n), "{fault}: missing {n:?} in:\n{out}\n{err}");
-    }
-    out
+    assert_failed(fault, check_with(fault, "-strict", &["--strict"]), needles)
 }
 
 fn assert_caught(fault: &str, needles: &[&str]) -> String {
-    let (rc, out, err) = check(fault);
-    assert_eq!(rc, 1, "{fault}: {out}{err}");
-    for n in needles {
-        assert!(out.contains(n), "{fault}: missing {n:?} in:\n{out}\n{err}");
-    }
-    out
+    assert_failed(fault, check(fault), needles)
 }
 
 #[test]
@@ -110,21 +120,7 @@ fn stdout_noise_in_meta_data_fails_by_default() {
         ],
     );
     // The shell tool catches it too (xmllint): the legacy profile agrees.
-    let d = Tmp::new("b-stdout-metadata-legacy");
-    let agent = fixture(&d, "stdout-metadata");
-    let state = format!("state={}", d.join("b.state").display());
-    let (rc, out, _) = ours(
-        None,
-        &[
-            "--profile",
-            "legacy",
-            "-n",
-            "ocft-b",
-            "-o",
-            &state,
-            agent.to_str().unwrap(),
-        ],
-    );
+    let (rc, out, _) = check_with("stdout-metadata", "-legacy", &["--profile", "legacy"]);
     assert_eq!(rc, 1, "{out}");
 }
 
@@ -147,21 +143,7 @@ fn writes_to_stdout() {
         ],
     );
     // The legacy profile keeps the shell tool's verdict (pass) and still reports it.
-    let d = Tmp::new("b-stdout-legacy");
-    let agent = fixture(&d, "stdout");
-    let state = format!("state={}", d.join("b.state").display());
-    let (rc, out, _) = ours(
-        None,
-        &[
-            "--profile",
-            "legacy",
-            "-n",
-            "ocft-b",
-            "-o",
-            &state,
-            agent.to_str().unwrap(),
-        ],
-    );
+    let (rc, out, _) = check_with("stdout", "-legacy", &["--profile", "legacy"]);
     assert_eq!(rc, 0, "{out}");
     assert!(
         out.contains("- extra (not counted in the legacy profile)")
@@ -202,13 +184,7 @@ fn exit_101() {
 fn missing_required_parameter_and_unknown_action() {
     // The fixture returns 6 without its required parameter and 3 for unknown actions: the
     // extra checks see both and pass; the exit reason of each failure is checked.
-    let d = Tmp::new("b-extra");
-    let agent = fixture(&d, "good");
-    let state = format!("state={}", d.join("b.state").display());
-    let (rc, out, err) = ours(
-        None,
-        &["-n", "ocft-b", "-o", &state, agent.to_str().unwrap()],
-    );
+    let (rc, out, err) = check_with("good", "-extra", &[]);
     assert_eq!(rc, 0, "{out}{err}");
     for line in [
         "start without required state",
@@ -265,21 +241,7 @@ fn failure_without_an_exit_reason() {
 #[test]
 fn rgmanager_profile_applies_rgmanager_rules() {
     // The fixture advertises no `status`: rgmanager would never check it.
-    let d = Tmp::new("b-rgm");
-    let agent = fixture(&d, "good");
-    let state = format!("state={}", d.join("b.state").display());
-    let (rc, out, err) = ours(
-        None,
-        &[
-            "--profile",
-            "rgmanager",
-            "-n",
-            "ocft-b",
-            "-o",
-            &state,
-            agent.to_str().unwrap(),
-        ],
-    );
+    let (rc, out, err) = check_with("good", "-rgm", &["--profile", "rgmanager"]);
     assert_eq!(rc, 1, "{out}{err}");
     assert!(
         out.contains(
@@ -293,12 +255,9 @@ fn rgmanager_profile_applies_rgmanager_rules() {
 
 #[test]
 fn slower_than_advertised_and_the_timeout_option() {
-    let d = Tmp::new("b-slow");
-    let agent = fixture(&d, "slow-stop");
-    let state = format!("state={}", d.join("b.state").display());
-    let a = agent.to_str().unwrap();
+    let b = Broken::new("slow-stop", "b-slow");
     // --timeout lets it finish; the durations check still holds it to its advertised 1 s.
-    let (rc, out, err) = ours(None, &["--timeout", "4", "-n", "ocft-b", "-o", &state, a]);
+    let (rc, out, err) = b.test(&["--timeout", "4"]);
     assert_eq!(rc, 1, "{out}{err}");
     assert!(
         out.contains("Actions must finish within their advertised timeouts"),
@@ -310,7 +269,7 @@ fn slower_than_advertised_and_the_timeout_option() {
         "{out}"
     );
     // Without --timeout the advertised 1 s is the limit: the stop is killed.
-    let (rc, out, _) = ours(None, &["-n", "ocft-b", "-o", &state, a]);
+    let (rc, out, _) = b.test(&[]);
     assert_eq!(rc, 1, "{out}");
     assert!(
         out.contains("* rc=timeout: Stop failed (agent hung: killed its process group after 1s)"),

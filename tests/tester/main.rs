@@ -21,4 +21,5 @@ mod compat;
 mod corpus;
 mod ocft_files;
 mod output;
+mod params_file;
 mod via_pacemaker;

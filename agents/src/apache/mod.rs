@@ -690,12 +690,7 @@ impl ResourceAgent for Apache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ocf::testing::{check_declaration, Run};
-
-    #[test]
-    fn declaration_is_sound() {
-        check_declaration(&meta::AGENT);
-    }
+    use ocf::testing::Run;
 
     #[test]
     fn missing_binary_or_config_follows_the_policy() {

@@ -40,14 +40,24 @@ pub struct Config {
 }
 
 /// The state file records `fake=<value>`; a symbolic link or another user's file in its
-/// place is refused ([`files::read_own`]).
+/// place is refused ([`files::read_own`]). A directory at the state path is no state file:
+/// not running, as the reference's `[ -f "$state" ]` decides (a probe answers 7, stop 0;
+/// start fails because it cannot write the file).
 fn read_state(path: &Path) -> Result<Option<String>> {
+    if is_directory(path) {
+        return Ok(None);
+    }
     Ok(files::read_own(path)?.map(|text| {
         text.lines()
             .find_map(|l| l.strip_prefix("fake="))
             .unwrap_or_default()
             .to_string()
     }))
+}
+
+/// Whether `path` is a directory itself (a link to one is not followed).
+fn is_directory(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
 }
 
 fn write_state(path: &Path, fake: &str) -> Result<()> {
@@ -108,6 +118,13 @@ impl ResourceAgent for Dummy {
                 )));
             }
         }
+        if is_directory(&cfg.state) {
+            // Refused before a managed process is started (it would be left behind).
+            return Err(Error::generic(format!(
+                "state {} is a directory, not a state file",
+                cfg.state.display()
+            )));
+        }
         op_sleep(cfg, cx)?;
         // A leftover process from a failed instance is stopped before starting afresh.
         let pf = pidfile(cfg);
@@ -130,6 +147,10 @@ impl ResourceAgent for Dummy {
             process::stop_tree(p, Duration::from_secs(5), cx.deadline)?;
         }
         pf.remove()?;
+        if is_directory(&cfg.state) {
+            // Not this agent's file: nothing of the resource runs, and stop leaves it alone.
+            return Ok(());
+        }
         files::remove_if_exists(&cfg.state)
     }
 
@@ -194,7 +215,7 @@ impl ResourceAgent for Dummy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ocf::testing::{check_declaration, Run};
+    use ocf::testing::Run;
     use ocf::Rc;
 
     fn run(dir: &Path) -> Run {
@@ -208,11 +229,6 @@ mod tests {
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d
-    }
-
-    #[test]
-    fn declaration_is_sound() {
-        check_declaration(&meta::AGENT);
     }
 
     #[test]
@@ -344,6 +360,41 @@ mod tests {
             .action("start")
             .run()
             .assert_rc(Rc::ErrConfigured);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn a_directory_at_the_state_path_is_not_running_as_in_the_reference() {
+        // The reference tests `[ -f "$state" ]`: a directory is no state file, so a probe
+        // (and a monitor) answers 7 and stop 0; start cannot write its file and fails (1)
+        // with a reason naming the directory. The directory is never removed.
+        let d = tmp("statedir");
+        std::fs::create_dir_all(d.join("d.state")).unwrap();
+        run(&d)
+            .action("monitor")
+            .probe()
+            .run()
+            .assert_rc(Rc::NotRunning);
+        run(&d)
+            .action("monitor")
+            .recurring()
+            .run()
+            .assert_rc(Rc::NotRunning);
+        run(&d).action("stop").run().assert_rc(Rc::Success);
+        run(&d)
+            .action("start")
+            .run()
+            .assert_rc(Rc::ErrGeneric)
+            .assert_reason_contains("is a directory")
+            .assert_reason_discipline();
+        // With a managed process: refused before the process is started.
+        run(&d)
+            .param("daemon", "true")
+            .action("start")
+            .run()
+            .assert_rc(Rc::ErrGeneric);
+        assert!(!d.join("d.state.pid").exists(), "no process was started");
+        assert!(d.join("d.state").is_dir());
         std::fs::remove_dir_all(d).unwrap();
     }
 

@@ -2,13 +2,8 @@
 //! exports are tested in a guest with a kernel NFS server (tests/nfs/exportfs.rs).
 
 use super::*;
-use ocf::testing::{check_declaration, Run};
+use ocf::testing::Run;
 use ocf::{Flavour, Rc};
-
-#[test]
-fn declaration_is_sound() {
-    check_declaration(&meta::AGENT);
-}
 
 #[test]
 fn rgmanager_inherits_the_directory_from_the_parent_filesystem() {

@@ -305,14 +305,9 @@ mod tests {
     use super::*;
     use nix::sys::signal::Signal;
     use ocf::mount::FsId;
-    use ocf::testing::{check_declaration, Run};
+    use ocf::testing::Run;
     use ocf::Rc;
     use std::path::Path;
-
-    #[test]
-    fn declaration_is_sound() {
-        check_declaration(&meta::AGENT);
-    }
 
     #[test]
     fn device_forms() {

@@ -11,7 +11,13 @@ pub(super) fn check_host(cfg: &Config, cx: &Context) -> Result<()> {
     }
     let mut nl = open(cx)?;
     let links = nl.links().map_err(|e| net_error(&e))?;
-    let routes = nl.routes(cfg.v6()).map_err(|e| net_error(&e))?;
+    // With nic and cidr_netmask given, discovery reads the routes only for the metric an
+    // IPv6 address is added with: a monitor does not need them.
+    let routes = if cx.is_monitor() && cfg.nic.is_some() && cfg.prefix.is_some() {
+        Vec::new()
+    } else {
+        nl.routes(cfg.v6()).map_err(|e| net_error(&e))?
+    };
     let addrs = nl.addresses().map_err(|e| net_error(&e))?;
     match find_target(cfg, &links, &routes, &addrs) {
         Ok(t) => {
@@ -23,6 +29,9 @@ pub(super) fn check_host(cfg: &Config, cx: &Context) -> Result<()> {
                 }
             }
             let _ = cfg.resolved.set(t);
+            if cx.is_monitor() {
+                let _ = cfg.monitor_addrs.set(addrs);
+            }
             Ok(())
         }
         Err(FindError::NoSuchNic(n)) => Err(Error::configured(format!(
@@ -414,8 +423,12 @@ pub(super) fn stop(cfg: &Config, cx: &Context) -> Result<()> {
 
 /// monitor.
 pub(super) fn monitor(cfg: &Config, cx: &Context) -> Result<Status> {
-    let mut nl = open(cx)?;
-    let (state, link) = current(cfg, &mut nl)?;
+    // The snapshot check_host just read (links and addresses of one socket, microseconds
+    // ago) answers the monitor; only without it are they read again.
+    let (state, link) = match (cfg.monitor_addrs.get(), cfg.resolved.get()) {
+        (Some(addrs), Some(t)) => (served(cfg, t, addrs, &t.link), t.link.clone()),
+        _ => current(cfg, &mut open(cx)?)?,
+    };
     match state {
         Served::Ok => {
             if !cx.is_probe() && cfg.arp_count_refresh > 0 {

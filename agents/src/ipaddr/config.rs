@@ -80,6 +80,9 @@ pub struct Config {
     pub hooks: Hooks,
     /// Interface, prefix and broadcast, resolved on this host by `check_host`.
     pub(super) resolved: OnceCell<Target>,
+    /// A monitor's address snapshot, read by `check_host` on the same netlink socket as the
+    /// links it resolved: the monitor answers from it instead of a second socket and dump.
+    pub(super) monitor_addrs: OnceCell<Vec<Addr>>,
 }
 
 /// Where the address lives on this host.
@@ -498,6 +501,7 @@ impl Config {
             check_link_status: raw.check_link_status,
             hooks: raw.hooks,
             resolved: OnceCell::new(),
+            monitor_addrs: OnceCell::new(),
         })
     }
 

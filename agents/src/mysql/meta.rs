@@ -14,7 +14,8 @@ pub const BINARY: Param = Param::string("binary")
         "The program that starts the server: mysqld_safe (the default, which restarts a \
          crashed server and runs it as user), or the server itself (mariadbd, mysqld). It is \
          run with --defaults-file, --pid-file, --socket, --datadir, --log-error, the \
-         additional parameters and, for a promotable clone, --skip-slave-start.",
+         additional parameters and, for a promotable clone, --read-only --skip-slave-start \
+         (a replica is never writable before promotion).",
     );
 
 /// The client program (kept for drop-in compatibility; see the long description).

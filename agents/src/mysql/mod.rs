@@ -28,11 +28,13 @@
 //!   user:group when missing) and checks that user can write them and the datadir (4 when
 //!   not); with `enable_creation`, initialises a datadir that holds no database, **never one
 //!   that holds anything else**; launches `binary` as user in a session of its own
-//!   ([`ocf::daemon`]) and waits **within the start budget** until the server answers a
+//!   ([`ocf::daemon`]) (**a promotable clone's member with `--read-only`**: never writable
+//!   before promotion, where the shell agent sets `read_only` after the server is up) and waits **within the start budget** until the server answers a
 //!   query on its socket; a server that dies during start is reported with the last lines
 //!   of its error log.
 //! * **monitor** depth 0: **the server process recorded at start (pid + start time)** is
-//!   alive (one restarted by mysqld_safe in the same session is accepted and recorded);
+//!   alive (one restarted by mysqld_safe in the same session is accepted and recorded) **and
+//!   not stopped by a signal (state T: 1, "it answers nothing")**;
 //!   depth 10 (forced for a promotable clone): `SELECT COUNT(*) FROM test_table` as
 //!   test_user. Promotable: `read_only` off → 8 and score max_slave_lag+1; a replica is
 //!   judged from its replica status: **a stopped or failing IO or SQL thread, or a lag above
@@ -151,72 +153,13 @@ pub fn quiet_cmd(program: impl AsRef<std::ffi::OsStr>) -> Cmd {
 /// The search path for the server and its tools.
 pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// Split `additional_parameters` like a shell would split words (blanks; single quotes
-/// literal; double quotes and backslashes group), without interpreting anything.
+/// Split `additional_parameters` into the server's extra arguments ([`ocf::words`]: as a
+/// shell would split them, without one).
 ///
 /// # Errors
 /// 6 for an unterminated quote.
 pub fn split_words(s: &str) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c.is_whitespace() => {
-                if in_word {
-                    out.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => cur.push(c),
-                        None => {
-                            return Err(Error::configured(
-                                "additional_parameters: unterminated single quote",
-                            ))
-                        }
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(c) => cur.push(c),
-                            None => break,
-                        },
-                        Some(c) => cur.push(c),
-                        None => {
-                            return Err(Error::configured(
-                                "additional_parameters: unterminated double quote",
-                            ))
-                        }
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                if let Some(c) = chars.next() {
-                    cur.push(c);
-                }
-            }
-            c => {
-                in_word = true;
-                cur.push(c);
-            }
-        }
-    }
-    if in_word {
-        out.push(cur);
-    }
-    Ok(out)
+    ocf::words::split(s).map_err(|e| Error::configured(format!("additional_parameters: {e}")))
 }
 
 fn abs(name: &str, v: String) -> Result<PathBuf> {
@@ -287,6 +230,21 @@ fn server(cfg: &Config, cx: &Context) -> Option<ProcRef> {
         // Not started by this agent (or its run directory was emptied): a server process
         // named by the pid file, never an unrelated process that reused the pid.
         None => Some(p.identity()),
+    }
+}
+
+/// Depth 0 reads /proc only: a server process stopped by a signal (SIGSTOP, a debugger) is
+/// alive but serves nothing, which the process check alone would call running.
+///
+/// # Errors
+/// 1 naming the server's pid and state.
+fn stopped_server(srv: ProcRef) -> Result<()> {
+    match Proc::read(srv.pid) {
+        Some(p) if matches!(p.state, 'T' | 't') => Err(Error::generic(format!(
+            "server {} ({}) is stopped (state {}): it answers nothing",
+            p.pid, p.comm, p.state
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -740,6 +698,27 @@ fn check_replica(cfg: &Config, cx: &Context, c: &Client, facts: &Facts) -> Resul
 // ---------------------------------------------------------------------------------------
 // Start and stop.
 
+/// The server's arguments. A member of a promotable clone starts read-only and without
+/// replication (`--read-only --skip-slave-start`): it is writable only once promoted, with
+/// no window between the server's first connection and the agent's `SET GLOBAL read_only`
+/// in which a client could write to a replica. Given after `additional_parameters`, so an
+/// extra argument cannot undo them.
+fn server_args(cfg: &Config, promotable: bool) -> Vec<String> {
+    let mut v = vec![
+        format!("--defaults-file={}", cfg.config.display()),
+        format!("--pid-file={}", cfg.pid.display()),
+        format!("--socket={}", cfg.socket.display()),
+        format!("--datadir={}", cfg.datadir.display()),
+        format!("--log-error={}", cfg.log.display()),
+    ];
+    v.extend(cfg.additional.iter().cloned());
+    if promotable {
+        v.push("--read-only".into());
+        v.push("--skip-slave-start".into());
+    }
+    v
+}
+
 /// Start the server and wait until it answers a query on its socket (any answer: an
 /// access-denied error also proves it serves).
 fn launch(cfg: &Config, cx: &Context, who: &Account) -> Result<()> {
@@ -748,16 +727,10 @@ fn launch(cfg: &Config, cx: &Context, who: &Account) -> Result<()> {
         files::remove_if_exists(&cfg.pid)?;
     }
     let mut cmd = Cmd::new(&cfg.binary)
-        .arg(format!("--defaults-file={}", cfg.config.display()))
-        .arg(format!("--pid-file={}", cfg.pid.display()))
-        .arg(format!("--socket={}", cfg.socket.display()))
-        .arg(format!("--datadir={}", cfg.datadir.display()))
-        .arg(format!("--log-error={}", cfg.log.display()))
-        .args(&cfg.additional);
-    if promotable(cx) {
-        cmd = cmd.arg("--skip-slave-start");
-    }
-    cmd = cmd.env_clear().env("PATH", PATH).cwd("/");
+        .args(server_args(cfg, promotable(cx)))
+        .env_clear()
+        .env("PATH", PATH)
+        .cwd("/");
     if who.uid != nix::unistd::geteuid().as_raw() {
         cmd = cmd.account(who);
     }
@@ -1170,15 +1143,18 @@ impl ResourceAgent for Mysql {
 
 impl Mysql {
     fn monitor_at(cfg: &Config, cx: &Context, deep: bool) -> Result<Status> {
-        if server(cfg, cx).is_none() {
+        let Some(srv) = server(cfg, cx) else {
             if promotable(cx) && !cx.is_probe() {
                 score(cx, None);
             }
             return Ok(Status::Stopped);
-        }
+        };
         if !promotable(cx) {
             if deep {
+                // The query answers for the server (a hung one costs the deadline).
                 test_query(cfg, cx)?;
+            } else {
+                stopped_server(srv)?;
             }
             return Ok(if promoted_marker(cx).exists() {
                 Status::Promoted
@@ -1220,37 +1196,52 @@ impl Mysql {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ocf::testing::check_declaration;
 
     #[test]
-    fn declaration_is_sound() {
-        check_declaration(&meta::AGENT);
+    fn passwords_are_declared_secret() {
         for p in ["test_passwd", "replication_passwd"] {
             assert!(meta::AGENT.param(p).unwrap().secret, "{p}");
         }
     }
 
     #[test]
-    fn words_split_like_a_shell_without_one() {
+    fn additional_parameters_are_split_by_the_sdk_and_bad_quotes_are_6() {
+        // The splitting itself is ocf::words's (tested there); here: its use and the code.
         assert_eq!(
-            split_words(" --port=3307  --bind-address='127.0.0.1' \"a b\" c\\ d $(id) ;").unwrap(),
-            [
-                "--port=3307",
-                "--bind-address=127.0.0.1",
-                "a b",
-                "c d",
-                "$(id)",
-                ";"
-            ]
+            split_words("--port=3307 '--init-file=/a b'").unwrap(),
+            ["--port=3307", "--init-file=/a b"]
         );
-        assert!(split_words("'x").is_err());
-        assert!(split_words("\"x").is_err());
-        assert!(split_words("").unwrap().is_empty());
+        let e = split_words("--x='y").unwrap_err();
+        assert_eq!(e.rc(), ocf::Rc::ErrConfigured);
+        assert!(
+            e.reason().contains("additional_parameters"),
+            "{}",
+            e.reason()
+        );
     }
 
     #[test]
-    fn debug_hides_the_passwords() {
-        let cfg = Config {
+    fn a_promotable_member_starts_read_only_and_without_replication() {
+        let mut cfg = test_config();
+        cfg.additional = vec!["--read-only=OFF".into(), "--port=3307".into()];
+        let plain = server_args(&cfg, false);
+        assert_eq!(plain[0], "--defaults-file=/c");
+        assert!(plain.iter().all(|a| a != "--read-only"), "{plain:?}");
+        assert!(plain.iter().all(|a| a != "--skip-slave-start"), "{plain:?}");
+        assert_eq!(plain.last().map(String::as_str), Some("--port=3307"));
+        let member = server_args(&cfg, true);
+        // After additional_parameters: the last --read-only given wins in mysqld.
+        let extra = member.iter().position(|a| a == "--read-only=OFF").unwrap();
+        let ro = member.iter().position(|a| a == "--read-only").unwrap();
+        assert!(ro > extra, "{member:?}");
+        assert!(
+            member.iter().any(|a| a == "--skip-slave-start"),
+            "{member:?}"
+        );
+    }
+
+    fn test_config() -> Config {
+        Config {
             binary: "/b".into(),
             client: "/m".into(),
             config: "/c".into(),
@@ -1273,7 +1264,12 @@ mod tests {
             max_lag: 60,
             evict: false,
             reader_attribute: "readable".into(),
-        };
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_passwords() {
+        let cfg = test_config();
         let s = format!("{cfg:?}");
         assert!(!s.contains("hunter2"), "{s}");
     }

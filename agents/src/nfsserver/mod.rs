@@ -324,13 +324,8 @@ fn kernel_has_module(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ocf::testing::{check_declaration, Run};
+    use ocf::testing::Run;
     use ocf::Rc;
-
-    #[test]
-    fn declaration_is_sound() {
-        check_declaration(&meta::AGENT);
-    }
 
     #[test]
     fn scope_must_be_a_host_name() {

@@ -55,65 +55,6 @@ pub struct Config {
     pub kill_sessions: bool,
 }
 
-/// Split `text` into words the way a shell would split quoted words, without any expansion:
-/// `'...'` literal, `"..."` with `\"` and `\\`, `\x` outside quotes.
-///
-/// # Errors
-/// A message when a quote is not closed.
-fn words(text: &str) -> std::result::Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut cur: Option<String> = None;
-    let mut it = text.chars();
-    while let Some(c) = it.next() {
-        match c {
-            c if c.is_whitespace() => {
-                if let Some(w) = cur.take() {
-                    out.push(w);
-                }
-            }
-            '\'' => {
-                let w = cur.get_or_insert_with(String::new);
-                loop {
-                    match it.next() {
-                        Some('\'') => break,
-                        Some(ch) => w.push(ch),
-                        None => return Err("unclosed '".into()),
-                    }
-                }
-            }
-            '"' => {
-                let w = cur.get_or_insert_with(String::new);
-                loop {
-                    match it.next() {
-                        Some('"') => break,
-                        Some('\\') => match it.next() {
-                            Some(ch @ ('"' | '\\')) => w.push(ch),
-                            Some(ch) => {
-                                w.push('\\');
-                                w.push(ch);
-                            }
-                            None => return Err("unclosed \"".into()),
-                        },
-                        Some(ch) => w.push(ch),
-                        None => return Err("unclosed \"".into()),
-                    }
-                }
-            }
-            '\\' => {
-                let w = cur.get_or_insert_with(String::new);
-                if let Some(ch) = it.next() {
-                    w.push(ch);
-                }
-            }
-            ch => cur.get_or_insert_with(String::new).push(ch),
-        }
-    }
-    if let Some(w) = cur {
-        out.push(w);
-    }
-    Ok(out)
-}
-
 /// `options` → one `Key=Value` per `-o`.
 ///
 /// # Errors
@@ -124,7 +65,7 @@ pub fn parse_options(text: &str) -> Result<Vec<String>> {
             "options: '{w}' is not an sshd -o Key=Value option (only -o options are accepted)"
         ))
     };
-    let ws = words(text).map_err(|e| Error::configured(format!("options: {e}")))?;
+    let ws = ocf::words::split(text).map_err(|e| Error::configured(format!("options: {e}")))?;
     let mut out = Vec::new();
     let mut it = ws.into_iter();
     while let Some(w) = it.next() {
@@ -536,13 +477,8 @@ impl ResourceAgent for Sshd {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ocf::testing::{check_declaration, Run};
+    use ocf::testing::Run;
     use ocf::Rc;
-
-    #[test]
-    fn declaration_is_sound() {
-        check_declaration(&meta::AGENT);
-    }
 
     #[test]
     fn options_become_single_arguments() {

@@ -147,13 +147,8 @@ impl ResourceAgent for Stateful {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ocf::testing::{check_declaration, Run};
+    use ocf::testing::Run;
     use ocf::Rc;
-
-    #[test]
-    fn declaration_is_sound() {
-        check_declaration(&meta::AGENT);
-    }
 
     #[test]
     fn roles_round_trip() {

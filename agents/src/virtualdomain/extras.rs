@@ -148,6 +148,13 @@ pub fn save_config(cfg: &Config, v: &Virsh, dom: &Domain, deadline: Deadline) {
         Err(e) => ocf::warn!("{}", e.reason()),
     }
     if cfg.sync_config {
+        if process::which("csync2").is_none() {
+            ocf::warn!(
+                "csync2 is not installed: {} saved here but not synchronised to the other nodes",
+                cfg.config.display()
+            );
+            return;
+        }
         match Cmd::new("csync2")
             .arg("-x")
             .arg(&cfg.config)

@@ -13,7 +13,8 @@ pub const CONFIG: Param = Param::string("config")
          name is its <name> element; its <uuid>, when present, identifies the emulator process \
          when libvirtd does not answer. A file that is missing or unreadable on this node \
          (e.g. on shared storage not mounted here) is 5: a probe then reports 7 and a stop 0. \
-         A file without <name> is 5 as well.",
+         A file without <name>, or not well-formed XML, is 5 as well (it may be a half \
+         synchronised copy).",
     );
 
 /// The libvirt connection URI.
@@ -183,7 +184,8 @@ pub const SYNC_CONFIG_ON_STOP: Param = Param::boolean("sync_config_on_stop")
     .short("Save and csync2 the domain's XML")
     .long(
         "As save_config_on_stop, then 'csync2 -x config' to copy it to the other nodes. \
-         csync2 missing is 5.",
+         csync2 missing: start is 5; a domain that runs is still monitored, and stopped with \
+         its XML saved here and a warning that it was not synchronised.",
     );
 
 /// Snapshot directory.
@@ -203,7 +205,7 @@ pub const BACKINGFILE: Param = Param::string("backingfile")
         "A qcow2 image used as backing file: start creates <config without extension>.qcow2 \
          on top of it ('qemu-img create -f qcow2 -F qcow2 -b backingfile') when that overlay is \
          missing (or always, with stateless), and the domain's XML must use that overlay as \
-         its disk.",
+         its disk. qemu-img missing: start is 5.",
     );
 
 /// Recreate the overlay on every start.
@@ -217,7 +219,9 @@ pub const COPYINDIRS: Param = Param::string("copyindirs")
     .short("Directories copied into a stateless guest")
     .long(
         "With stateless: directories (white space separated) copied into the guest's root \
-         with virt-copy-in before it boots. virt-copy-in missing is 5.",
+         with virt-copy-in ('virt-copy-in -a <overlay> dirs... /') once the overlay is \
+         created, before the domain boots. virt-copy-in missing: start is 5 (a domain that \
+         runs is still monitored and stopped).",
     );
 
 /// Graceful shutdown method.

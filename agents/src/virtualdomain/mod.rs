@@ -50,7 +50,18 @@
 //!   `migration_speed` as `virsh migrate --bandwidth`;
 //! * the default migration port is derived from the domain name (stable), not random;
 //! * migrate_from gives up after 5 s when libvirt does not know the domain on the target at
-//!   all (the shell agent loops until Pacemaker kills it).
+//!   all (the shell agent loops until Pacemaker kills it);
+//! * a tool of an optional feature that is missing (csync2 for `sync_config_on_stop`,
+//!   qemu-img for `backingfile`, virt-copy-in for `copyindirs`) fails start and validate-all
+//!   with 5, and nothing else: the shell agent's `check_binary csync2` exits 5 from every
+//!   action, stop included (a failed stop fences the node), and a probe's 5 tells Pacemaker
+//!   the domain is not active there, whatever runs. Ours still monitors and stops a domain
+//!   that runs (a stop saves the XML and warns that it was not synchronised);
+//! * `copyindirs` copies into the overlay image (`virt-copy-in -a <overlay>`) before the
+//!   transient domain is created; the shell agent defines the domain persistently and uses
+//!   `virt-copy-in -d <name>`;
+//! * a domain XML that is not well-formed is 5 like one without `<name>` (the shell agent
+//!   does not parse it: its start fails 1 at `virsh create`); unreadable is 5 in both.
 //!
 //! # Findings about the shell agent (measured in the test lab, recorded by the tests)
 //! * Debian's shell `ocf-tester` never finishes on the stock agent: after the stop checks it
@@ -106,10 +117,11 @@ fn read_domain(cfg: &Config, deadline: Deadline) -> std::result::Result<Domain, 
     })?;
     match text {
         Ok(t) => config::parse_domain(&t, &cfg.config),
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(Error::perm(format!(
-            "{} is not readable: {e}",
-            cfg.config.display()
-        ))),
+        // As the shell agent (`[ -r config ]`, 5): unreadable here (root squashed on NFS,
+        // a copy with the wrong mode) is this node's problem, not an invalid configuration.
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(Error::installed(
+            format!("{} is not readable: {e}", cfg.config.display()),
+        )),
         Err(e) => Err(Error::installed(format!(
             "domain XML {}: {e}",
             cfg.config.display()
@@ -255,12 +267,20 @@ impl ResourceAgent for VirtualDomain {
         Ok(Setup { cfg, domain })
     }
 
-    fn check_host(s: &Setup, _cx: &Context) -> Result<()> {
+    fn check_host(s: &Setup, cx: &Context) -> Result<()> {
         s.dom()?;
         if ocf::process::which(virsh::VIRSH).is_none() {
             return Err(Error::installed(
                 "virsh not found in PATH (install libvirt-clients)",
             ));
+        }
+        // The tools of the optional features are checked where a domain is about to be
+        // started. Elsewhere a missing one must not hide a domain that runs: the shell agent's
+        // probe says 7 and its stop 0 then (invalid environment) although the domain may run
+        // here; ours reports the truth and stops it (a stop without csync2 saves the XML and
+        // says that it was not synchronised).
+        if !matches!(cx.action.as_str(), "start" | "validate-all" | "verify-all") {
+            return Ok(());
         }
         if s.cfg.sync_config && ocf::process::which("csync2").is_none() {
             return Err(Error::installed(
@@ -314,11 +334,7 @@ impl ResourceAgent for VirtualDomain {
             }
             extras::prepare_overlay(&s.cfg, cx.deadline.fraction(0.5))?;
             v.must(
-                &format!(
-                    "start of {}: virsh create {}",
-                    dom.name,
-                    s.cfg.config.display()
-                ),
+                &format!("start of {}: virsh create", dom.name),
                 [std::ffi::OsStr::new("create"), s.cfg.config.as_os_str()],
                 cx.deadline.fraction(0.8),
             )?;
@@ -460,13 +476,8 @@ impl ResourceAgent for VirtualDomain {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ocf::testing::{check_declaration, Run};
+    use ocf::testing::Run;
     use ocf::Rc;
-
-    #[test]
-    fn declaration_is_sound() {
-        check_declaration(&meta::AGENT);
-    }
 
     fn xml(dir: &std::path::Path, body: &str) -> std::path::PathBuf {
         let p = dir.join("d.xml");

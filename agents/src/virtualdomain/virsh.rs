@@ -31,11 +31,16 @@ fn message(f: &Finished) -> String {
     } else {
         f.output.stdout_text()
     };
-    let lines: Vec<&str> = text
+    let mut lines: Vec<&str> = text
         .lines()
         .map(|l| l.trim().strip_prefix("error:").unwrap_or(l).trim())
         .filter(|l| !l.is_empty())
         .collect();
+    // virsh create/define first repeats the file name ("Failed to create domain from
+    // /long/path.xml"), then says why: keep why, the exit reason has 128 characters.
+    if lines.len() > 1 && lines[0].starts_with("Failed to ") && lines[0].contains(" from /") {
+        lines.remove(0);
+    }
     if lines.is_empty() {
         match (f.output.code, f.output.signal) {
             (Some(c), _) => format!("virsh exit code {c}"),
@@ -193,5 +198,30 @@ mod tests {
             "Requested operation is not valid: domain is not running"
         ));
         assert!(!is_no_domain("failed to connect to the hypervisor"));
+    }
+
+    #[test]
+    fn messages_keep_the_cause() {
+        let f = |stderr: &str| Finished {
+            output: ocf::process::Output {
+                code: Some(1),
+                signal: None,
+                stdout: Vec::new(),
+                stderr: stderr.as_bytes().to_vec(),
+            },
+            timed_out: false,
+            elapsed: Duration::ZERO,
+        };
+        assert_eq!(
+            message(&f(
+                "error: Failed to create domain from /srv/vm/a.xml\n\
+                 error: Requested operation is not valid: network 'n' is not active\n"
+            )),
+            "Requested operation is not valid: network 'n' is not active"
+        );
+        assert_eq!(
+            message(&f("error: failed to get domain 'x'\n")),
+            "failed to get domain 'x'"
+        );
     }
 }
