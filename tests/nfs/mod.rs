@@ -2,6 +2,7 @@
 //! (`guest.rs` explains the fixture and how a family adds its cases).
 mod corpus;
 mod exportfs;
+mod group;
 pub mod guest;
 mod nfsserver;
 
@@ -11,4 +12,5 @@ pub const FAMILIES: &[&[guest::Case]] = &[
     nfsserver::CASES,
     exportfs::CASES,
     corpus::CASES,
+    group::CASES,
 ];
