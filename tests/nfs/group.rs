@@ -1,4 +1,5 @@
-//! The NFS service group (issue 14): Filesystem → nfsserver → exportfs → IPaddr2, all
+//! The NFS service group (issue 14): Filesystem → nfsserver → exportfs (the NFSv4 root) →
+//! exportfs → IPaddr2, all
 //! `ocf:ocfrs:*`, in one group on a real two-node Pacemaker + Corosync cluster, run inside the
 //! NFS guest (the host kernel has no nfsd) with the namespace harness of `tests/cluster/`.
 //!
@@ -10,8 +11,8 @@
 //! harness's waits are scaled with [`TIME_SCALE_VAR`]).
 //!
 //! What the one case proves, as a client in namespace `ocfc-c` (192.0.2.200) sees it:
-//! * the group starts on n1 in order; the client mounts `VIP:/srv/ocfrs-ng/shared/export`
-//!   with NFS v4.2 and v3 (the v3 mount with the client's own rpcbind and rpc.statd, NLM
+//! * the group starts on n1 in order; the client mounts `VIP:/export` with NFS v4.2 (below
+//!   the `fsid=0` root export) and `VIP:/srv/ocfrs-ng/shared/exports/export` with v3 (the v3 mount with the client's own rpcbind and rpc.statd, NLM
 //!   locking on), writes a file over each and takes a lock over each (`flock`, which the
 //!   Linux NFS client sends to the server as a whole-file POSIX lock: seen in the server
 //!   kernel's `/proc/locks` on the shared ext4's inode);
@@ -46,8 +47,11 @@ use std::time::{Duration, Instant};
 const VIP: &str = "192.0.2.50";
 /// The shared filesystem's mount point on every node.
 const SHARED: &str = "/srv/ocfrs-ng/shared";
-/// The exported directory (on the shared filesystem).
-const EXPORT: &str = "/srv/ocfrs-ng/shared/export";
+/// The NFSv4 pseudo-root (`fsid=0`, on the shared filesystem): the guest's own root (9p)
+/// cannot be part of nfsd's v4 pseudo filesystem.
+const V4ROOT: &str = "/srv/ocfrs-ng/shared/exports";
+/// The exported directory (below the v4 root); v4 clients mount `VIP:/export`.
+const EXPORT: &str = "/srv/ocfrs-ng/shared/exports/export";
 /// The NFSv4 server scope both nodes present.
 const SCOPE: &str = "ocfrs-ng-nfs";
 /// The client's mount points and markers (guest-local, seen by the client namespace).
@@ -260,7 +264,7 @@ fn service_group() {
         ]
     };
     let group = format!(
-        "<group id=\"nfsgroup\">{}{}{}{}</group>",
+        "<group id=\"nfsgroup\">{}{}{}{}{}</group>",
         primitive(
             "nfs-fs",
             "ocf:ocfrs:Filesystem",
@@ -275,6 +279,18 @@ fn service_group() {
                 ("nfs_shared_infodir", &format!("{SHARED}/nfsinfo")),
                 ("nfs_ip", VIP),
                 ("nfs_server_scope", SCOPE),
+            ],
+            &[],
+            &ops("30s"),
+        ),
+        primitive(
+            "nfs-root",
+            "ocf:ocfrs:exportfs",
+            &[
+                ("clientspec", "192.0.2.0/24"),
+                ("directory", V4ROOT),
+                ("options", "ro,sync,no_root_squash,no_subtree_check"),
+                ("fsid", "0"),
             ],
             &[],
             &ops("30s"),
@@ -307,7 +323,7 @@ fn service_group() {
         "group started on n1 after {:.0} s",
         t.elapsed().as_secs_f64()
     ));
-    for m in ["nfs-fs", "nfs-daemon", "nfs-export"] {
+    for m in ["nfs-fs", "nfs-daemon", "nfs-root", "nfs-export"] {
         assert_eq!(c.locate(m), vec!["n1".to_string()], "{}", c.report());
     }
 
@@ -329,7 +345,11 @@ fn service_group() {
                 "nfs",
                 "-o",
                 &format!("vers={vers},proto=tcp,hard,timeo=50,retrans=3"),
-                &format!("{VIP}:{EXPORT}"),
+                &if vers == "3" {
+                    format!("{VIP}:{EXPORT}")
+                } else {
+                    format!("{VIP}:/export")
+                },
                 &dir,
             ]),
             180,
@@ -395,7 +415,7 @@ fn service_group() {
         server_locks(&v3key)
     );
     c.wait_running_on("nfs-ip", "n2");
-    for m in ["nfs-fs", "nfs-daemon", "nfs-export"] {
+    for m in ["nfs-fs", "nfs-daemon", "nfs-root", "nfs-export"] {
         assert_eq!(c.locate(m), vec!["n2".to_string()], "{}", c.report());
     }
     let moved = t_crash.elapsed();
