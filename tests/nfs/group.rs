@@ -47,8 +47,10 @@ use std::time::{Duration, Instant};
 const VIP: &str = "192.0.2.50";
 /// The shared filesystem's mount point on every node.
 const SHARED: &str = "/srv/ocfrs-ng/shared";
-/// The NFSv4 pseudo-root (`fsid=0`, on the shared filesystem): the guest's own root (9p)
-/// cannot be part of nfsd's v4 pseudo filesystem.
+/// The NFSv4 root (`fsid=0`, on the shared filesystem): the guest's own root (9p) cannot be
+/// part of nfsd's v4 pseudo filesystem. NFSv4 clients below it get its options: nfsd crosses
+/// into another export only at a mount point, and `export` is a directory of the same
+/// filesystem (its own export serves v3 clients); so the root is exported `rw`.
 const V4ROOT: &str = "/srv/ocfrs-ng/shared/exports";
 /// The exported directory (below the v4 root); v4 clients mount `VIP:/export`.
 const EXPORT: &str = "/srv/ocfrs-ng/shared/exports/export";
@@ -236,6 +238,20 @@ fn ino(c: &Client, file: &str) -> u64 {
         .unwrap()
 }
 
+const MEMBERS: [&str; 5] = ["nfs-fs", "nfs-daemon", "nfs-root", "nfs-export", "nfs-ip"];
+
+/// Every member of the group runs on `node` (one view per poll).
+fn wait_group_on(c: &Cluster, node: &str) {
+    c.wait_for(&format!("every member of nfsgroup on {node}"), WAIT, |c| {
+        let v = c.view()?;
+        Some(
+            MEMBERS
+                .iter()
+                .all(|m| v.locate(m) == vec![node.to_string()]),
+        )
+    });
+}
+
 fn service_group() {
     std::env::set_var(TIME_SCALE_VAR, GUEST_TIME_SCALE);
     for m in ["loop", "veth", "bridge", "ext4"] {
@@ -289,7 +305,7 @@ fn service_group() {
             &[
                 ("clientspec", "192.0.2.0/24"),
                 ("directory", V4ROOT),
-                ("options", "ro,sync,no_root_squash,no_subtree_check"),
+                ("options", "rw,sync,no_root_squash,no_subtree_check"),
                 ("fsid", "0"),
             ],
             &[],
@@ -323,9 +339,7 @@ fn service_group() {
         "group started on n1 after {:.0} s",
         t.elapsed().as_secs_f64()
     ));
-    for m in ["nfs-fs", "nfs-daemon", "nfs-root", "nfs-export"] {
-        assert_eq!(c.locate(m), vec!["n1".to_string()], "{}", c.report());
-    }
+    wait_group_on(&c, "n1");
 
     // The client mounts through the floating address, v4.2 and v3, writes and locks.
     let client = Client::new();
@@ -415,9 +429,7 @@ fn service_group() {
         server_locks(&v3key)
     );
     c.wait_running_on("nfs-ip", "n2");
-    for m in ["nfs-fs", "nfs-daemon", "nfs-root", "nfs-export"] {
-        assert_eq!(c.locate(m), vec!["n2".to_string()], "{}", c.report());
-    }
+    wait_group_on(&c, "n2");
     let moved = t_crash.elapsed();
     assert!(
         c.fenced().contains(&"n1".to_string()),
