@@ -217,13 +217,13 @@ fn server_locks(key: &str) -> Vec<String> {
 /// through its own descriptor-holding shell; `ready` is created once the lock is held.
 fn hold_lock(c: &Client, file: &str, ready: &Path, stop: &Path) -> Child {
     let script = format!(
-        "echo held > '{}'; while [ ! -e '{}' ]; do sleep 0.2; done; echo after-failover >&9",
+        "exec 9>>'{file}' && flock -x 9 && echo held > '{}' || exit 1
+         while [ ! -e '{}' ]; do sleep 0.2; done
+         echo after-failover >&9",
         ready.display(),
         stop.display()
     );
-    let mut cmd = c.cmd(&["sh", "-c"]);
-    cmd.arg(format!("exec 9>>'{file}'; exec flock -x 9 sh -c \"$0\"",))
-        .arg(script);
+    let mut cmd = c.cmd(&["sh", "-c", &script]);
     let child = cmd.stdin(Stdio::null()).spawn().expect("lock holder");
     let ok = ocf::Deadline::after(Duration::from_secs(120))
         .wait_until(Duration::from_millis(200), || ready.exists().then_some(()));
