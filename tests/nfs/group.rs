@@ -158,8 +158,10 @@ impl Drop for Client {
     }
 }
 
-/// Ends the kernel NFS server of node `i`'s network namespace (threads to 0), as the crash
-/// of a real machine would: the nodes share this guest's kernel (see the module docs).
+/// Ends the kernel NFS server of node `i`'s network namespace as the crash of a real machine
+/// would: its NLM locks dropped (`unlock_ip` of the floating address: lockd keeps them when
+/// nfsd stops) and nfsd's threads to 0, which ends its NFSv4 state. The nodes share this
+/// guest's kernel (see the module docs).
 fn end_kernel_server(i: usize) {
     let ns = format!("ocfc-n{i}");
     if !Path::new("/run/netns").join(&ns).exists() {
@@ -169,8 +171,9 @@ fn end_kernel_server(i: usize) {
         Command::new("ip")
             .args(["netns", "exec", &ns, "sh", "-c"])
             .arg(
-                "mount -t nfsd ocfrs-ng-nfsd /proc/fs/nfsd && echo 0 > /proc/fs/nfsd/threads \
-             && cat /proc/fs/nfsd/threads",
+                "mount -t nfsd ocfrs-ng-nfsd /proc/fs/nfsd \
+             && echo 192.0.2.50 > /proc/fs/nfsd/unlock_ip \
+             && echo 0 > /proc/fs/nfsd/threads && cat /proc/fs/nfsd/threads",
             ),
         60,
     );
