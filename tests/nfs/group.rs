@@ -255,8 +255,44 @@ fn wait_group_on(c: &Cluster, node: &str) {
     });
 }
 
+/// The guest's /etc/nfs.conf with the kernel's default NFSv4 grace period (90 s) instead of
+/// the guest's 10 s, restored on drop (later cases rely on the short one). Clients reclaim
+/// only in the grace period, and it starts with nfsd, before the exports and the address
+/// are up on the new node: 10 s are over before any client can reach it.
+struct DefaultGrace(String);
+
+impl DefaultGrace {
+    fn set() -> DefaultGrace {
+        let conf = std::fs::read_to_string("/etc/nfs.conf").unwrap();
+        let long: String = conf
+            .lines()
+            .map(|l| {
+                if l.starts_with("grace-time=") {
+                    "grace-time=90"
+                } else {
+                    l
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            long.contains("grace-time=90"),
+            "no grace-time in /etc/nfs.conf:\n{conf}"
+        );
+        std::fs::write("/etc/nfs.conf", long + "\n").unwrap();
+        DefaultGrace(conf)
+    }
+}
+
+impl Drop for DefaultGrace {
+    fn drop(&mut self) {
+        let _ = std::fs::write("/etc/nfs.conf", &self.0);
+    }
+}
+
 fn service_group() {
     std::env::set_var(TIME_SCALE_VAR, GUEST_TIME_SCALE);
+    let _grace = DefaultGrace::set();
     for m in ["loop", "veth", "bridge", "ext4"] {
         must(Command::new("modprobe").arg(m), 60);
     }
@@ -444,28 +480,6 @@ fn service_group() {
         moved.as_secs_f64()
     ));
 
-    // Files intact and writable over both versions.
-    for (m, file, text) in &files {
-        let got = must(&mut client.cmd(&["cat", file]), 240);
-        assert_eq!(
-            got.trim_end(),
-            text,
-            "v{m} file changed across the failover"
-        );
-        must(
-            &mut client.cmd(&[
-                "sh",
-                "-c",
-                &format!(
-                    "echo 'written after the failover' > '{file}.after' && sync '{file}.after'"
-                ),
-            ]),
-            240,
-        );
-        let got = must(&mut client.cmd(&["cat", &format!("{file}.after")]), 60);
-        assert_eq!(got.trim_end(), "written after the failover");
-    }
-    log("both files intact and writable after the failover (v4.2 and v3)");
     // The v4 lock comes back on n2 without its holder asking: reclaimed.
     let t = Instant::now();
     let back = ocf::Deadline::after(Duration::from_secs(240))
@@ -500,6 +514,29 @@ fn service_group() {
         Some(1),
         "a second process got the reclaimed v4 lock: {text}"
     );
+
+    // Files intact and writable over both versions.
+    for (m, file, text) in &files {
+        let got = must(&mut client.cmd(&["cat", file]), 240);
+        assert_eq!(
+            got.trim_end(),
+            text,
+            "v{m} file changed across the failover"
+        );
+        must(
+            &mut client.cmd(&[
+                "sh",
+                "-c",
+                &format!(
+                    "echo 'written after the failover' > '{file}.after' && sync '{file}.after'"
+                ),
+            ]),
+            240,
+        );
+        let got = must(&mut client.cmd(&["cat", &format!("{file}.after")]), 60);
+        assert_eq!(got.trim_end(), "written after the failover");
+    }
+    log("both files intact and writable after the failover (v4.2 and v3)");
 
     let v3back = !server_locks(&v3key).is_empty();
     log(format!(
