@@ -489,8 +489,19 @@ fn service_group() {
     if back.is_none() {
         let (_, dmesg) = bounded(Command::new("dmesg").arg("-T"), 30);
         let tail: Vec<&str> = dmesg.lines().rev().take(60).collect();
+        // Seen on this test bed: n1's nfsd came up without client recovery tracking
+        // (nfsdcld did not open the kernel's new cld pipe within the kernel's 1 s window,
+        // and a network namespace has no other tracking), so no client record reached the
+        // shared infodir and n2 had nothing to let reclaim.
+        let why = if dmesg.contains("Unable to initialize client recovery tracking") {
+            "a node's nfsd started WITHOUT client recovery tracking (kernel: 'Unable to \
+             initialize client recovery tracking': nfsdcld not connected in time), so the \
+             client's record never reached nfs_shared_infodir"
+        } else {
+            "see the kernel log"
+        };
         panic!(
-            "the client's v4 lock was not reclaimed on n2 within 240 s\n{}\n--- guest kernel log (newest first) ---\n{}",
+            "the client's v4 lock was not reclaimed on n2 within 240 s: {why}\n{}\n--- guest kernel log (newest first) ---\n{}",
             c.report(),
             tail.join("\n")
         );
