@@ -6,6 +6,7 @@
 #                            agent's meta-data against every schema and run both testers on it
 #   bash tests/run.sh test   install what the tests need (idempotent) and run every test
 #   bash tests/run.sh soak   the failover soak (SOAK_FAILURES=N, default 10), not part of test
+#   bash tests/run.sh nfs-group   only the NFS service group stage of test (a guest of its own)
 #
 # .ci/run calls "bash tests/run.sh test".
 set -euo pipefail
@@ -145,7 +146,27 @@ run_tests() {
   setup
   # Every binary first: the install tests put ocf-tester next to the agents.
   cargo build --workspace --bins --features ocfrs-agents/root-tests,ocf-tester/root-tests
-  cargo test --no-fail-fast --workspace --features ocfrs-agents/root-tests,ocf-tester/root-tests "$@"
+  if [ $# -gt 0 ]; then
+    cargo test --no-fail-fast --workspace --features ocfrs-agents/root-tests,ocf-tester/root-tests "$@"
+    return
+  fi
+  # Everything but the NFS service group, then that group as a stage of its own (its own NFS
+  # guest boot: a two-node cluster inside the TCG guest takes several minutes).
+  local rc=0 t0=$SECONDS
+  OCFRS_NFS_CASES='!group::' cargo test --no-fail-fast --workspace \
+    --features ocfrs-agents/root-tests,ocf-tester/root-tests -- --skip nfs::group:: || rc=$?
+  echo "== main stage: $((SECONDS - t0)) s"
+  nfs_group_stage || rc=1
+  return $rc
+}
+
+# The NFS service group (tests/nfs/group.rs) in an NFS guest of its own, with its time.
+nfs_group_stage() {
+  local t0=$SECONDS rc=0
+  OCFRS_NFS_CASES='group::' cargo test -p ocfrs-agents --features root-tests --test integration \
+    nfs::group:: || rc=$?
+  echo "== NFS service group stage: $((SECONDS - t0)) s (exit $rc)"
+  return $rc
 }
 
 # The failover soak on the 3-node namespace cluster (tests/cluster/soak.rs): SOAK_FAILURES
@@ -162,7 +183,8 @@ case "${1:-}" in
   demo) demo ;;
   test) shift; run_tests "$@" ;;
   soak) soak ;;
+  nfs-group) setup; nfs_group_stage ;;
   setup) setup ;;
   install) shift; install_packages "$@" ;;
-  *) echo "usage: $0 demo|test [cargo test args]|soak|setup|install PACKAGE..." >&2; exit 2 ;;
+  *) echo "usage: $0 demo|test [cargo test args]|soak|nfs-group|setup|install PACKAGE..." >&2; exit 2 ;;
 esac

@@ -885,7 +885,7 @@ impl Cluster {
             0o644,
         );
         self.nodes[i - 1].unshare = Some(child);
-        let init = Deadline::after(Duration::from_secs(20))
+        let init = Deadline::after(scaled(Duration::from_secs(20)))
             .wait_until(Duration::from_millis(50), || {
                 ocf::process::processes()
                     .into_iter()
@@ -900,7 +900,7 @@ impl Cluster {
         );
         self.nodes[i - 1].init = Some(init);
         let ready = format!("/proc/{init}/root/run/ocfc/init.ready");
-        Deadline::after(Duration::from_secs(30))
+        Deadline::after(scaled(Duration::from_secs(30)))
             .wait_until(Duration::from_millis(50), || {
                 Path::new(&ready).exists().then_some(())
             })
@@ -1241,6 +1241,7 @@ impl Cluster {
         timeout: Duration,
         mut cond: impl FnMut(&Cluster) -> Option<bool>,
     ) -> Duration {
+        let timeout = scaled(timeout);
         let t = Instant::now();
         let ok = Deadline::after(timeout).wait_until(Duration::from_millis(250), || {
             (cond(self) == Some(true)).then_some(())
@@ -1882,4 +1883,21 @@ pub fn qemu_in(init: i32, dom: &str) -> Vec<i32> {
             })
         })
         .collect()
+}
+
+// ------------------------------------------------------------------ slow machines (issue 14)
+
+/// The environment variable multiplying the harness's waits (condition waits, node boot):
+/// an integer factor, 1 when unset. The NFS service group sets it inside the emulated (TCG)
+/// NFS guest, where Pacemaker runs several times slower than on a node.
+pub const TIME_SCALE_VAR: &str = "OCFC_TIME_SCALE";
+
+/// `d` multiplied by [`TIME_SCALE_VAR`].
+pub fn scaled(d: Duration) -> Duration {
+    let k = std::env::var(TIME_SCALE_VAR)
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .filter(|k| *k >= 1)
+        .unwrap_or(1);
+    d * k
 }

@@ -4,6 +4,7 @@ mod bench;
 mod corpus;
 mod exportfs;
 mod filesystem;
+mod group;
 pub mod guest;
 mod nfsserver;
 
@@ -15,4 +16,5 @@ pub const FAMILIES: &[&[guest::Case]] = &[
     filesystem::CASES,
     corpus::CASES,
     bench::CASES,
+    group::CASES,
 ];
