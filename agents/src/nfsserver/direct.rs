@@ -44,6 +44,23 @@ fn daemon(cx: &Context, exe: &str, args: &[&str], ready: Ready) -> Result<()> {
     Ok(())
 }
 
+/// Whether nfsdcld `pid` is ready for nfsd's start: it holds the kernel's `nfsd/cld` pipe or
+/// an inotify watch waiting for it. nfsd's start gives nfsdcld about a second to open the
+/// pipe; inside a network namespace the kernel has no other way to record NFSv4 clients, so
+/// an nfsdcld still starting up then costs every client its locks at the next failover
+/// ("Unable to initialize client recovery tracking", seen under emulation in the NFS guest).
+fn cld_ready(pid: i32) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path()).is_ok_and(|t| {
+            let t = t.as_os_str().as_encoded_bytes();
+            t == b"anon_inode:inotify" || t.ends_with(b"/nfsd/cld")
+        })
+    })
+}
+
 fn port_args(flag: &'static str, port: Option<u16>) -> Vec<String> {
     port.map(|p| vec![flag.to_string(), p.to_string()])
         .unwrap_or_default()
@@ -174,7 +191,11 @@ pub fn start(cfg: &Config, cx: &Context) -> Result<()> {
             cx,
             "/usr/sbin/nfsdcld",
             &["-F", "-p", &pipefs],
-            Ready::custom("nfsdcld", || true),
+            Ready::custom("nfsdcld watching rpc_pipefs for the kernel's cld pipe", || {
+                running("/usr/sbin/nfsdcld")
+                    .iter()
+                    .any(|p| cld_ready(p.pid))
+            }),
         )?;
     }
     daemon(
