@@ -191,11 +191,14 @@ pub fn start(cfg: &Config, cx: &Context) -> Result<()> {
             cx,
             "/usr/sbin/nfsdcld",
             &["-F", "-p", &pipefs],
-            Ready::custom("nfsdcld watching rpc_pipefs for the kernel's cld pipe", || {
-                running("/usr/sbin/nfsdcld")
-                    .iter()
-                    .any(|p| cld_ready(p.pid))
-            }),
+            Ready::custom(
+                "nfsdcld watching rpc_pipefs for the kernel's cld pipe",
+                || {
+                    running("/usr/sbin/nfsdcld")
+                        .iter()
+                        .any(|p| cld_ready(p.pid))
+                },
+            ),
         )?;
     }
     daemon(
@@ -381,7 +384,29 @@ pub fn notify(cfg: &Config, deadline: Deadline) -> Result<()> {
                 a.join(" ")
             ),
             Ok(f) if f.output.success() => ocf::info!("sm-notify {}", a.join(" ")),
-            Ok(f) => ocf::warn!("sm-notify {}: {}", a.join(" "), f.output.one_line()),
+            Ok(f) => {
+                // sm-notify reports to syslog only: say at least how it ended, and the usual
+                // cause with -v (the address is not up on this node yet).
+                let said = f.output.one_line();
+                let said = if said.is_empty() {
+                    let how = match (f.output.code, f.output.signal) {
+                        (Some(c), _) => format!("exit status {c}"),
+                        (None, Some(s)) => format!("signal {s}"),
+                        (None, None) => "no status".to_string(),
+                    };
+                    format!(
+                        "{how}, reasons in syslog{}",
+                        if ip.is_some() {
+                            " (with -v the address must already be up on this node)"
+                        } else {
+                            ""
+                        }
+                    )
+                } else {
+                    said
+                };
+                ocf::warn!("sm-notify {}: {said}", a.join(" "))
+            }
             Err(e) => ocf::warn!("sm-notify {}: {}", a.join(" "), e.reason()),
         }
     }
