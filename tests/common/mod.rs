@@ -76,6 +76,7 @@ pub fn set_mode(p: &Path, mode: u32) {
 pub fn provider_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
+        remove_stale_provider_dirs();
         let root = std::env::temp_dir().join(format!("ocfrs-it-agents-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let dir = root.join("resource.d/ocfrs");
@@ -106,6 +107,29 @@ pub fn provider_dir() -> &'static Path {
         }
         dir
     })
+}
+
+/// Removes the provider directories of test processes that have ended (each holds a copy of
+/// the debug binary, about 70 MB: the NFS guest runs every case as a process of its own in a
+/// RAM-backed /tmp, which they filled). Only directories named by [`provider_dir`] whose pid
+/// no longer exists are touched.
+fn remove_stale_provider_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("ocfrs-it-agents-"))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// The path of agent `type_name` as an installed agent.
