@@ -269,6 +269,23 @@ pub struct Counts {
     pub programs: BTreeMap<String, u64>,
 }
 
+impl Counts {
+    /// The programs exec'd, in one line ("ip ×3, grep").
+    pub fn program_list(&self) -> String {
+        self.programs
+            .iter()
+            .map(|(p, n)| {
+                if *n > 1 {
+                    format!("{p} ×{n}")
+                } else {
+                    p.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// Parse `strace -f -qq -o` output.
 pub fn parse_strace(text: &str) -> Counts {
     let mut c = Counts::default();

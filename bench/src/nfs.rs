@@ -262,18 +262,12 @@ fn table(agent: &Agent, rows: &[Row], out: &mut String) {
         .find(|r| r.op == "monitor")
         .map(|r| &r.counts[1])
     {
-        let progs: Vec<String> = cs
-            .programs
-            .iter()
-            .map(|(p, n)| {
-                if *n > 1 {
-                    format!("{p} ×{n}")
-                } else {
-                    p.clone()
-                }
-            })
-            .collect();
-        let _ = writeln!(out, "\nshell monitor execs: {}", progs.join(", "));
+        let _ = writeln!(
+            out,
+            "
+shell monitor execs: {}",
+            cs.program_list()
+        );
     }
 }
 

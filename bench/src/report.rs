@@ -396,18 +396,12 @@ fn pair_table(out: &mut String, p: &PairResult, run: &Run) {
     }
     if let Some(s) = shell {
         if let Some(c) = s.counts.get("monitor").and_then(|c| c.first()) {
-            let progs: Vec<String> = c
-                .programs
-                .iter()
-                .map(|(p, n)| {
-                    if *n > 1 {
-                        format!("{p} ×{n}")
-                    } else {
-                        p.clone()
-                    }
-                })
-                .collect();
-            let _ = writeln!(out, "\nshell monitor execs: {}", progs.join(", "));
+            let _ = writeln!(
+                out,
+                "
+shell monitor execs: {}",
+                c.program_list()
+            );
         }
     }
     let _ = writeln!(out);
