@@ -61,7 +61,7 @@ if [ "${1:-}" = --scale ] && ! [[ "${2:-}" =~ ^[0-9,]+$ ]]; then
     esac
   done
   bash tests/run.sh install pacemaker pacemaker-cli-utils corosync crmsh   # the harness
-  cargo build --release -p ocfrs-agents
+  cargo build --release -p ocfrs-agents --bins
   export OCFRS_SCALE_AGENTS=$PWD/target/release/ocfrs-agents
   export OCFRS_SCALE_OUT=$PWD/bench/results
   exec cargo test -p ocfrs-agents --features root-tests --test integration \

@@ -16,7 +16,8 @@
 //!   of heartbeat's Dummy, IPaddr2 and Filesystem; its cost (bash, date, tee per call) would
 //!   swamp ours, so each phase puts the real agents back in the nodes' `resource.d` copy, and
 //!   for `ocfrs` the release build from `OCFRS_SCALE_AGENTS` (the test binary's own agents
-//!   are a debug build).
+//!   are a debug build): each agent's own binary `ocfrs-<Agent>` found beside it, as `make
+//!   install` ships them.
 //! * **CPU, measured**: each node's `pacemaker-execd` is moved into a cgroup v2 group of its
 //!   own (`ocfrs-scale-nI-agents`; every agent it forks is born there) and the node's other
 //!   processes (corosync, pacemakerd and the other Pacemaker daemons) into
@@ -202,11 +203,26 @@ fn unwrap_agents(agents: &Path) {
             std::fs::rename(&real, rd.join("heartbeat").join(t)).expect("unwrap heartbeat agent");
         }
     }
-    let bin = Path::new(STATE).join("ocfrs-agents-release");
-    std::fs::copy(agents, &bin).expect("copy the release agents");
-    crate::common::set_mode(&bin, 0o755);
     let prov = rd.join("ocfrs");
+    let mut copied = std::collections::HashSet::new();
     for t in ocfrs_types() {
+        // As installed: the agent's own binary (`ocfrs-<Agent>` beside the multicall one),
+        // the multicall binary only for an agent without one.
+        let own = agents.with_file_name(format!("ocfrs-{t}"));
+        let src = if own.is_file() {
+            own
+        } else {
+            agents.to_path_buf()
+        };
+        let bin = Path::new(STATE).join(format!(
+            "release-{}",
+            src.file_name().unwrap().to_string_lossy()
+        ));
+        if copied.insert(bin.clone()) {
+            let _ = std::fs::remove_file(&bin);
+            std::fs::copy(&src, &bin).expect("copy the release agent");
+            crate::common::set_mode(&bin, 0o755);
+        }
         let _ = std::fs::remove_file(prov.join(&t));
         let _ = std::fs::remove_file(prov.join(format!(".{t}.real")));
         if std::fs::hard_link(&bin, prov.join(&t)).is_err() {
