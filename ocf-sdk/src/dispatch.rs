@@ -79,6 +79,22 @@ fn not_supported(cx: &Context) -> Error {
     ))
 }
 
+/// The optional actions of [`ResourceAgent`]: each defaults to "not supported" (code 3),
+/// with the same signature and the same `# Errors` section.
+macro_rules! optional_actions {
+    ($($(#[$doc:meta])* $name:ident;)*) => {
+        $(
+            $(#[$doc])*
+            ///
+            /// # Errors
+            /// 3 unless implemented.
+            fn $name(_cfg: &Self::Config, cx: &Context) -> Result<()> {
+                Err(not_supported(cx))
+            }
+        )*
+    };
+}
+
 /// An OCF resource agent: a declaration plus domain logic.
 ///
 /// Only `configure`, `start`, `stop` and `monitor` are mandatory. Every other action is
@@ -124,68 +140,25 @@ pub trait ResourceAgent {
     /// Code 1 when failed or undetermined.
     fn monitor(cfg: &Self::Config, cx: &Context) -> Result<Status>;
 
-    /// Unpromoted → promoted.
-    ///
-    /// # Errors
-    /// 3 unless implemented.
-    fn promote(_cfg: &Self::Config, cx: &Context) -> Result<()> {
-        Err(not_supported(cx))
-    }
-    /// Promoted → unpromoted.
-    ///
-    /// # Errors
-    /// 3 unless implemented.
-    fn demote(_cfg: &Self::Config, cx: &Context) -> Result<()> {
-        Err(not_supported(cx))
-    }
-    /// Clone notification (`cx.notify`).
-    ///
-    /// # Errors
-    /// 3 unless implemented.
-    fn notify(_cfg: &Self::Config, cx: &Context) -> Result<()> {
-        Err(not_supported(cx))
-    }
-    /// Re-read the service's own configuration (OCF 1.1 `reload`).
-    ///
-    /// # Errors
-    /// 3 unless implemented.
-    fn reload(_cfg: &Self::Config, cx: &Context) -> Result<()> {
-        Err(not_supported(cx))
-    }
-    /// Apply changed reloadable parameters.
-    ///
-    /// # Errors
-    /// 3 unless implemented.
-    fn reload_agent(_cfg: &Self::Config, cx: &Context) -> Result<()> {
-        Err(not_supported(cx))
-    }
-    /// In-place recovery (rgmanager).
-    ///
-    /// # Errors
-    /// 3 unless implemented.
-    fn recover(_cfg: &Self::Config, cx: &Context) -> Result<()> {
-        Err(not_supported(cx))
-    }
-    /// Push live migration to `cx.migrate_target`.
-    ///
-    /// # Errors
-    /// 3 unless implemented.
-    fn migrate_to(_cfg: &Self::Config, cx: &Context) -> Result<()> {
-        Err(not_supported(cx))
-    }
-    /// Complete live migration from `cx.migrate_source`.
-    ///
-    /// # Errors
-    /// 3 unless implemented.
-    fn migrate_from(_cfg: &Self::Config, cx: &Context) -> Result<()> {
-        Err(not_supported(cx))
-    }
-    /// Any other advertised action (`cx.action`).
-    ///
-    /// # Errors
-    /// 3 unless implemented.
-    fn custom(_cfg: &Self::Config, cx: &Context) -> Result<()> {
-        Err(not_supported(cx))
+    optional_actions! {
+        /// Unpromoted → promoted.
+        promote;
+        /// Promoted → unpromoted.
+        demote;
+        /// Clone notification (`cx.notify`).
+        notify;
+        /// Re-read the service's own configuration (OCF 1.1 `reload`).
+        reload;
+        /// Apply changed reloadable parameters.
+        reload_agent;
+        /// In-place recovery (rgmanager).
+        recover;
+        /// Push live migration to `cx.migrate_target`.
+        migrate_to;
+        /// Complete live migration from `cx.migrate_source`.
+        migrate_from;
+        /// Any other advertised action (`cx.action`).
+        custom;
     }
 }
 
