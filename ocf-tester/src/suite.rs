@@ -47,6 +47,10 @@ const PACEMAKER_ACTIONS: &[&str] = &[
 const STDOUT_RULE: &str = "no stdout outside meta-data";
 /// Name of the exit-reason rule.
 const REASON_RULE: &str = "one exit reason per failure";
+/// One step of a fixed sequence: (action, step name, expected exit code, message on
+/// failure, fatal).
+type Step = (&'static str, &'static str, i32, &'static str, bool);
+
 /// Codes that are failures and need an exit reason.
 const FAILURE_CODES: &[i32] = &[1, 2, 4, 5, 6, 9];
 
@@ -630,75 +634,50 @@ impl Tester {
         }
         // 13/14: detection. The results other than 3 are checked too (the shell tool
         // ignores them): demoting an unpromoted and promoting a started resource succeed.
-        let d = self.r.run(&Spec::new("demote").interval(l));
-        let has_demote = d.rc != Some(3);
-        if !has_demote {
-            self.info_check(
-                "13 demote supported",
-                &d,
-                "* Your agent does not support the demote action (optional)",
-            );
-        } else {
-            let ok = d.is(&[0]);
-            self.extra(
-                Group::Extra,
-                "13 demote of an unpromoted resource",
-                Some(&d),
-                &[0],
-                ok,
-                "Demoting a started (unpromoted) resource should succeed".into(),
-            );
-        }
-        let p = self.r.run(&Spec::new("promote").interval(l));
-        let has_promote = p.rc != Some(3);
-        if !has_promote {
-            self.info_check(
-                "14 promote supported",
-                &p,
-                "* Your agent does not support the promote action (optional)",
-            );
-        } else {
-            let ok = p.is(&[0]);
-            self.extra(
-                Group::Extra,
-                "14 promote of a started resource",
-                Some(&p),
-                &[0],
-                ok,
-                "Promoting a started resource should succeed".into(),
-            );
-        }
+        let has_demote = self.optional_transition(
+            "demote",
+            l,
+            "13 demote supported",
+            "13 demote of an unpromoted resource",
+            "Demoting a started (unpromoted) resource should succeed",
+        );
+        let has_promote = self.optional_transition(
+            "promote",
+            l,
+            "14 promote supported",
+            "14 promote of a started resource",
+            "Promoting a started resource should succeed",
+        );
         if has_promote && has_demote {
-            let s = |a: &str| Spec::new(a).interval(l);
-            // (action, step, message on failure, fatal), the shell tool's order.
-            const CYCLE: &[(&str, &str, &str, bool)] = &[
+            // The shell tool's order.
+            const CYCLE: &[Step] = &[
                 (
                     "demote",
                     "15 demote started",
+                    0,
                     "Demoting a start resource should not fail",
                     false,
                 ),
-                ("promote", "15 promote", "Promote failed", false),
-                ("demote", "15 demote", "Demote failed", true),
+                ("promote", "15 promote", 0, "Promote failed", false),
+                ("demote", "15 demote", 0, "Demote failed", true),
                 (
                     "demote",
                     "15 demote demoted",
+                    0,
                     "Demoting a demoted resource should not fail",
                     false,
                 ),
-                ("promote", "15 promote again", "Promote failed", true),
+                ("promote", "15 promote again", 0, "Promote failed", true),
                 (
                     "promote",
                     "15 promote promoted",
+                    0,
                     "Promoting a promoted resource should not fail",
                     false,
                 ),
-                ("demote", "15 demote again", "Demote failed", true),
+                ("demote", "15 demote again", 0, "Demote failed", true),
             ];
-            for (action, step, message, fatal) in CYCLE {
-                let run = self.r.run(&s(action));
-                self.assert(step, &run, &[0], message, *fatal)?;
-            }
+            self.steps(CYCLE, &rec, l)?;
         } else if !has_promote && !has_demote {
             self.info("* Your agent does not support promotable clones (optional)");
             self.note(
@@ -724,82 +703,48 @@ impl Tester {
             c.message = "Your agent partially supports promotable clones".into();
             self.checks.push(c);
         }
-        let stop = Spec::new("stop").interval(l);
-        let run = self.r.run(&stop);
-        self.assert("16 stop", &run, &[0], "Stop failed", true)?;
-        let run = self.r.run(&rec);
-        self.assert(
-            "17 monitor stopped",
-            &run,
-            &[7],
-            "Monitoring a stopped resource should return 7",
-            false,
-        )?;
-        let start = Spec::new("start").interval(l);
-        let run = self.r.run(&start);
-        self.assert("18 restart", &run, &[0], "Start failed", true)?;
-        let run = self.r.run(&rec);
-        self.assert(
-            "19 monitor running",
-            &run,
-            &[0],
-            "Monitoring an active resource should return 0",
-            false,
-        )?;
-        let run = self.r.run(&start);
-        self.assert(
-            "20 start started",
-            &run,
-            &[0],
-            "Starting a running resource is required to succeed",
-            false,
-        )?;
-        let run = self.r.run(&rec);
-        self.assert(
-            "21 monitor running",
-            &run,
-            &[0],
-            "Monitoring an active resource should return 0",
-            false,
-        )?;
+        const MONITOR_STOPPED: &str = "Monitoring a stopped resource should return 7";
+        const MONITOR_RUNNING: &str = "Monitoring an active resource should return 0";
+        const RESTART: &[Step] = &[
+            ("stop", "16 stop", 0, "Stop failed", true),
+            ("monitor", "17 monitor stopped", 7, MONITOR_STOPPED, false),
+            ("start", "18 restart", 0, "Start failed", true),
+            ("monitor", "19 monitor running", 0, MONITOR_RUNNING, false),
+            (
+                "start",
+                "20 start started",
+                0,
+                "Starting a running resource is required to succeed",
+                false,
+            ),
+            ("monitor", "21 monitor running", 0, MONITOR_RUNNING, false),
+        ];
+        self.steps(RESTART, &rec, l)?;
         if !self.legacy() {
             // The running-state checks use the resource steps 18-21 started (one start and
             // one stop fewer); the legacy profile keeps the shell tool's sequence.
             self.running_extras();
             self.running_done = true;
         }
-        let run = self.r.run(&stop);
-        self.assert(
-            "22 stop",
-            &run,
-            &[0],
-            "Stop could not clean up after multiple starts",
-            true,
-        )?;
-        let run = self.r.run(&rec);
-        self.assert(
-            "23 monitor stopped",
-            &run,
-            &[7],
-            "Monitoring a stopped resource should return 7",
-            false,
-        )?;
-        let run = self.r.run(&stop);
-        self.assert(
-            "24 stop stopped",
-            &run,
-            &[0],
-            "Stopping a stopped resource is required to succeed",
-            false,
-        )?;
-        let run = self.r.run(&rec);
-        self.assert(
-            "25 monitor stopped",
-            &run,
-            &[7],
-            "Monitoring a stopped resource should return 7",
-            false,
-        )?;
+        const FINAL_STOP: &[Step] = &[
+            (
+                "stop",
+                "22 stop",
+                0,
+                "Stop could not clean up after multiple starts",
+                true,
+            ),
+            ("monitor", "23 monitor stopped", 7, MONITOR_STOPPED, false),
+            (
+                "stop",
+                "24 stop stopped",
+                0,
+                "Stopping a stopped resource is required to succeed",
+                false,
+            ),
+            ("monitor", "25 monitor stopped", 7, MONITOR_STOPPED, false),
+        ];
+        self.steps(FINAL_STOP, &rec, l)?;
         // 26: migrate detection; the note is printed when either half is missing.
         let mt = self.r.run(&Spec::new("migrate_to").interval(l));
         let unsupported = if mt.rc == Some(3) {
@@ -833,6 +778,46 @@ impl Tester {
             self.note(Group::Compat, "27 reload", Verdict::Info, "reload answered");
         }
         Ok(())
+    }
+
+    /// Run each step of `steps` in order and check its exit code: a monitor is the recurring
+    /// one (`rec`), any other action runs with interval `l`.
+    fn steps(&mut self, steps: &[Step], rec: &Spec, l: u64) -> Result<(), Abort> {
+        for &(action, name, expected, msg, fatal) in steps {
+            let spec = if action == "monitor" {
+                rec.clone()
+            } else {
+                Spec::new(action).interval(l)
+            };
+            let run = self.r.run(&spec);
+            self.assert(name, &run, &[expected], msg, fatal)?;
+        }
+        Ok(())
+    }
+
+    /// Steps 13/14: whether the agent supports `action` (it does not answer 3), and when it
+    /// does, that it succeeds on a started resource (the shell tool ignores that result).
+    fn optional_transition(
+        &mut self,
+        action: &str,
+        l: u64,
+        step_supported: &str,
+        step_ok: &str,
+        msg: &str,
+    ) -> bool {
+        let run = self.r.run(&Spec::new(action).interval(l));
+        let supported = run.rc != Some(3);
+        if supported {
+            let ok = run.is(&[0]);
+            self.extra(Group::Extra, step_ok, Some(&run), &[0], ok, msg.into());
+        } else {
+            self.info_check(
+                step_supported,
+                &run,
+                &format!("* Your agent does not support the {action} action (optional)"),
+            );
+        }
+        supported
     }
 
     fn legacy_interval(&self) -> u64 {
