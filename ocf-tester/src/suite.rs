@@ -618,11 +618,7 @@ impl Tester {
         let l = self.legacy_interval();
         let run = self.r.run(&Spec::new("notify").interval(l));
         if run.rc == Some(3) {
-            self.info_check(
-                "12 notify",
-                &run,
-                "* Your agent does not support the notify action (optional)",
-            );
+            self.info_unsupported("12 notify", &run, "notify");
         } else {
             self.assert(
                 "12 notify",
@@ -650,31 +646,16 @@ impl Tester {
         );
         if has_promote && has_demote {
             // The shell tool's order.
+            const DEMOTE_STARTED: &str = "Demoting a start resource should not fail";
+            const DEMOTE_DEMOTED: &str = "Demoting a demoted resource should not fail";
+            const PROMOTE_PROMOTED: &str = "Promoting a promoted resource should not fail";
             const CYCLE: &[Step] = &[
-                (
-                    "demote",
-                    "15 demote started",
-                    0,
-                    "Demoting a start resource should not fail",
-                    false,
-                ),
+                ("demote", "15 demote started", 0, DEMOTE_STARTED, false),
                 ("promote", "15 promote", 0, "Promote failed", false),
                 ("demote", "15 demote", 0, "Demote failed", true),
-                (
-                    "demote",
-                    "15 demote demoted",
-                    0,
-                    "Demoting a demoted resource should not fail",
-                    false,
-                ),
+                ("demote", "15 demote demoted", 0, DEMOTE_DEMOTED, false),
                 ("promote", "15 promote again", 0, "Promote failed", true),
-                (
-                    "promote",
-                    "15 promote promoted",
-                    0,
-                    "Promoting a promoted resource should not fail",
-                    false,
-                ),
+                ("promote", "15 promote promoted", 0, PROMOTE_PROMOTED, false),
                 ("demote", "15 demote again", 0, "Demote failed", true),
             ];
             self.steps(CYCLE, &rec, l)?;
@@ -703,48 +684,33 @@ impl Tester {
             c.message = "Your agent partially supports promotable clones".into();
             self.checks.push(c);
         }
-        const MONITOR_STOPPED: &str = "Monitoring a stopped resource should return 7";
-        const MONITOR_RUNNING: &str = "Monitoring an active resource should return 0";
+        // 16-25; the running-state checks come after step 21.
+        const STOPPED: &str = "Monitoring a stopped resource should return 7";
+        const RUNNING: &str = "Monitoring an active resource should return 0";
+        const STARTED: &str = "Starting a running resource is required to succeed";
+        const STARTS: &str = "Stop could not clean up after multiple starts";
+        const STOP_STOPPED: &str = "Stopping a stopped resource is required to succeed";
         const RESTART: &[Step] = &[
             ("stop", "16 stop", 0, "Stop failed", true),
-            ("monitor", "17 monitor stopped", 7, MONITOR_STOPPED, false),
+            ("monitor", "17 monitor stopped", 7, STOPPED, false),
             ("start", "18 restart", 0, "Start failed", true),
-            ("monitor", "19 monitor running", 0, MONITOR_RUNNING, false),
-            (
-                "start",
-                "20 start started",
-                0,
-                "Starting a running resource is required to succeed",
-                false,
-            ),
-            ("monitor", "21 monitor running", 0, MONITOR_RUNNING, false),
+            ("monitor", "19 monitor running", 0, RUNNING, false),
+            ("start", "20 start started", 0, STARTED, false),
+            ("monitor", "21 monitor running", 0, RUNNING, false),
+            ("stop", "22 stop", 0, STARTS, true),
+            ("monitor", "23 monitor stopped", 7, STOPPED, false),
+            ("stop", "24 stop stopped", 0, STOP_STOPPED, false),
+            ("monitor", "25 monitor stopped", 7, STOPPED, false),
         ];
-        self.steps(RESTART, &rec, l)?;
+        let (restart, final_stop) = RESTART.split_at(6);
+        self.steps(restart, &rec, l)?;
         if !self.legacy() {
             // The running-state checks use the resource steps 18-21 started (one start and
             // one stop fewer); the legacy profile keeps the shell tool's sequence.
             self.running_extras();
             self.running_done = true;
         }
-        const FINAL_STOP: &[Step] = &[
-            (
-                "stop",
-                "22 stop",
-                0,
-                "Stop could not clean up after multiple starts",
-                true,
-            ),
-            ("monitor", "23 monitor stopped", 7, MONITOR_STOPPED, false),
-            (
-                "stop",
-                "24 stop stopped",
-                0,
-                "Stopping a stopped resource is required to succeed",
-                false,
-            ),
-            ("monitor", "25 monitor stopped", 7, MONITOR_STOPPED, false),
-        ];
-        self.steps(FINAL_STOP, &rec, l)?;
+        self.steps(final_stop, &rec, l)?;
         // 26: migrate detection; the note is printed when either half is missing.
         let mt = self.r.run(&Spec::new("migrate_to").interval(l));
         let unsupported = if mt.rc == Some(3) {
@@ -754,11 +720,7 @@ impl Tester {
             mf.rc == Some(3)
         };
         if unsupported {
-            self.info_check(
-                "26 migrate",
-                &mt,
-                "* Your agent does not support the migrate action (optional)",
-            );
+            self.info_unsupported("26 migrate", &mt, "migrate");
         } else {
             self.note(
                 Group::Compat,
@@ -769,11 +731,7 @@ impl Tester {
         }
         let rl = self.r.run(&Spec::new("reload").interval(l));
         if rl.rc == Some(3) {
-            self.info_check(
-                "27 reload",
-                &rl,
-                "* Your agent does not support the reload action (optional)",
-            );
+            self.info_unsupported("27 reload", &rl, "reload");
         } else {
             self.note(Group::Compat, "27 reload", Verdict::Info, "reload answered");
         }
@@ -795,6 +753,12 @@ impl Tester {
         Ok(())
     }
 
+    /// Record step `name` as an optional `action` the agent does not support.
+    fn info_unsupported(&mut self, name: &str, run: &RunResult, action: &str) {
+        let msg = format!("* Your agent does not support the {action} action (optional)");
+        self.info_check(name, run, &msg);
+    }
+
     /// Steps 13/14: whether the agent supports `action` (it does not answer 3), and when it
     /// does, that it succeeds on a started resource (the shell tool ignores that result).
     fn optional_transition(
@@ -811,11 +775,7 @@ impl Tester {
             let ok = run.is(&[0]);
             self.extra(Group::Extra, step_ok, Some(&run), &[0], ok, msg.into());
         } else {
-            self.info_check(
-                step_supported,
-                &run,
-                &format!("* Your agent does not support the {action} action (optional)"),
-            );
+            self.info_unsupported(step_supported, &run, action);
         }
         supported
     }
@@ -1417,6 +1377,14 @@ impl Tester {
         }
     }
 
+    /// rgmanager: the status of a stopped resource must not be 0 (rgmanager takes any other
+    /// code for stopped).
+    fn rg_status_stopped(&mut self, name: &str, msg: &str) {
+        let run = self.r.run(&Spec::new("monitor"));
+        let ok = run.rc.is_some_and(|r| r != 0);
+        self.extra(Group::Extra, name, Some(&run), &[7], ok, msg.into());
+    }
+
     /// The rgmanager profile's sequence: what rgmanager actually does.
     pub fn run_rgmanager(&mut self) -> Result<(), Abort> {
         self.info(&format!(
@@ -1429,15 +1397,9 @@ impl Tester {
         let stop = Spec::new("stop");
         let run = self.r.run(&stop);
         self.assert("stop before start (never started)", &run, &[0], "rgmanager stops every resource before starting: stop of a never-started resource must succeed", true)?;
-        let run = self.r.run(&Spec::new("monitor"));
-        let ok = run.rc.is_some_and(|r| r != 0);
-        self.extra(
-            g,
+        self.rg_status_stopped(
             "status when stopped is non-zero",
-            Some(&run),
-            &[7],
-            ok,
-            "status of a stopped resource must not return 0".into(),
+            "status of a stopped resource must not return 0",
         );
         let run = self.r.run(&Spec::new("start"));
         self.assert(
@@ -1488,15 +1450,9 @@ impl Tester {
         }
         let run = self.r.run(&stop);
         self.assert("stop", &run, &[0], "Stop failed", true)?;
-        let run = self.r.run(&Spec::new("monitor"));
-        let ok = run.rc.is_some_and(|r| r != 0);
-        self.extra(
-            g,
+        self.rg_status_stopped(
             "status after stop is non-zero",
-            Some(&run),
-            &[7],
-            ok,
-            "status after stop must not return 0".into(),
+            "status after stop must not return 0",
         );
         let run = self.r.run(&stop);
         self.assert(
