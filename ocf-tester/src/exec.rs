@@ -521,18 +521,9 @@ pub fn spawn_bounded(
     .flatten()
     .collect();
     let npipes = pipes.len();
-    for (is_out, mut p) in pipes {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            let mut chunk = [0u8; 8192];
-            loop {
-                match p.read(&mut chunk) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => drop(tx.send(Event::Data(is_out, chunk[..n].to_vec()))),
-                }
-            }
-            let _ = tx.send(Event::Eof);
-        });
+    for (is_out, p) in pipes {
+        let data = move |c| Event::Data(is_out, c);
+        ocf::process::forward_pipe(p, tx.clone(), data, Event::Eof);
     }
     {
         let tx = tx.clone();
