@@ -277,18 +277,9 @@ mod tests {
     #[test]
     fn relative_state_is_6_but_stop_and_probe_are_safe() {
         let r = Run::agent::<Dummy>().param("state", "relative/path");
-        r.clone()
-            .action("validate-all")
-            .run()
-            .assert_rc(Rc::ErrConfigured)
-            .assert_reason_contains("absolute");
+        r.assert_invalid("absolute");
         r.clone().action("start").run().assert_rc(Rc::ErrConfigured);
-        r.clone().action("stop").run().assert_rc(Rc::Success);
-        r.clone()
-            .action("monitor")
-            .probe()
-            .run()
-            .assert_rc(Rc::NotRunning);
+        r.assert_stop_and_probe_safe();
         r.action("monitor")
             .recurring()
             .run()

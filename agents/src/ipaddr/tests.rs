@@ -192,17 +192,8 @@ fn cluster_ip_mode_is_refused_and_unique_clone_address_shifts() {
         .param("ip", "192.0.2.10")
         .env("OCF_RESKEY_CRM_meta_clone_max", "3")
         .env("OCF_RESKEY_CRM_meta_clone", "2");
-    run.clone()
-        .action("validate-all")
-        .run()
-        .assert_rc(ocf::Rc::ErrConfigured)
-        .assert_reason_contains("not supported");
-    run.clone().action("stop").run().assert_rc(ocf::Rc::Success);
-    run.clone()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(ocf::Rc::NotRunning);
+    run.assert_invalid("not supported");
+    run.assert_stop_and_probe_safe();
     let env = ocf::Env::default()
         .with("OCF_RESKEY_CRM_meta_clone_max", "3")
         .with("OCF_RESKEY_CRM_meta_clone", "2")

@@ -552,11 +552,7 @@ mod tests {
         let r = Run::agent::<Sshd>()
             .param("config", &conf)
             .env("OCFRS_RUN_DIR", &d);
-        r.clone()
-            .action("validate-all")
-            .run()
-            .assert_rc(Rc::ErrConfigured)
-            .assert_reason_contains("listen_address is required");
+        r.assert_invalid("listen_address is required");
         r.clone().action("stop").run().assert_rc(Rc::Success);
         r.clone()
             .param("listen_address", "not-an-ip")
