@@ -93,8 +93,7 @@ impl ResourceAgent for Dummy {
     type Config = Config;
 
     fn configure(p: &Params<'_>, cx: &Context) -> Result<Config> {
-        let state =
-            files::absolute_or_instance_file(cx, "state", &p.string(&meta::STATE)?, "state")?;
+        let state = p.path_or_instance_file(&meta::STATE, cx, "state")?;
         Ok(Config {
             state,
             fake: p.string(&meta::FAKE)?,

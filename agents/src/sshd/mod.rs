@@ -346,12 +346,7 @@ impl ResourceAgent for Sshd {
             config: abs(&meta::CONFIG)?,
             listen,
             port,
-            pidfile: files::absolute_or_instance_file(
-                cx,
-                "pidfile",
-                &p.opt_string(&meta::PIDFILE)?.unwrap_or_default(),
-                "pid",
-            )?,
+            pidfile: p.path_or_instance_file(&meta::PIDFILE, cx, "pid")?,
             host_key_dir,
             options: parse_options(&p.opt_string(&meta::OPTIONS)?.unwrap_or_default())?,
             kill_sessions: p.bool(&meta::KILL_SESSIONS)?,
