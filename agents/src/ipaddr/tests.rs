@@ -391,40 +391,16 @@ fn served_states() {
     };
     let up = link(2, "eth0");
     assert_eq!(served(&cfg, &t, std::slice::from_ref(&a), &up), Served::Ok);
+    // The address as found, changed by `change`.
+    let served_as = |change: fn(&mut Addr)| {
+        let mut found = a.clone();
+        change(&mut found);
+        served(&cfg, &t, &[found], &up)
+    };
+    assert_eq!(served_as(|f| f.prefix = 25), Served::No);
+    assert_eq!(served_as(|f| f.index = 3), Served::No);
     assert_eq!(
-        served(
-            &cfg,
-            &t,
-            &[Addr {
-                prefix: 25,
-                ..a.clone()
-            }],
-            &up
-        ),
-        Served::No
-    );
-    assert_eq!(
-        served(
-            &cfg,
-            &t,
-            &[Addr {
-                index: 3,
-                ..a.clone()
-            }],
-            &up
-        ),
-        Served::No
-    );
-    assert_eq!(
-        served(
-            &cfg,
-            &t,
-            &[Addr {
-                label: Some("eth0".into()),
-                ..a.clone()
-            }],
-            &up
-        ),
+        served_as(|f| f.label = Some("eth0".into())),
         Served::Label(Some("eth0".into()))
     );
     let down = Link {
