@@ -93,9 +93,8 @@ impl ResourceAgent for Dummy {
     type Config = Config;
 
     fn configure(p: &Params<'_>, cx: &Context) -> Result<Config> {
-        let state = p.path_or_instance_file(&meta::STATE, cx, "state")?;
         Ok(Config {
-            state,
+            state: p.path_or_instance_file(&meta::STATE, cx, "state")?,
             fake: p.string(&meta::FAKE)?,
             op_sleep: Duration::from_secs(p.int(&meta::OP_SLEEP)?.unsigned_abs()),
             fail_start_on: p
