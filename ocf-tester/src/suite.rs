@@ -25,6 +25,8 @@ pub struct Tester {
     pub strict: bool,
     /// The running-state checks ran already (before step 22).
     pub running_done: bool,
+    /// The steps being checked are portability rules ([`Tester::portability`]).
+    pub portability: bool,
 }
 
 const UNKNOWN_ACTION: &str = "ocf-tester-no-such-action";
@@ -99,6 +101,7 @@ impl Tester {
 
     fn step_check(&self, group: Group, name: &str, run: Option<&RunResult>) -> Check {
         let mut c = Check::pass(group, name);
+        c.portability = self.portability;
         if let Some(r) = run {
             c.action = Some(r.action.clone());
             c.rc = Some(r.rc_text());
@@ -107,6 +110,15 @@ impl Tester {
             c.output = Some(r.output_text());
         }
         c
+    }
+
+    /// Record the steps `f` checks as portability rules when `portability` holds (a warning
+    /// in the pacemaker profile unless --strict).
+    fn portability<T>(&mut self, portability: bool, f: impl FnOnce(&mut Tester) -> T) -> T {
+        let outer = std::mem::replace(&mut self.portability, portability);
+        let out = f(self);
+        self.portability = outer;
+        out
     }
 
     /// The shell tool's `assert`: compare, print `* rc=N: msg` on mismatch, abort if fatal.
@@ -118,23 +130,8 @@ impl Tester {
         msg: &str,
         fatal: bool,
     ) -> Result<bool, Abort> {
-        self.assert_p(name, run, expected, msg, fatal, false)
-    }
-
-    /// [`Tester::assert`] for a step that is a portability rule (a warning in the pacemaker
-    /// profile unless --strict).
-    fn assert_p(
-        &mut self,
-        name: &str,
-        run: &RunResult,
-        expected: &[i32],
-        msg: &str,
-        fatal: bool,
-        portability: bool,
-    ) -> Result<bool, Abort> {
         let mut c = self.step_check(Group::Compat, name, Some(run));
         c.expected = expected.to_vec();
-        c.portability = portability;
         if run.is(expected) {
             self.push(c);
             return Ok(true);
@@ -178,24 +175,7 @@ impl Tester {
         ok: bool,
         msg: String,
     ) {
-        self.extra_p(group, name, run, expected, ok, msg, false);
-    }
-
-    /// [`Tester::extra`] for a portability rule (a warning in the pacemaker profile unless
-    /// --strict).
-    #[allow(clippy::too_many_arguments)]
-    fn extra_p(
-        &mut self,
-        group: Group,
-        name: &str,
-        run: Option<&RunResult>,
-        expected: &[i32],
-        ok: bool,
-        msg: String,
-        portability: bool,
-    ) {
         let mut c = self.step_check(group, name, run);
-        c.portability = portability;
         c.expected = expected.to_vec();
         c.counted = !self.legacy();
         if !ok {
@@ -281,14 +261,15 @@ impl Tester {
         match &unprivileged {
             // Pacemaker runs meta-data as root: a portability rule there.
             Some(run) => {
-                let _ = self.assert_p(
-                    "2 meta-data as nobody",
-                    run,
-                    &[0],
-                    "Your agent has too restrictive permissions: should be 755",
-                    false,
-                    true,
-                );
+                let _ = self.portability(true, |t| {
+                    t.assert(
+                        "2 meta-data as nobody",
+                        run,
+                        &[0],
+                        "Your agent has too restrictive permissions: should be 755",
+                        false,
+                    )
+                });
             }
             None => {
                 self.info(
@@ -435,37 +416,49 @@ impl Tester {
         // Empty environment: Pacemaker always sets OCF_ROOT and PATH; rgmanager's
         // meta-data call and hand-run tools may not.
         let ok = empty_env.rc == Some(0) && Document::parse(&empty_env.stdout).is_ok();
-        self.extra_p(g, "meta-data with an empty environment", Some(empty_env), &[0], ok,
-            "meta-data must print valid XML and exit 0 with an empty environment (rgmanager, hand-run tools)".into(), true);
+        self.portability(true, |t| {
+            t.extra(
+                g,
+                "meta-data with an empty environment",
+                Some(empty_env),
+                &[0],
+                ok,
+                "meta-data must print valid XML and exit 0 with an empty environment \
+                 (rgmanager, hand-run tools)"
+                    .into(),
+            )
+        });
         // Binaries missing: empty PATH.
         let parsed = Document::parse(&empty_path.stdout)
             .err()
             .map(|e| format!(" ({e})"))
             .unwrap_or_default();
         let ok = empty_path.rc == Some(0) && parsed.is_empty();
-        self.extra_p(
-            g,
-            "meta-data with an empty PATH",
-            Some(empty_path),
-            &[0],
-            ok,
-            format!(
-                "meta-data must print valid XML and exit 0 when no binary can be found{parsed}"
-            ),
-            true,
-        );
+        self.portability(true, |t| {
+            t.extra(
+                g,
+                "meta-data with an empty PATH",
+                Some(empty_path),
+                &[0],
+                ok,
+                format!(
+                    "meta-data must print valid XML and exit 0 when no binary can be found{parsed}"
+                ),
+            )
+        });
         // Unprivileged (Pacemaker runs meta-data as root).
         if let Some(run) = unprivileged {
             let ok = run.rc == Some(0) && Document::parse(&run.stdout).is_ok();
-            self.extra_p(
-                g,
-                "meta-data as nobody prints XML",
-                Some(run),
-                &[0],
-                ok,
-                "meta-data must print valid XML as an unprivileged user".into(),
-                true,
-            );
+            self.portability(true, |t| {
+                t.extra(
+                    g,
+                    "meta-data as nobody prints XML",
+                    Some(run),
+                    &[0],
+                    ok,
+                    "meta-data must print valid XML as an unprivileged user".into(),
+                )
+            });
         }
         // The rgmanager rules are step 3 of that profile.
     }
@@ -878,15 +871,9 @@ impl Tester {
             _ => (false, false, "A probe of a stopped resource with a bad configuration must return 7".to_string()),
         };
         let expected: &[i32] = if has_required { &[7, 6] } else { &[7] };
-        self.extra_p(
-            g,
-            "probe without parameters",
-            Some(&run),
-            expected,
-            ok,
-            msg,
-            portability,
-        );
+        self.portability(portability, |t| {
+            t.extra(g, "probe without parameters", Some(&run), expected, ok, msg)
+        });
         // Missing required parameters: validate-all (run above), then start, one by one.
         let mut validate_runs = validate_runs.into_iter();
         for name in &required {
@@ -925,15 +912,16 @@ impl Tester {
                 } else {
                     format!("{action} without the required parameter {name} must fail with 6 (or 2/5 where the host is at fault)")
                 };
-                self.extra_p(
-                    g,
-                    &format!("{action} without required {name}"),
-                    Some(&run),
-                    &[6, 2, 5],
-                    ok,
-                    msg,
-                    portability,
-                );
+                self.portability(portability, |t| {
+                    t.extra(
+                        g,
+                        &format!("{action} without required {name}"),
+                        Some(&run),
+                        &[6, 2, 5],
+                        ok,
+                        msg,
+                    )
+                });
                 if run.rc == Some(0) && action == "start" {
                     // Stop it with what it was started with; once more with every
                     // parameter only if that failed.
