@@ -825,6 +825,30 @@ pub fn valid_netns_name(name: &str) -> bool {
         && name.len() <= 255
 }
 
+/// `sendto(2)` of `buf` on the socket `fd` to `addr`, a `libc::sockaddr_*` structure
+/// (`sockaddr_in`, `sockaddr_in6`, `sockaddr_ll`, ...) whose size is the address length.
+/// It allocates nothing, so a forked child may call it.
+///
+/// # Errors
+/// The system call's (`ENETUNREACH`, `EPERM`, ...).
+pub fn send_to<A>(fd: &impl AsRawFd, buf: &[u8], addr: &A) -> std::io::Result<usize> {
+    // SAFETY: sendto reads `buf` and `addr` of the sizes given; both outlive the call.
+    let r = unsafe {
+        libc::sendto(
+            fd.as_raw_fd(),
+            buf.as_ptr().cast(),
+            buf.len(),
+            0,
+            (addr as *const A).cast(),
+            std::mem::size_of::<A>() as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(r as usize)
+}
+
 /// Move the calling thread into the network namespace `name` (`/run/netns/NAME`).
 ///
 /// Call it before opening any socket: sockets keep the namespace they were created in.

@@ -54,45 +54,22 @@ pub fn echo(ip: IpAddr, seq: u16, deadline: Deadline) -> io::Result<bool> {
         let c = checksum(&pkt);
         pkt[2..4].copy_from_slice(&c.to_be_bytes());
     }
-    let sent = match ip {
+    match ip {
         IpAddr::V4(a) => {
             // SAFETY: zeroed sockaddr_in is a valid value; fields set below.
             let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
             sa.sin_family = libc::AF_INET as libc::sa_family_t;
             sa.sin_addr.s_addr = u32::from_ne_bytes(a.octets());
-            // SAFETY: valid buffer and address of the stated lengths.
-            unsafe {
-                libc::sendto(
-                    fd.as_raw_fd(),
-                    pkt.as_ptr().cast(),
-                    pkt.len(),
-                    0,
-                    (&sa as *const libc::sockaddr_in).cast(),
-                    std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-                )
-            }
+            crate::net::send_to(&fd, &pkt, &sa)
         }
         IpAddr::V6(a) => {
             // SAFETY: zeroed sockaddr_in6 is a valid value; fields set below.
             let mut sa: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
             sa.sin6_family = libc::AF_INET6 as libc::sa_family_t;
             sa.sin6_addr.s6_addr = a.octets();
-            // SAFETY: valid buffer and address of the stated lengths.
-            unsafe {
-                libc::sendto(
-                    fd.as_raw_fd(),
-                    pkt.as_ptr().cast(),
-                    pkt.len(),
-                    0,
-                    (&sa as *const libc::sockaddr_in6).cast(),
-                    std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
-                )
-            }
+            crate::net::send_to(&fd, &pkt, &sa)
         }
-    };
-    if sent < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    }?;
     let mut buf = [0u8; 2048];
     loop {
         let left = deadline.remaining();

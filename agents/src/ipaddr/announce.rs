@@ -73,21 +73,7 @@ impl PacketSocket {
 
     fn send(&self, frame: &[u8], protocol: u16, dst: &[u8; 6]) -> io::Result<()> {
         let sll = self.addr(protocol, dst);
-        // SAFETY: sendto reads `frame` and a sockaddr_ll of the sizes given.
-        let r = unsafe {
-            libc::sendto(
-                self.fd.as_raw_fd(),
-                frame.as_ptr().cast(),
-                frame.len(),
-                0,
-                (&sll as *const libc::sockaddr_ll).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if r < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
+        ocf::net::send_to(&self.fd, frame, &sll).map(|_| ())
     }
 
     /// Receive one frame, waiting at most `wait`; `None` on timeout.
@@ -355,17 +341,8 @@ impl Prepared {
                 if next > now {
                     std::thread::sleep(next - now);
                 }
-                // SAFETY: sendto reads the frame and address prepared before the fork.
-                unsafe {
-                    libc::sendto(
-                        self.s.fd.as_raw_fd(),
-                        self.frame.as_ptr().cast(),
-                        self.frame.len(),
-                        0,
-                        (&sll as *const libc::sockaddr_ll).cast(),
-                        std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-                    );
-                }
+                // The frame and address were prepared before the fork (nothing allocates).
+                let _ = ocf::net::send_to(&self.s.fd, &self.frame, &sll);
                 next += interval;
             }
             // SAFETY: terminate the child without running the parent's destructors.
