@@ -78,43 +78,7 @@ impl PacketSocket {
 
     /// Receive one frame, waiting at most `wait`; `None` on timeout.
     fn recv(&self, buf: &mut [u8], wait: Duration) -> io::Result<Option<usize>> {
-        let ms = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX).max(1);
-        let mut pfd = libc::pollfd {
-            fd: self.fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: poll on one valid pollfd.
-        let r = unsafe { libc::poll(&mut pfd, 1, ms) };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            return if e.kind() == io::ErrorKind::Interrupted {
-                Ok(None)
-            } else {
-                Err(e)
-            };
-        }
-        if r == 0 {
-            return Ok(None);
-        }
-        // SAFETY: recv writes at most buf.len() bytes into buf.
-        let n = unsafe {
-            libc::recv(
-                self.fd.as_raw_fd(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                libc::MSG_DONTWAIT,
-            )
-        };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            return if e.kind() == io::ErrorKind::WouldBlock {
-                Ok(None)
-            } else {
-                Err(e)
-            };
-        }
-        Ok(Some(n as usize))
+        ocf::net::recv_within(&self.fd, buf, wait)
     }
 }
 
