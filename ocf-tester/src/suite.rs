@@ -211,6 +211,12 @@ impl Tester {
         Ok(())
     }
 
+    /// A meta-data variant (`ok`: it exited 0 with valid XML), a portability rule.
+    fn meta_data_variant(&mut self, name: &str, run: &RunResult, ok: bool, msg: String) {
+        let g = Group::Metadata;
+        self.portability(true, |t| t.extra(g, name, Some(run), &[0], ok, msg));
+    }
+
     /// Steps 1-4 and the meta-data rules: every meta-data variant runs at once (they are
     /// independent), the document is parsed once.
     fn compat_metadata(&mut self) {
@@ -416,49 +422,37 @@ impl Tester {
         // Empty environment: Pacemaker always sets OCF_ROOT and PATH; rgmanager's
         // meta-data call and hand-run tools may not.
         let ok = empty_env.rc == Some(0) && Document::parse(&empty_env.stdout).is_ok();
-        self.portability(true, |t| {
-            t.extra(
-                g,
-                "meta-data with an empty environment",
-                Some(empty_env),
-                &[0],
-                ok,
-                "meta-data must print valid XML and exit 0 with an empty environment \
-                 (rgmanager, hand-run tools)"
-                    .into(),
-            )
-        });
+        self.meta_data_variant(
+            "meta-data with an empty environment",
+            empty_env,
+            ok,
+            "meta-data must print valid XML and exit 0 with an empty environment \
+             (rgmanager, hand-run tools)"
+                .into(),
+        );
         // Binaries missing: empty PATH.
         let parsed = Document::parse(&empty_path.stdout)
             .err()
             .map(|e| format!(" ({e})"))
             .unwrap_or_default();
         let ok = empty_path.rc == Some(0) && parsed.is_empty();
-        self.portability(true, |t| {
-            t.extra(
-                g,
-                "meta-data with an empty PATH",
-                Some(empty_path),
-                &[0],
-                ok,
-                format!(
-                    "meta-data must print valid XML and exit 0 when no binary can be found{parsed}"
-                ),
-            )
-        });
+        self.meta_data_variant(
+            "meta-data with an empty PATH",
+            empty_path,
+            ok,
+            format!(
+                "meta-data must print valid XML and exit 0 when no binary can be found{parsed}"
+            ),
+        );
         // Unprivileged (Pacemaker runs meta-data as root).
         if let Some(run) = unprivileged {
             let ok = run.rc == Some(0) && Document::parse(&run.stdout).is_ok();
-            self.portability(true, |t| {
-                t.extra(
-                    g,
-                    "meta-data as nobody prints XML",
-                    Some(run),
-                    &[0],
-                    ok,
-                    "meta-data must print valid XML as an unprivileged user".into(),
-                )
-            });
+            self.meta_data_variant(
+                "meta-data as nobody prints XML",
+                run,
+                ok,
+                "meta-data must print valid XML as an unprivileged user".into(),
+            );
         }
         // The rgmanager rules are step 3 of that profile.
     }
