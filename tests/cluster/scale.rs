@@ -519,9 +519,10 @@ fn phase(s: &Settings, provider: &str, n: usize, cg_root: Option<&Path>) -> Valu
     ]);
     let mut started_after = None;
     let mut started = 0;
-    // Each poll is a full CIB query (crm_mon) answered by node 1's CIB manager, which at
-    // N = 1000 is megabytes of XML: polled every 2 s it added to the load that got that
-    // manager killed as unresponsive, so larger N polls less often (10 s at 1000).
+    // Each poll is a full CIB query (crm_mon) answered by node 1's CIB manager, megabytes of
+    // XML at N = 1000: larger N polls less often (10 s at 1000) so that the harness adds
+    // little to that manager's load. (It was not what got the manager killed at N = 1000:
+    // a run polling every 10 s saw the same.)
     let poll = Duration::from_secs((n as u64 / 100).clamp(2, 10));
     while Instant::now() < limit_at {
         if let Some(v) = c.view_from(1) {
