@@ -95,8 +95,9 @@ if [ "${1:-}" = --nfs ]; then
     nfs::bench:: -- --nocapture 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   set -e
-  table=$(sed -n '/^<!-- bench-nfs:table -->$/,/^<!-- bench-nfs:table-end -->$/p' "$log" |
-    sed '1d;$d')
+  # the first table in the log (the case's log may be echoed more than once)
+  table=$(awk '/^<!-- bench-nfs:table-end -->$/ { if (on) exit } on { print }
+               /^<!-- bench-nfs:table -->$/ { on = 1 }' "$log")
   if [ "$rc" != 0 ] || [ -z "$table" ]; then
     echo "bench/run.sh --nfs: the guest run failed (exit $rc); see $log" >&2
     exit 1
