@@ -585,6 +585,8 @@ fn prepare() -> Result<(), String> {
 /// copy took 8.5 s and a `--list` 1.5-4.2 s from 9p, 1.0 s and 0.1-0.5 s from memory. So the
 /// guest reads those two binaries over 9p once, into its own tmpfs, and bind-mounts the
 /// copies over their paths (in the guest's mount table only; the host's files are untouched).
+/// The cases guest::, exportfs:: and bench:: (2 shared cores, 2026-12-01): guest boot to
+/// shutdown 232 s without this, 200 s and 186 s with it (the copy itself 2.3 s).
 fn serve_from_memory() -> Result<(), String> {
     let agents = crate::common::agents_bin();
     let dir = Path::new("/run/ocfrs-nfs-bin");
