@@ -77,8 +77,8 @@ fi
 # which runs target/release/ocfrs-bench-nfs (bench/src/nfs.rs) against the per-agent release
 # binaries ocfrs-nfsserver and ocfrs-exportfs (as `make install` ships them). The table goes
 # to bench/results/nfs-latest.md (and, with --readme, between the bench-nfs markers of that
-# file). About 15-25 minutes on 2 cores (boot, build excluded): the shell agents' calls cost
-# about 10 s each in the emulated guest.
+# file). About 7 minutes on 2 cores, boot included and build excluded (10 minutes on a
+# loaded machine): the shell agents' calls cost 3-15 s each in the emulated guest.
 if [ "${1:-}" = --nfs ]; then
   readme=
   [ "${2:-}" = --readme ] && readme=${3:?--readme needs a file}

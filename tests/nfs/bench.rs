@@ -41,8 +41,8 @@ fn nfs_rows() {
     }
     if !full {
         // The suite's check: the benchmark's prerequisites are here and it starts; a
-        // measuring pass costs minutes in the emulated guest (a shell agent's monitor forks
-        // about 30 processes, seconds each under TCG), so it runs only under
+        // measuring pass costs about 6 minutes in the emulated guest (a shell agent's call
+        // forks about 30 processes: 3-15 s per call under TCG), so it runs only under
         // bash bench/run.sh --nfs.
         let (rc, out, err) = crate::common::sh(Command::new(&bench).arg("--help"));
         assert_eq!(rc, 0, "{} --help: {out}{err}", bench.display());
