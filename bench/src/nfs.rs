@@ -1,8 +1,9 @@
 //! `ocfrs-bench-nfs`: nfsserver and exportfs, ours beside Debian's shell agents, measured in
 //! one run inside the NFS guest (this host's kernel has no nfsd; tests/nfs/guest.rs boots
-//! Debian's kernel under QEMU). `bash bench/run.sh --nfs` builds it and the release agents,
-//! boots the guest once and runs it there (the guest case `bench::nfs_rows` in
-//! tests/nfs/bench.rs); bench/README.md has the command and the last table.
+//! Debian's kernel under QEMU). `bash bench/run.sh --nfs` builds it and the per-agent release
+//! binaries `ocfrs-nfsserver` and `ocfrs-exportfs` (what `make install` ships), boots the
+//! guest once and runs it there (the guest case `bench::nfs_rows` in tests/nfs/bench.rs);
+//! bench/README.md has the command and the last table.
 //!
 //! The same runner as `ocfrs-bench` (bench/src/measure.rs): one spawn per call with a clean
 //! OCF environment, wall time spawn to reaped, CPU of the whole process tree from `wait4`'s
@@ -15,8 +16,16 @@
 //! the server and the export are started (and stopped again) by our agents, and both
 //! sides monitor that one server and that one export, with the same parameters.
 //!
-//! Figures are from an emulated (TCG) guest: every exec costs several times what it costs
-//! on a node, so the absolute times mean little; the ratio and the fork counts do.
+//! Figures are from an emulated (TCG) guest: every fork and exec costs several times what it
+//! costs on a node, so the absolute times mean little; the ratio and the fork counts do.
+//!
+//! The page cache, as on a node: virtme-ng shares the host's root into the guest over 9p
+//! without caching, so a file that no live process holds is looked up and paged in again,
+//! one 9p request per page fault, at every exec. The shell side's programs live under the
+//! guest's overlays (/usr, /etc), which keep theirs; our binaries live in the build tree on
+//! the bare 9p root. This runner holds ours open for the whole run ([`hold_open`]), so both
+//! sides exec from a warm page cache (before that fix, each exec of ours re-read the
+//! binary: seconds per call in the emulated guest).
 
 #[allow(dead_code)]
 #[path = "measure.rs"]
@@ -29,14 +38,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const USAGE: &str = "\
-usage: ocfrs-bench-nfs --agents-bin PATH [--runs N] [--strace-runs N] [--markdown PATH]
+usage: ocfrs-bench-nfs --agents-dir DIR [--runs N] [--strace-runs N] [--markdown PATH]
+  DIR holds the per-agent binaries ocfrs-nfsserver and ocfrs-exportfs (target/release)
   runs inside the NFS guest only (as root, with the kernel's nfsd): see bench/README.md";
 const PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
 const SCRATCH: &str = "/srv/ocfrs-nc-bench";
 const STOCK: &str = "/usr/lib/ocf/resource.d/heartbeat";
 
 struct Opts {
-    agents_bin: PathBuf,
+    agents_dir: PathBuf,
     runs: usize,
     strace_runs: usize,
     markdown: Option<PathBuf>,
@@ -44,7 +54,7 @@ struct Opts {
 
 fn parse_args() -> Result<Opts> {
     let mut o = Opts {
-        agents_bin: PathBuf::new(),
+        agents_dir: PathBuf::new(),
         runs: 20,
         strace_runs: 1,
         markdown: None,
@@ -53,7 +63,7 @@ fn parse_args() -> Result<Opts> {
     while let Some(a) = args.next() {
         let mut value = || args.next().with_context(|| format!("{a} needs a value"));
         match a.as_str() {
-            "--agents-bin" => o.agents_bin = PathBuf::from(value()?),
+            "--agents-dir" => o.agents_dir = PathBuf::from(value()?),
             "--runs" => o.runs = value()?.parse().context("--runs")?,
             "--strace-runs" => o.strace_runs = value()?.parse().context("--strace-runs")?,
             "--markdown" => o.markdown = Some(PathBuf::from(value()?)),
@@ -64,13 +74,13 @@ fn parse_args() -> Result<Opts> {
             _ => bail!("unknown option {a}\n{USAGE}"),
         }
     }
-    if o.agents_bin.as_os_str().is_empty() || o.runs == 0 {
+    if o.agents_dir.as_os_str().is_empty() || o.runs == 0 {
         bail!("{USAGE}");
     }
     Ok(o)
 }
 
-/// One agent's two sides: our multicall binary under the type's name, Debian's script.
+/// One agent's two sides: our per-agent binary (`ocfrs-<type>`), Debian's script.
 struct Agent {
     name: &'static str,
     programs: [PathBuf; 2],
@@ -112,12 +122,14 @@ impl Agent {
         }
     }
 
-    /// Run `action` with our agent (the fixture's start and stop), checking its code.
-    fn ours(&self, action: &str, want: i32) -> Result<()> {
-        let out = self.call(0, action, 0).output()?;
+    /// Run `action` with our agent (side 0) or the shell agent (side 1): the fixture's
+    /// start and stop, checking its code.
+    fn act(&self, side: usize, action: &str, want: i32) -> Result<()> {
+        let out = self.call(side, action, 0).output()?;
         if out.status.code() != Some(want) {
             bail!(
-                "our {} {action}: {} (expected {want})\n{}",
+                "{} {} {action}: {} (expected {want})\n{}",
+                ["our", "the shell"][side],
                 self.name,
                 out.status,
                 String::from_utf8_lossy(&out.stderr)
@@ -214,8 +226,12 @@ fn rc_note(r: &OpResult) -> String {
 fn table(agent: &Agent, rows: &[Row], out: &mut String) {
     let _ = writeln!(
         out,
-        "\n#### {} (ocfrs-agents) vs {}\n\n| measure | ours | shell | shell / ours |\n|---|---:|---:|---:|",
+        "\n#### {} ({}) vs {}\n\n| measure | ours | shell | shell / ours |\n|---|---:|---:|---:|",
         agent.name,
+        agent.programs[0]
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy(),
         agent.programs[1].display()
     );
     for row in rows {
@@ -257,17 +273,10 @@ fn table(agent: &Agent, rows: &[Row], out: &mut String) {
             );
         }
     }
-    if let Some(Some(cs)) = rows
-        .iter()
-        .find(|r| r.op == "monitor")
-        .map(|r| &r.counts[1])
-    {
-        let _ = writeln!(
-            out,
-            "
-shell monitor execs: {}",
-            cs.program_list()
-        );
+    for row in rows {
+        if let Some(cs) = &row.counts[1] {
+            let _ = writeln!(out, "\nshell execs, {}: {}", row.op, cs.program_list());
+        }
     }
 }
 
@@ -280,6 +289,15 @@ fn sh(program: &str, args: &[&str]) -> Result<()> {
         bail!("{program} {}: {st}", args.join(" "));
     }
     Ok(())
+}
+
+/// Opens `files` and keeps them open for the run: on the guest's uncached 9p root a file
+/// nobody holds is paged in again at every exec (module documentation).
+fn hold_open(files: &[&Path]) -> Result<Vec<std::fs::File>> {
+    files
+        .iter()
+        .map(|f| std::fs::File::open(f).with_context(|| f.display().to_string()))
+        .collect()
 }
 
 /// The fixture's tmpfs, unmounted (lazily) on drop.
@@ -296,28 +314,25 @@ fn run(opts: &Opts) -> Result<String> {
     if !fs.lines().any(|l| l.ends_with("\tnfsd")) {
         bail!("no nfsd in this kernel: run it in the NFS guest (bash bench/run.sh --nfs)");
     }
-    let agents = opts
-        .agents_bin
-        .canonicalize()
-        .with_context(|| opts.agents_bin.display().to_string())?;
+    let ours = |name: &str| -> Result<PathBuf> {
+        let p = opts.agents_dir.join(format!("ocfrs-{name}"));
+        p.canonicalize()
+            .with_context(|| format!("{} (build it: bash bench/run.sh --nfs)", p.display()))
+    };
+    let ours_server = ours("nfsserver")?;
+    let ours_exportfs = ours("exportfs")?;
+    let _held = hold_open(&[&ours_server, &ours_exportfs])?;
     std::fs::create_dir_all(SCRATCH)?;
     sh(
         "mount",
         &["-t", "tmpfs", "-o", "size=64m", "ocfrs-nc-bench", SCRATCH],
     )?;
     let _scratch = Scratch;
-    let bin = Path::new(SCRATCH).join("ocfrs");
-    std::fs::create_dir_all(&bin)?;
     let export = Path::new(SCRATCH).join("export");
     std::fs::create_dir_all(&export)?;
-    let link = |name: &str| -> Result<PathBuf> {
-        let p = bin.join(name);
-        std::os::unix::fs::symlink(&agents, &p)?;
-        Ok(p)
-    };
     let server = Agent {
         name: "nfsserver",
-        programs: [link("nfsserver")?, Path::new(STOCK).join("nfsserver")],
+        programs: [ours_server, Path::new(STOCK).join("nfsserver")],
         params: vec![
             (
                 "nfs_shared_infodir".into(),
@@ -328,7 +343,7 @@ fn run(opts: &Opts) -> Result<String> {
     };
     let exportfs = Agent {
         name: "exportfs",
-        programs: [link("exportfs")?, Path::new(STOCK).join("exportfs")],
+        programs: [ours_exportfs, Path::new(STOCK).join("exportfs")],
         params: vec![
             ("clientspec".into(), "127.0.0.0/8".into()),
             ("directory".into(), export.display().to_string()),
@@ -345,7 +360,7 @@ fn run(opts: &Opts) -> Result<String> {
         7,
         opts,
     )?];
-    server.ours("start", 0)?;
+    server.act(0, "start", 0)?;
     let measured = (|| -> Result<(Row, Vec<Row>)> {
         let monitor = measure(
             &mut reaper,
@@ -363,20 +378,27 @@ fn run(opts: &Opts) -> Result<String> {
             7,
             opts,
         )?];
-        exportfs.ours("start", 0)?;
-        let m = measure(
-            &mut reaper,
-            &exportfs,
-            "monitor (interval 10 s, exported)",
-            10_000,
-            0,
-            opts,
-        );
-        exportfs.ours("stop", 0)?;
+        exportfs.act(0, "start", 0)?;
+        // The shell exportfs says 7 for an export it did not start itself (its monitor
+        // first asks its own state file, ha_pseudo_resource): it starts it too (exportfs
+        // again, same options), so that both sides monitor a running resource of theirs.
+        let m = exportfs.act(1, "start", 0).and_then(|()| {
+            measure(
+                &mut reaper,
+                &exportfs,
+                "monitor (interval 10 s, exported)",
+                10_000,
+                0,
+                opts,
+            )
+        });
+        let shell_stopped = exportfs.act(1, "stop", 0);
+        exportfs.act(0, "stop", 0)?;
         rows.push(m?);
+        shell_stopped?;
         Ok((monitor, rows))
     })();
-    let stopped = server.ours("stop", 0);
+    let stopped = server.act(0, "stop", 0);
     reaper.reap_orphans();
     let (monitor, rows_export) = measured?;
     stopped?;
@@ -390,9 +412,11 @@ fn run(opts: &Opts) -> Result<String> {
         .unwrap_or_default();
     let _ = writeln!(
         out,
-        "In the NFS guest (QEMU TCG, Debian kernel {}), resource-agents {ra}: {} runs per figure \
-         after 1 warm-up, ours and the shell agent alternating; {} strace pass(es). Emulated: \
-         absolute times are several times a real node's, compare the ratios and the forks.",
+        "In the NFS guest (QEMU TCG, Debian kernel {}), resource-agents {ra}, ours the \
+         per-agent release binaries: {} runs per figure after 1 warm-up, ours and the shell \
+         agent alternating; {} strace pass(es). Both sides exec from a warm page cache. \
+         Emulated: absolute times are several times a real node's, compare the ratios and \
+         the forks.",
         kernel.trim(),
         opts.runs,
         opts.strace_runs
