@@ -4,11 +4,15 @@
 //!   link to the freshly built multicall binary), so `argv[0]` is the type as under Pacemaker;
 //! * [`TempDir`]: a directory removed on drop (also after a failed assertion);
 //! * [`run`]: `ocf::testing::Run` for a binary agent;
+//! * [`Act`]: run one action of such an invocation and assert its exit code;
 //! * root-only tests are marked `#[cfg_attr(not(feature = "root-tests"), ignore = "...")]`; the
 //!   README test command enables the feature, so CI never skips them silently.
 #![allow(dead_code)]
 
+mod act;
 pub mod libvirt;
+
+pub use act::Act;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
