@@ -144,6 +144,52 @@ fn timed(r: Run) -> (Outcome, Duration) {
     (o, t.elapsed())
 }
 
+/// A recurring monitor of `r` at `depth`: logged, `rc`, and answered within
+/// [`MONITOR_BUDGET`] (`how` names the case); its outcome, for further assertions.
+#[track_caller]
+fn bounded_monitor(r: &Run, depth: u32, rc: Rc, how: &str) -> Outcome {
+    let (o, took) = timed(
+        r.clone()
+            .action("monitor")
+            .recurring()
+            .depth(depth)
+            .timeout(MONITOR_BUDGET),
+    );
+    eprintln!(
+        "{how}: monitor depth {depth} answered {} in {:.1} s: {:?}",
+        o.rc,
+        took.as_secs_f64(),
+        o.reason()
+    );
+    o.assert_rc(rc);
+    assert!(
+        took < MONITOR_BUDGET,
+        "{how}: monitor {depth} took {took:?}"
+    );
+    o
+}
+
+/// A forced stop (`force_unmount=true`) of `r` within [`STOP_BUDGET`]: 0, nothing left
+/// mounted on [`MNT`]; `how` names the case in the log line and in every failure.
+#[track_caller]
+fn forced_stop(r: &Run, how: &str) {
+    let (o, took) = timed(
+        r.clone()
+            .action("stop")
+            .param("force_unmount", "true")
+            .timeout(STOP_BUDGET),
+    );
+    eprintln!(
+        "{how}: stop answered {} in {:.1} s\n{}",
+        o.rc,
+        took.as_secs_f64(),
+        o.stderr
+    );
+    o.assert_rc(Rc::Success);
+    assert!(took < STOP_BUDGET, "{how}: stop took {took:?}");
+    assert_eq!(mounted(MNT), None, "{how}: still mounted after stop");
+}
+
 /// A process with its working directory in `dir` (and, with `file`, that file open).
 fn holder(dir: &str, file: Option<&str>) -> Child {
     let mut c = Command::new("sleep");
@@ -250,23 +296,11 @@ fn force_unmount_busy_mount() {
     r.act("start", Rc::Success);
     let mut cwd = holder(MNT, None);
     let mut open = holder(BASE, Some("mnt/held.log"));
-    let (o, took) = timed(
-        r.clone()
-            .action("stop")
-            .param("force_unmount", "true")
-            .timeout(STOP_BUDGET),
-    );
-    o.assert_rc(Rc::Success);
-    assert!(took < STOP_BUDGET, "stop took {took:?}");
-    assert_eq!(mounted(MNT), None, "still mounted after stop");
+    forced_stop(&r, "busy mount");
     assert!(killed(&mut cwd), "the process with its cwd there lives");
     assert!(
         killed(&mut open),
         "the process with a file open there lives"
-    );
-    eprintln!(
-        "busy stop with force_unmount=true: {:.1} s",
-        took.as_secs_f64()
     );
 
     r.act("start", Rc::Success);
@@ -324,55 +358,10 @@ impl Drop for Unreachable {
 /// detached lazily when umount2 itself blocks) inside its budget: 0, nothing left mounted.
 fn server_gone(r: &Run, how: &str, mut cwd: Child) {
     for depth in [0, 10] {
-        let (o, took) = timed(
-            r.clone()
-                .action("monitor")
-                .recurring()
-                .depth(depth)
-                .timeout(MONITOR_BUDGET),
-        );
-        eprintln!(
-            "{how}: monitor depth {depth} answered {} in {:.1} s",
-            o.rc,
-            took.as_secs_f64()
-        );
-        o.assert_rc(Rc::Success);
-        assert!(
-            took < MONITOR_BUDGET,
-            "{how}: monitor {depth} took {took:?}"
-        );
+        bounded_monitor(r, depth, Rc::Success, how);
     }
-    let (o, took) = timed(
-        r.clone()
-            .action("monitor")
-            .recurring()
-            .depth(20)
-            .timeout(MONITOR_BUDGET),
-    );
-    eprintln!(
-        "{how}: monitor depth 20 answered {} in {:.1} s: {:?}",
-        o.rc,
-        took.as_secs_f64(),
-        o.reason()
-    );
-    o.assert_rc(Rc::ErrGeneric)
-        .assert_reason_contains(".Filesystem_status");
-    assert!(took < MONITOR_BUDGET, "{how}: monitor 20 took {took:?}");
-    let (o, took) = timed(
-        r.clone()
-            .action("stop")
-            .param("force_unmount", "true")
-            .timeout(STOP_BUDGET),
-    );
-    eprintln!(
-        "{how}: stop answered {} in {:.1} s\n{}",
-        o.rc,
-        took.as_secs_f64(),
-        o.stderr
-    );
-    o.assert_rc(Rc::Success);
-    assert!(took < STOP_BUDGET, "{how}: stop took {took:?}");
-    assert_eq!(mounted(MNT), None, "{how}: still mounted after stop");
+    bounded_monitor(r, 20, Rc::ErrGeneric, how).assert_reason_contains(".Filesystem_status");
+    forced_stop(r, how);
     assert!(killed(&mut cwd), "{how}: the holder lives");
     r.act_probe(Rc::NotRunning);
 }
@@ -435,21 +424,7 @@ fn server_gone_unreachable() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_secs(2));
-    let (o, took) = timed(
-        r.clone()
-            .action("stop")
-            .param("force_unmount", "true")
-            .timeout(STOP_BUDGET),
-    );
-    eprintln!(
-        "dirty pages, server unreachable: stop answered {} in {:.1} s\n{}",
-        o.rc,
-        took.as_secs_f64(),
-        o.stderr
-    );
-    o.assert_rc(Rc::Success);
-    assert!(took < STOP_BUDGET, "stop took {took:?}");
-    assert_eq!(mounted(MNT), None, "still mounted after stop");
+    forced_stop(&r, "dirty pages, server unreachable");
     let mut writer = writer;
     let _ = writer.kill();
     let _ = writer.wait();
