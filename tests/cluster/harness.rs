@@ -1644,26 +1644,12 @@ pub fn primitive(
         "<primitive id=\"{id}\" class=\"{class}\"{prov} type=\"{}\">",
         xesc(typ)
     );
-    if !params.is_empty() {
-        x.push_str(&format!("<instance_attributes id=\"{id}-params\">"));
-        for (k, v) in params {
-            x.push_str(&format!(
-                "<nvpair id=\"{id}-params-{k}\" name=\"{k}\" value=\"{}\"/>",
-                xesc(v)
-            ));
-        }
-        x.push_str("</instance_attributes>");
-    }
-    if !meta.is_empty() {
-        x.push_str(&format!("<meta_attributes id=\"{id}-meta\">"));
-        for (k, v) in meta {
-            x.push_str(&format!(
-                "<nvpair id=\"{id}-meta-{k}\" name=\"{k}\" value=\"{}\"/>",
-                xesc(v)
-            ));
-        }
-        x.push_str("</meta_attributes>");
-    }
+    x.push_str(&nvpairs(
+        "instance_attributes",
+        &format!("{id}-params"),
+        params,
+    ));
+    x.push_str(&nvpairs("meta_attributes", &format!("{id}-meta"), meta));
     if !ops.is_empty() {
         x.push_str("<operations>");
         for (n, interval, timeout, extra) in ops {
@@ -1674,6 +1660,23 @@ pub fn primitive(
         x.push_str("</operations>");
     }
     x.push_str("</primitive>");
+    x
+}
+
+/// An attribute set `<{set} id="{id}">` of `pairs` (nvpair ids `{id}-{name}`); nothing when
+/// `pairs` is empty.
+fn nvpairs(set: &str, id: &str, pairs: &[(&str, &str)]) -> String {
+    if pairs.is_empty() {
+        return String::new();
+    }
+    let mut x = format!("<{set} id=\"{id}\">");
+    for (k, v) in pairs {
+        x.push_str(&format!(
+            "<nvpair id=\"{id}-{k}\" name=\"{k}\" value=\"{}\"/>",
+            xesc(v)
+        ));
+    }
+    x.push_str(&format!("</{set}>"));
     x
 }
 
@@ -1901,3 +1904,4 @@ pub fn scaled(d: Duration) -> Duration {
         .unwrap_or(1);
     d * k
 }
+
