@@ -1905,3 +1905,68 @@ pub fn scaled(d: Duration) -> Duration {
     d * k
 }
 
+// ------------------------------------------------------------------ scenario building blocks
+//
+// The pieces several scenarios build their CIB and their client checks from.
+
+/// `ocf:{provider}:IPaddr2` primitive `id`: the floating address `vip`/24 on the nodes' eth0.
+pub fn ipaddr2_primitive(
+    id: &str,
+    provider: &str,
+    vip: &str,
+    ops: &[(&str, &str, &str, &str)],
+) -> String {
+    primitive(
+        id,
+        &format!("ocf:{provider}:IPaddr2"),
+        &[("ip", vip), ("cidr_netmask", "24"), ("nic", "eth0")],
+        &[],
+        ops,
+    )
+}
+
+/// `ocf:{provider}:Filesystem` primitive `id`: the ext4 shared disk `dev` mounted on `dir`.
+pub fn ext4_primitive(
+    id: &str,
+    provider: &str,
+    dev: &str,
+    dir: &str,
+    ops: &[(&str, &str, &str, &str)],
+) -> String {
+    primitive(
+        id,
+        &format!("ocf:{provider}:Filesystem"),
+        &[("device", dev), ("directory", dir), ("fstype", "ext4")],
+        &[],
+        ops,
+    )
+}
+
+/// Group `id` of the primitives `members` (their XML, in order) with `resource-stickiness`
+/// 100, so that it stays where it runs when its preferred node returns.
+pub fn sticky_group(id: &str, members: &[String]) -> String {
+    format!(
+        "<group id=\"{id}\">{}<meta_attributes id=\"{id}-meta\">\
+           <nvpair id=\"{id}-meta-stickiness\" name=\"resource-stickiness\" value=\"100\"/>\
+         </meta_attributes></group>",
+        members.concat()
+    )
+}
+
+/// What the client namespace gets with `curl -sS --max-time 3 {args}` (bounded to 10 s), if
+/// curl succeeds.
+pub fn client_curl(args: &[&str]) -> Option<String> {
+    let mut argv = vec![
+        "ip",
+        "netns",
+        "exec",
+        CLIENT_NS,
+        "curl",
+        "-sS",
+        "--max-time",
+        "3",
+    ];
+    argv.extend_from_slice(args);
+    let (rc, out, _) = host(&argv, Duration::from_secs(10));
+    (rc == 0).then_some(out)
+}

@@ -62,13 +62,7 @@ fn lamp_group_fails_over_without_losing_acknowledged_rows() {
     let ops = &[("monitor", "5s", "30s", "")];
     let group = format!(
         "<group id=\"lamp\">{}{}{}{}</group>",
-        primitive(
-            "fs",
-            "ocf:ocfrs:Filesystem",
-            &[("device", &dev), ("directory", &mnt), ("fstype", "ext4")],
-            &[],
-            ops,
-        ),
+        ext4_primitive("fs", "ocfrs", &dev, &mnt, ops),
         primitive(
             "db",
             "ocf:ocfrs:mysql",
@@ -95,13 +89,7 @@ fn lamp_group_fails_over_without_losing_acknowledged_rows() {
             &[],
             ops,
         ),
-        primitive(
-            "ip",
-            "ocf:ocfrs:IPaddr2",
-            &[("ip", VIP), ("cidr_netmask", "24"), ("nic", "eth0")],
-            &[],
-            ops,
-        ),
+        ipaddr2_primitive("ip", "ocfrs", VIP, ops),
     );
     c.cib_create("resources", &group);
     c.cib_create("constraints", &prefer("lamp", "n1", "50"));
@@ -128,25 +116,9 @@ fn lamp_group_fails_over_without_losing_acknowledged_rows() {
             ),
         ],
     );
-    let page = |c: &Cluster| {
-        let (rc, out, _) = host(
-            &[
-                "ip",
-                "netns",
-                "exec",
-                CLIENT_NS,
-                "curl",
-                "-fsS",
-                "-m",
-                "3",
-                &format!("http://{VIP}/"),
-            ],
-            Duration::from_secs(10),
-        );
-        let _ = c;
-        (rc == 0).then_some(out)
-    };
-    assert_eq!(page(&c).as_deref(), Some("ocfmysql lamp page\n"));
+    // -f: an HTTP error status is no page.
+    let page = || client_curl(&["-f", &format!("http://{VIP}/")]);
+    assert_eq!(page().as_deref(), Some("ocfmysql lamp page\n"));
 
     // The client: numbered rows, one commit each, through the floating address
     // ([`Writer`]: rows committed without acknowledgement are kept apart, not counted).
@@ -194,7 +166,7 @@ fn lamp_group_fails_over_without_losing_acknowledged_rows() {
         "acknowledged rows lost: {lost:?}\n{}",
         c.report()
     );
-    assert_eq!(page(&c).as_deref(), Some("ocfmysql lamp page\n"));
+    assert_eq!(page().as_deref(), Some("ocfmysql lamp page\n"));
     let s = sampler.finish();
     assert!(
         s.doubles.is_empty(),

@@ -143,13 +143,7 @@ fn soak_failovers_lose_nothing_and_never_double_activate() {
     let ops = &[("monitor", "5s", "30s", ""), ("stop", "0", "30s", "")];
     let group = format!(
         "<group id=\"soak\">{}{}{}</group>",
-        primitive(
-            "fs",
-            "ocf:ocfrs:Filesystem",
-            &[("device", &dev), ("directory", &mnt), ("fstype", "ext4")],
-            &[],
-            ops,
-        ),
+        ext4_primitive("fs", "ocfrs", &dev, &mnt, ops),
         primitive(
             "db",
             "ocf:ocfrs:mysql",
@@ -169,13 +163,7 @@ fn soak_failovers_lose_nothing_and_never_double_activate() {
                 ("stop", "0", "30s", ""),
             ],
         ),
-        primitive(
-            "ip",
-            "ocf:ocfrs:IPaddr2",
-            &[("ip", VIP), ("cidr_netmask", "24"), ("nic", "eth0")],
-            &[],
-            ops,
-        ),
+        ipaddr2_primitive("ip", "ocfrs", VIP, ops),
     );
     c.cib_create("resources", &group);
     c.meta("soak", "resource-stickiness", "200");

@@ -31,13 +31,7 @@ fn switch_check_then_switch_a_running_address_without_a_restart() {
     let c = Cluster::up(2);
     c.cib_create(
         "resources",
-        &primitive(
-            "vip",
-            "ocf:heartbeat:IPaddr2",
-            &[("ip", VIP), ("cidr_netmask", "24"), ("nic", "eth0")],
-            &[],
-            &[("monitor", "3s", "20s", "")],
-        ),
+        &ipaddr2_primitive("vip", "heartbeat", VIP, &[("monitor", "3s", "20s", "")]),
     );
     // Running, and switchable only with a change: our Dummy's default state file differs.
     c.cib_create(
