@@ -15,7 +15,7 @@
 //! `ocf:heartbeat:apache` (a static page; ocfrs' apache agent lives on its own branch).
 use super::harness::*;
 use super::sampler::Sampler;
-use super::writer::{mysql_files, Writer};
+use super::writer::{mysql_files, mysql_primitive, Writer};
 use std::time::{Duration, Instant};
 
 const VIP: &str = "192.0.2.102";
@@ -63,20 +63,12 @@ fn lamp_group_fails_over_without_losing_acknowledged_rows() {
     let group = format!(
         "<group id=\"lamp\">{}{}{}{}</group>",
         ext4_primitive("fs", "ocfrs", &dev, &mnt, ops),
-        primitive(
+        mysql_primitive(
             "db",
-            "ocf:ocfrs:mysql",
-            &[
-                ("config", &format!("{dir}/my.cnf")),
-                ("datadir", &mnt),
-                ("pid", "/run/ocfmysql-lamp/mysqld.pid"),
-                ("socket", "/run/ocfmysql-lamp/mysqld.sock"),
-                ("log", "/run/ocfmysql-lamp/error.log"),
-                ("enable_creation", "true"),
-                ("client_binary", "/usr/bin/mariadb"),
-            ],
-            &[],
-            &[("start", "0", "90s", ""), ("monitor", "5s", "30s", "")],
+            &dir,
+            &mnt,
+            "/run/ocfmysql-lamp",
+            &[("start", "0", "90s", ""), ("monitor", "5s", "30s", "")]
         ),
         primitive(
             "web",

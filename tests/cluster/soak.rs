@@ -22,7 +22,7 @@
 //! Names: everything under the harness's `ocfc-*` names and `STATE/ocfrs-hd-soak`.
 use super::harness::*;
 use super::sampler::Sampler;
-use super::writer::{mysql_files, Writer};
+use super::writer::{mysql_files, mysql_primitive, Writer};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
@@ -144,24 +144,16 @@ fn soak_failovers_lose_nothing_and_never_double_activate() {
     let group = format!(
         "<group id=\"soak\">{}{}{}</group>",
         ext4_primitive("fs", "ocfrs", &dev, &mnt, ops),
-        primitive(
+        mysql_primitive(
             "db",
-            "ocf:ocfrs:mysql",
-            &[
-                ("config", &format!("{dir}/my.cnf")),
-                ("datadir", &mnt),
-                ("pid", &format!("{RUN}/mysqld.pid")),
-                ("socket", &format!("{RUN}/mysqld.sock")),
-                ("log", &format!("{RUN}/error.log")),
-                ("enable_creation", "true"),
-                ("client_binary", "/usr/bin/mariadb"),
-            ],
-            &[],
+            &dir,
+            &mnt,
+            RUN,
             &[
                 ("start", "0", "120s", ""),
                 ("monitor", "5s", "30s", ""),
                 ("stop", "0", "30s", ""),
-            ],
+            ]
         ),
         ipaddr2_primitive("ip", "ocfrs", VIP, ops),
     );
