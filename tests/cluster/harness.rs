@@ -465,18 +465,9 @@ pub fn power_off(i: usize) {
                 (!is_our_node_process(init, i)).then_some(())
             });
     }
-    let _ = host(
-        &[
-            "ip",
-            "-n",
-            SWITCH_NS,
-            "link",
-            "set",
-            &format!("p{i}"),
-            "down",
-        ],
-        Duration::from_secs(10),
-    );
+    let port = format!("p{i}");
+    let unplug = ["ip", "-n", SWITCH_NS, "link", "set", &port, "down"];
+    let _ = host(&unplug, Duration::from_secs(10));
 }
 
 /// Remove whatever an earlier run of this harness left: node processes (by their pid files,
@@ -972,15 +963,8 @@ impl Cluster {
 
     /// Take node `i`'s switch port down (network partition of that node).
     pub fn unplug(&self, i: usize) {
-        host_ok(&[
-            "ip",
-            "-n",
-            SWITCH_NS,
-            "link",
-            "set",
-            &format!("p{i}"),
-            "down",
-        ]);
+        let port = format!("p{i}");
+        host_ok(&["ip", "-n", SWITCH_NS, "link", "set", &port, "down"]);
     }
 
     /// Put node `i`'s switch port up again.
