@@ -3,6 +3,7 @@
 //! Fencing: relies on `stonith-enabled=false`; only monitors fail here, the stops that
 //! follow succeed, so no fencing would be asked for.
 use super::harness::*;
+use super::policy_common::now;
 use std::time::Duration;
 
 fn calls_after(c: &Cluster, i: usize, rsc: &str, t: f64) -> Vec<Call> {
@@ -10,13 +11,6 @@ fn calls_after(c: &Cluster, i: usize, rsc: &str, t: f64) -> Vec<Call> {
         .into_iter()
         .filter(|x| x.rsc == rsc && x.t >= t)
         .collect()
-}
-
-fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs_f64()
 }
 
 /// Wait for a stop then a start of `rsc` on node `i` after `t`, both successful, and the

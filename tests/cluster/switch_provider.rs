@@ -11,16 +11,9 @@
 //!
 //! Fencing: relies on `stonith-enabled=false` (no node fails here).
 use super::harness::*;
-use std::time::{SystemTime, UNIX_EPOCH};
+use super::policy_common::now;
 
 const VIP: &str = "192.0.2.120";
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
 
 #[test]
 #[cfg_attr(
