@@ -221,6 +221,41 @@ impl NetNs {
     }
 }
 
+impl NetNs {
+    /// A namespace whose eth0 has 192.168.144.1/24: the network the IPaddr2 instance of
+    /// [`ipaddr2_args`] joins.
+    pub fn for_ipaddr2(tag: &str) -> NetNs {
+        let ns = NetNs::new(tag);
+        let (rc, _, e) = sh(Command::new("ip").args([
+            "-n",
+            &ns.name,
+            "addr",
+            "add",
+            "192.168.144.1/24",
+            "dev",
+            "eth0",
+        ]));
+        assert_eq!(rc, 0, "{e}");
+        ns
+    }
+}
+
+/// A tester's arguments for the IPaddr2 `agent` as instance `name`: 192.168.144.2/24 on
+/// eth0 (in a [`NetNs::for_ipaddr2`]).
+pub fn ipaddr2_args<'a>(name: &'a str, agent: &'a str) -> [&'a str; 9] {
+    [
+        "-n",
+        name,
+        "-o",
+        "ip=192.168.144.2",
+        "-o",
+        "cidr_netmask=24",
+        "-o",
+        "nic=eth0",
+        agent,
+    ]
+}
+
 impl Drop for NetNs {
     fn drop(&mut self) {
         let _ = sh(Command::new("ip").args(["netns", "del", &self.name]));
@@ -250,6 +285,27 @@ impl Loop {
         std::fs::create_dir_all(&l.mnt).unwrap();
         l
     }
+}
+
+impl Loop {
+    /// A tester's `-o` values for a Filesystem instance on this device and mount point:
+    /// `device=...` and `directory=...` (see [`filesystem_args`]).
+    pub fn params(&self) -> (String, String) {
+        (
+            format!("device={}", self.dev),
+            format!("directory={}", self.mnt.display()),
+        )
+    }
+}
+
+/// A tester's arguments for the Filesystem `agent` as instance `name`: ext4 with the
+/// `device=` and `directory=` values of [`Loop::params`].
+pub fn filesystem_args<'a>(
+    name: &'a str,
+    (dev, dir): &'a (String, String),
+    agent: &'a str,
+) -> [&'a str; 9] {
+    ["-n", name, "-o", dev, "-o", dir, "-o", "fstype=ext4", agent]
 }
 
 impl Drop for Loop {

@@ -246,29 +246,9 @@ fn man_page_and_completions_are_generated() {
     ignore = "needs root: network namespace and veth"
 )]
 fn legacy_matches_shell_on_ipaddr2_in_a_namespace() {
-    let ns = NetNs::new("ip2");
-    let (rc, _, e) = sh(std::process::Command::new("ip").args([
-        "-n",
-        &ns.name,
-        "addr",
-        "add",
-        "192.168.144.1/24",
-        "dev",
-        "eth0",
-    ]));
-    assert_eq!(rc, 0, "{e}");
+    let ns = NetNs::for_ipaddr2("ip2");
     let agent = format!("{HEARTBEAT}/IPaddr2");
-    let args = [
-        "-n",
-        "ocft-ip",
-        "-o",
-        "ip=192.168.144.2",
-        "-o",
-        "cidr_netmask=24",
-        "-o",
-        "nic=eth0",
-        agent.as_str(),
-    ];
+    let args = ipaddr2_args("ocft-ip", &agent);
     let (out, _) = same_verdict(Some(&ns.name), &args);
     assert!(out.contains("passed all tests"), "{out}");
     // A bad configuration is caught by both, the same way.
@@ -285,22 +265,7 @@ fn legacy_matches_shell_on_ipaddr2_in_a_namespace() {
 fn legacy_matches_shell_on_filesystem_on_a_loop_device() {
     let d = Tmp::new("fs");
     let lo = Loop::new(&d);
-    let dev = format!("device={}", lo.dev);
-    let dir = format!("directory={}", lo.mnt.display());
     let agent = format!("{HEARTBEAT}/Filesystem");
-    let (out, _) = same_verdict(
-        None,
-        &[
-            "-n",
-            "ocft-fs",
-            "-o",
-            &dev,
-            "-o",
-            &dir,
-            "-o",
-            "fstype=ext4",
-            &agent,
-        ],
-    );
+    let (out, _) = same_verdict(None, &filesystem_args("ocft-fs", &lo.params(), &agent));
     assert!(out.contains("passed all tests"), "{out}");
 }

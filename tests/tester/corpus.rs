@@ -164,31 +164,11 @@ fn debian_dummy_stateful_and_a_cat_agent_pass_by_default() {
     ignore = "needs root: network namespace, veth, loop device, mount"
 )]
 fn debian_ipaddr2_passes_and_filesystem_has_one_finding() {
-    let ns = NetNs::new("cip");
-    let (rc, _, e) = sh(Command::new("ip").args([
-        "-n",
-        &ns.name,
-        "addr",
-        "add",
-        "192.168.144.1/24",
-        "dev",
-        "eth0",
-    ]));
-    assert_eq!(rc, 0, "{e}");
+    let ns = NetNs::for_ipaddr2("cip");
     let agent = format!("{HEARTBEAT}/IPaddr2");
     expect(
         Some(&ns.name),
-        &[
-            "-n",
-            "ocftst-ip",
-            "-o",
-            "ip=192.168.144.2",
-            "-o",
-            "cidr_netmask=24",
-            "-o",
-            "nic=eth0",
-            &agent,
-        ],
+        &ipaddr2_args("ocftst-ip", &agent),
         &[],
         // `status` prints "running" on stdout; Pacemaker never calls status.
         &[
@@ -199,22 +179,10 @@ fn debian_ipaddr2_passes_and_filesystem_has_one_finding() {
     );
     let d = Tmp::new("cfs");
     let lo = Loop::new(&d);
-    let dev = format!("device={}", lo.dev);
-    let dir = format!("directory={}", lo.mnt.display());
     let agent = format!("{HEARTBEAT}/Filesystem");
     expect(
         None,
-        &[
-            "-n",
-            "ocftst-fs",
-            "-o",
-            &dev,
-            "-o",
-            &dir,
-            "-o",
-            "fstype=ext4",
-            &agent,
-        ],
+        &filesystem_args("ocftst-fs", &lo.params(), &agent),
         // Finding 1 in ocf-tester/README.md.
         &["stop without parameters (never started)"],
         &[
