@@ -278,3 +278,44 @@ echo "valid-rc=$rc"
 rc=0; run OCF_RESKEY_op_sleep=abc || rc=$?
 echo "agent-rc=$rc"
 "#;
+
+/// Runs, in a private mount namespace (bounded: 60 s, SIGKILL 5 s later), [`PRIVATE_DEV_SH`],
+/// `daemon_sh` (starting the logging daemon the test reads), [`DUMMY_WARNING_AND_ERROR_SH`]
+/// and `read_back_sh`, with `$t` the scratch directory `dir`, `$agent` the Dummy agent and
+/// `$instance` `instance`. Asserts that the script exited 0 and Dummy answered 0 and 6;
+/// returns the script's stdout and stderr.
+pub fn dummy_logs_in_private_namespace(
+    instance: &str,
+    daemon_sh: &str,
+    read_back_sh: &str,
+    dir: &Path,
+) -> (String, String) {
+    let script = [
+        "set -u\nt=$1; agent=$2; instance=$3\n",
+        PRIVATE_DEV_SH,
+        daemon_sh,
+        DUMMY_WARNING_AND_ERROR_SH,
+        read_back_sh,
+    ]
+    .concat();
+    let (rc, out, err) = sh(std::process::Command::new("timeout")
+        .args([
+            "-k",
+            "5",
+            "60",
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+        ])
+        .args(["--", "sh", "-c", &script, "sh"])
+        .arg(dir)
+        .arg(agent("Dummy"))
+        .arg(instance));
+    assert_eq!(rc, 0, "{out}{err}");
+    assert!(
+        out.contains("valid-rc=0") && out.contains("agent-rc=6"),
+        "{out}{err}"
+    );
+    (out, err)
+}
