@@ -19,17 +19,7 @@ use std::time::{Duration, Instant};
 /// create meanwhile: such a copy would keep our filesystems mounted (and the devices claimed)
 /// after the agent unmounted them here, which the agent's stop rightly reports as a failure.
 fn isolate() {
-    use nix::mount::{mount, MsFlags};
-    use nix::sched::{unshare, CloneFlags};
-    unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_FS).expect("unshare mount namespace");
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .expect("make / private");
+    crate::common::private_mount_namespace();
 }
 
 /// This thread's mount table (`/proc/self` would show the main thread's namespace).

@@ -29,16 +29,7 @@ fn populate(dev: &str) {
     let dev = dev.to_string();
     std::thread::spawn(move || {
         use nix::mount::{mount, umount, MsFlags};
-        use nix::sched::{unshare, CloneFlags};
-        unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_FS).expect("unshare");
-        mount(
-            None::<&str>,
-            "/",
-            None::<&str>,
-            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-            None::<&str>,
-        )
-        .expect("make / private");
+        crate::common::private_mount_namespace();
         let at = format!("{STATE}/populate");
         std::fs::create_dir_all(&at).unwrap();
         mount(

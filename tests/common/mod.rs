@@ -319,3 +319,20 @@ pub fn dummy_logs_in_private_namespace(
     );
     (out, err)
 }
+
+/// Moves the calling thread (and so every process it starts) into a mount namespace of its
+/// own with private propagation: what it mounts is seen by nobody else, and mounts made
+/// elsewhere afterwards do not reach it.
+pub fn private_mount_namespace() {
+    use nix::mount::{mount, MsFlags};
+    use nix::sched::{unshare, CloneFlags};
+    unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_FS).expect("unshare mount namespace");
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .expect("make / private");
+}
