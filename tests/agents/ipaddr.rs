@@ -13,7 +13,7 @@
 //! 20 ms instead of every second (the hang timeout is scaled to stay 20 s), bind-mounted in a
 //! private mount namespace together with a private cases directory; and IPv6 duplicate
 //! address detection is switched off on the ocft interfaces (DAD has its own test here).
-use crate::common::{agent, run, sh, Act, TempDir};
+use crate::common::{agent, run, sh, shell_tester, Act, TempDir};
 use ocf::net::{self, Addr, Netlink};
 use ocf::testing::Run;
 use ocf::{Deadline, Rc};
@@ -700,12 +700,6 @@ fn legacy_ipaddr_face() {
     ipaddr("start", &[("ip", "192.0.2.13"), ("nic", "")]).assert_rc(Rc::Success);
     assert!(p.a.has("192.0.2.13", 24));
     ipaddr("stop", &[("ip", "192.0.2.13"), ("nic", "")]).assert_rc(Rc::Success);
-}
-
-fn shell_tester(args: &[&str]) -> (i32, String, String) {
-    sh(Command::new("/usr/sbin/ocf-tester")
-        .env("OCF_ROOT", "/usr/lib/ocf")
-        .args(args))
 }
 
 #[test]

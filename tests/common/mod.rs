@@ -146,6 +146,14 @@ pub fn run(type_name: &str) -> ocf::testing::Run {
     ocf::testing::Run::binary(agent(type_name))
 }
 
+/// Runs Debian's shell `ocf-tester` (package resource-agents) with `args` and
+/// `OCF_ROOT=/usr/lib/ocf`: (code, stdout, stderr).
+pub fn shell_tester<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (i32, String, String) {
+    sh(std::process::Command::new("/usr/sbin/ocf-tester")
+        .env("OCF_ROOT", "/usr/lib/ocf")
+        .args(args))
+}
+
 /// Whether this process runs as root.
 pub fn is_root() -> bool {
     nix::unistd::Uid::effective().is_root()
