@@ -11,6 +11,7 @@
 
 mod act;
 pub mod libvirt;
+pub mod libvirt_state;
 
 pub use act::Act;
 
