@@ -303,21 +303,9 @@ fn ipv4_lifecycle_with_gratuitous_arp() {
     // A sender that is not installed: start 5 with a reason. The agent always searches the
     // standard directories too, so pick a sender this host lacks (arping comes and goes with
     // iputils-arping; ipoibarping is InfiniBand's).
-    let installed = |prog: &str| {
-        [
-            "/usr/local/sbin",
-            "/usr/local/bin",
-            "/usr/sbin",
-            "/usr/bin",
-            "/sbin",
-            "/bin",
-        ]
-        .iter()
-        .any(|d| std::path::Path::new(d).join(prog).exists())
-    };
     let (sender, prog) = [("iputils_arping", "arping"), ("ipoibarping", "ipoibarping")]
         .into_iter()
-        .find(|(_, prog)| !installed(prog))
+        .find(|(_, prog)| crate::common::in_agent_std_dirs(prog).is_none())
         .expect("both arping and ipoibarping are installed: no missing sender to test");
     r.clone()
         .param("arp_sender", sender)

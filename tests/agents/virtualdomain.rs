@@ -677,17 +677,8 @@ fn frozen_answers_1(h: &Host, r: &Run, secs: u64) {
 /// Fails loudly when `tool` is installed in a directory agents always search (the SDK appends
 /// the standard directories to any `PATH`): the "missing" steps need it absent.
 fn assert_not_installed(tool: &str) {
-    for d in [
-        "/usr/local/sbin",
-        "/usr/local/bin",
-        "/usr/sbin",
-        "/usr/bin",
-        "/sbin",
-        "/bin",
-    ] {
-        let p = std::path::Path::new(d).join(tool);
-        assert!(
-            !p.exists(),
+    if let Some(p) = crate::common::in_agent_std_dirs(tool) {
+        panic!(
             "{} is installed: this step checks what the agent does without it",
             p.display()
         );

@@ -155,6 +155,26 @@ pub fn shell_tester<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (i32, String, Stri
         .args(args))
 }
 
+/// The directories the SDK appends to every agent's `PATH` (`prepare_process` in
+/// ocf-sdk/src/dispatch.rs): a program there is found by an agent whatever its caller's
+/// `PATH` says.
+pub const AGENT_STD_DIRS: [&str; 6] = [
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+/// Where `tool` is in one of [`AGENT_STD_DIRS`], if anywhere.
+pub fn in_agent_std_dirs(tool: &str) -> Option<PathBuf> {
+    AGENT_STD_DIRS
+        .iter()
+        .map(|d| Path::new(d).join(tool))
+        .find(|p| p.exists())
+}
+
 /// Whether this process runs as root.
 pub fn is_root() -> bool {
     nix::unistd::Uid::effective().is_root()
