@@ -12,6 +12,12 @@
 mod act;
 pub mod libvirt;
 pub mod libvirt_state;
+mod tempdir;
+
+pub use tempdir::TempDir;
+
+/// The prefix of the integration suite's temporary directories ([`TempDir`]).
+const TEMP_PREFIX: &str = "ocfrs-it";
 
 pub use act::Act;
 
@@ -37,37 +43,6 @@ pub fn our_tester() -> PathBuf {
 /// The rows of our ocf-tester's summary table that failed (text output), in table order.
 pub fn tester_failures(text: &str) -> Vec<&str> {
     text.lines().filter(|l| l.ends_with(" FAIL")).collect()
-}
-
-/// A temporary directory, removed when dropped.
-#[derive(Debug)]
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    /// A new, empty, world-traversable directory under /tmp named after `tag`.
-    pub fn new(tag: &str) -> TempDir {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let p = std::env::temp_dir().join(format!("ocfrs-it-{tag}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("create temp dir");
-        set_mode(&p, 0o755);
-        TempDir(p)
-    }
-    /// Its path.
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-    /// A path inside it.
-    pub fn join(&self, p: impl AsRef<Path>) -> PathBuf {
-        self.0.join(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// chmod.

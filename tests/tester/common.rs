@@ -35,29 +35,13 @@ pub const SHELL_TESTER: &str = "/usr/sbin/ocf-tester";
 /// Debian's heartbeat agents.
 pub const HEARTBEAT: &str = "/usr/lib/ocf/resource.d/heartbeat";
 
-/// A directory removed on drop.
-pub struct Tmp(pub PathBuf);
+#[path = "../common/tempdir.rs"]
+mod tempdir;
 
-impl Tmp {
-    pub fn new(tag: &str) -> Tmp {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let p = std::env::temp_dir().join(format!("ocft-{tag}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        chmod(&p, 0o755);
-        Tmp(p)
-    }
-    pub fn join(&self, p: &str) -> PathBuf {
-        self.0.join(p)
-    }
-}
+pub use tempdir::TempDir;
 
-impl Drop for Tmp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+/// The prefix of the tester suite's temporary directories ([`TempDir`]).
+const TEMP_PREFIX: &str = "ocft";
 
 pub fn chmod(p: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
@@ -65,7 +49,7 @@ pub fn chmod(p: &Path, mode: u32) {
 }
 
 /// Install the fixture agent under `fault` in `dir/prov/` and return its path.
-pub fn fixture(dir: &Tmp, fault: &str) -> PathBuf {
+pub fn fixture(dir: &TempDir, fault: &str) -> PathBuf {
     let prov = dir.join("prov");
     std::fs::create_dir_all(&prov).unwrap();
     chmod(&prov, 0o755);
@@ -77,7 +61,7 @@ pub fn fixture(dir: &Tmp, fault: &str) -> PathBuf {
 }
 
 /// Our Dummy as an installed-looking agent in `dir`.
-pub fn our_dummy(dir: &Tmp) -> PathBuf {
+pub fn our_dummy(dir: &TempDir) -> PathBuf {
     let prov = dir.join("resource.d/ocfrs");
     std::fs::create_dir_all(&prov).unwrap();
     for d in [dir.join("resource.d"), prov.clone()] {
@@ -269,7 +253,7 @@ pub struct Loop {
 }
 
 impl Loop {
-    pub fn new(dir: &Tmp) -> Loop {
+    pub fn new(dir: &TempDir) -> Loop {
         let img = dir.join("ocft-fs.img");
         let f = std::fs::File::create(&img).unwrap();
         f.set_len(32 << 20).unwrap();

@@ -3,7 +3,7 @@ use crate::common::*;
 
 #[test]
 fn legacy_matches_shell_on_heartbeat_dummy() {
-    let d = Tmp::new("dummy");
+    let d = TempDir::new("dummy");
     let state = format!("state={}", d.join("d.state").display());
     let agent = format!("{HEARTBEAT}/Dummy");
     let (out, _) = same_verdict(None, &["-n", "ocft-d", "-o", &state, &agent]);
@@ -37,7 +37,7 @@ fn legacy_matches_shell_on_heartbeat_dummy() {
 
 #[test]
 fn legacy_matches_shell_on_pacemaker_stateful() {
-    let d = Tmp::new("stateful");
+    let d = TempDir::new("stateful");
     let state = format!("state={}", d.join("s.state").display());
     let (out, _) = same_verdict(
         None,
@@ -55,7 +55,7 @@ fn legacy_matches_shell_on_pacemaker_stateful() {
 
 #[test]
 fn pacemaker_profile_checks_promotion_on_stateful() {
-    let d = Tmp::new("stateful-pcmk");
+    let d = TempDir::new("stateful-pcmk");
     let state = format!("state={}", d.join("s.state").display());
     let (rc, out, err) = ours(
         None,
@@ -96,7 +96,7 @@ fn pacemaker_profile_checks_promotion_on_stateful() {
 
 #[test]
 fn legacy_matches_shell_on_broken_fixtures() {
-    let d = Tmp::new("broken-legacy");
+    let d = TempDir::new("broken-legacy");
     let state = format!("state={}", d.join("f.state").display());
     for fault in [
         "good",
@@ -121,7 +121,7 @@ fn legacy_matches_shell_on_broken_fixtures() {
 
 #[test]
 fn our_dummy_passes_every_profile() {
-    let d = Tmp::new("ours");
+    let d = TempDir::new("ours");
     let agent = our_dummy(&d);
     let state = format!("state={}", d.join("o.state").display());
     for profile in ["pacemaker", "legacy", "rgmanager"] {
@@ -182,7 +182,7 @@ fn our_dummy_passes_every_profile() {
 
 #[test]
 fn command_line_matches_the_shell_tool() {
-    let d = Tmp::new("cli");
+    let d = TempDir::new("cli");
     let agent = fixture(&d, "good");
     let a = agent.to_str().unwrap();
     // No name: message, usage on stderr, exit 1 (both tools).
@@ -217,7 +217,7 @@ fn command_line_matches_the_shell_tool() {
 
 #[test]
 fn man_page_and_completions_are_generated() {
-    let d = Tmp::new("gen");
+    let d = TempDir::new("gen");
     let (rc, _, err) = ours(None, &["--generate", "man", d.0.to_str().unwrap()]);
     assert_eq!(rc, 0, "{err}");
     let man = std::fs::read_to_string(d.join("ocf-tester.8")).unwrap();
@@ -263,7 +263,7 @@ fn legacy_matches_shell_on_ipaddr2_in_a_namespace() {
     ignore = "needs root: loop device and mount"
 )]
 fn legacy_matches_shell_on_filesystem_on_a_loop_device() {
-    let d = Tmp::new("fs");
+    let d = TempDir::new("fs");
     let lo = Loop::new(&d);
     let agent = format!("{HEARTBEAT}/Filesystem");
     let (out, _) = same_verdict(None, &filesystem_args("ocft-fs", &lo.params(), &agent));
