@@ -12,9 +12,9 @@
 mod act;
 pub mod libvirt;
 pub mod libvirt_state;
-mod tempdir;
+mod shared;
 
-pub use tempdir::TempDir;
+pub use shared::{sh, TempDir};
 
 /// The prefix of the integration suite's temporary directories ([`TempDir`]).
 const TEMP_PREFIX: &str = "ocfrs-it";
@@ -153,18 +153,6 @@ pub fn in_agent_std_dirs(tool: &str) -> Option<PathBuf> {
 /// Whether this process runs as root.
 pub fn is_root() -> bool {
     nix::unistd::Uid::effective().is_root()
-}
-
-/// Run a command to completion, returning (code, stdout, stderr). Panics if it cannot start.
-pub fn sh(cmd: &mut std::process::Command) -> (i32, String, String) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// Samples, until `stop` is set, every `/proc/*/cmdline` and the environment of every

@@ -35,10 +35,10 @@ pub const SHELL_TESTER: &str = "/usr/sbin/ocf-tester";
 /// Debian's heartbeat agents.
 pub const HEARTBEAT: &str = "/usr/lib/ocf/resource.d/heartbeat";
 
-#[path = "../common/tempdir.rs"]
-mod tempdir;
+#[path = "../common/shared.rs"]
+mod shared;
 
-pub use tempdir::TempDir;
+pub use shared::{sh, TempDir};
 
 /// The prefix of the tester suite's temporary directories ([`TempDir`]).
 const TEMP_PREFIX: &str = "ocft";
@@ -71,18 +71,6 @@ pub fn our_dummy(dir: &TempDir) -> PathBuf {
     std::fs::copy(agents_bin(), &dst).unwrap();
     chmod(&dst, 0o755);
     dst
-}
-
-/// (exit code, stdout, stderr).
-pub fn sh(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// A command, optionally inside network namespace `ns`, run from the temp directory (agents

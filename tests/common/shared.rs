@@ -1,8 +1,9 @@
-//! [`TempDir`]: a directory removed on drop. Shared by the integration suite
-//! (tests/common/mod.rs) and the tester's suite (tests/tester/common.rs includes this file
-//! with `#[path]`); each suite names its directories with its own prefix, the
-//! `TEMP_PREFIX` of the module that includes this one.
+//! Fixtures shared by the integration suite (tests/common/mod.rs) and the tester's suite
+//! (tests/tester/common.rs includes this file with `#[path]`), standard library only:
+//! [`TempDir`], a directory removed on drop (each suite names its directories with its own
+//! prefix, the `TEMP_PREFIX` of the module that includes this one), and [`sh`].
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// A temporary directory, removed when dropped (also after a failed assertion).
 #[derive(Debug)]
@@ -40,4 +41,16 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Run a command to completion, returning (code, stdout, stderr). Panics if it cannot start.
+pub fn sh(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
