@@ -1,6 +1,20 @@
 //! The legacy profile gives the shell tool's verdict, step for step.
 use crate::common::*;
 
+/// Our tester with the options `opts` (`--profile ...`, `--format ...`) on `agent` as
+/// instance `name` with the one parameter `param` (`name=value`).
+fn ours_one_param(
+    opts: &[&str],
+    name: &str,
+    param: &str,
+    agent: impl AsRef<std::path::Path>,
+) -> (i32, String, String) {
+    let agent = agent.as_ref().to_str().expect("UTF-8 agent path");
+    let mut args = opts.to_vec();
+    args.extend(["-n", name, "-o", param, agent]);
+    ours(None, &args)
+}
+
 #[test]
 fn legacy_matches_shell_on_heartbeat_dummy() {
     let d = TempDir::new("dummy");
@@ -13,18 +27,7 @@ fn legacy_matches_shell_on_heartbeat_dummy() {
     let agent = fixture(&d, "good");
     let odd = d.join("it's a \"state\" file");
     let o = format!("state={}", odd.display());
-    let (rc, out, err) = ours(
-        None,
-        &[
-            "--profile",
-            "legacy",
-            "-n",
-            "ocft-d",
-            "-o",
-            &o,
-            agent.to_str().unwrap(),
-        ],
-    );
+    let (rc, out, err) = ours_one_param(&["--profile", "legacy"], "ocft-d", &o, &agent);
     assert_eq!(rc, 0, "{out}{err}");
     assert!(!odd.exists(), "stopped at the end");
     // (Run from the temp directory: the shell tool's eval creates stray files.)
@@ -57,15 +60,11 @@ fn legacy_matches_shell_on_pacemaker_stateful() {
 fn pacemaker_profile_checks_promotion_on_stateful() {
     let d = TempDir::new("stateful-pcmk");
     let state = format!("state={}", d.join("s.state").display());
-    let (rc, out, err) = ours(
-        None,
-        &[
-            "-n",
-            "ocft-s",
-            "-o",
-            &state,
-            "/usr/lib/ocf/resource.d/pacemaker/Stateful",
-        ],
+    let (rc, out, err) = ours_one_param(
+        &[],
+        "ocft-s",
+        &state,
+        "/usr/lib/ocf/resource.d/pacemaker/Stateful",
     );
     for check in [
         "monitor after promote",
@@ -125,18 +124,7 @@ fn our_dummy_passes_every_profile() {
     let agent = our_dummy(&d);
     let state = format!("state={}", d.join("o.state").display());
     for profile in ["pacemaker", "legacy", "rgmanager"] {
-        let (rc, out, err) = ours(
-            None,
-            &[
-                "--profile",
-                profile,
-                "-n",
-                "ocft-o",
-                "-o",
-                &state,
-                agent.to_str().unwrap(),
-            ],
-        );
+        let (rc, out, err) = ours_one_param(&["--profile", profile], "ocft-o", &state, &agent);
         assert_eq!(rc, 0, "{profile}:\n{out}\n{err}");
         assert!(out.contains("passed all tests"), "{profile}: {out}");
         assert!(
@@ -145,34 +133,12 @@ fn our_dummy_passes_every_profile() {
         );
     }
     // The machine formats carry the same verdict.
-    let (rc, out, _) = ours(
-        None,
-        &[
-            "--format",
-            "json",
-            "-n",
-            "ocft-o",
-            "-o",
-            &state,
-            agent.to_str().unwrap(),
-        ],
-    );
+    let (rc, out, _) = ours_one_param(&["--format", "json"], "ocft-o", &state, &agent);
     assert_eq!(rc, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["passed"], true);
     assert!(v["checks"].as_array().unwrap().len() > 40);
-    let (rc, out, _) = ours(
-        None,
-        &[
-            "--format",
-            "junit",
-            "-n",
-            "ocft-o",
-            "-o",
-            &state,
-            agent.to_str().unwrap(),
-        ],
-    );
+    let (rc, out, _) = ours_one_param(&["--format", "junit"], "ocft-o", &state, &agent);
     assert_eq!(rc, 0);
     assert!(
         out.contains("<testsuite ") && out.contains("failures=\"0\""),
