@@ -43,7 +43,8 @@ impl Side {
 
 const USAGE: &str = "\
 usage: ocfrs-bench [options]
-  --agents-bin PATH   our multicall binary (default: ocfrs-agents next to this program)
+  --agents-bin PATH   our multicall binary (default: ocfrs-agents next to this program);
+                      each agent's own binary ocfrs-<Agent> beside it is what is measured
   --tester-bin PATH   our ocf-tester (default: ocf-tester next to this program)
   --quick             few runs, 2 s scale check: checks the benchmark works, not a result
   --only A,B          only these pairs (our type names)
@@ -683,15 +684,21 @@ fn measure_tester(cx: &mut Ctx<'_>, case: &pairs::TesterCase) -> Option<TesterRe
 /// scratch directory under the agent's name, as `make install` does. A build that has no
 /// per-agent binaries (`--static`, an older tree) is measured as its multicall binary under
 /// each name, which the run says.
-fn install_agents(agents_bin: &Path, bindir: &Path, built: &[String]) -> Result<()> {
+fn install_agents(
+    agents_bin: &Path,
+    bindir: &Path,
+    built: &[String],
+) -> Result<std::collections::BTreeMap<String, u64>> {
     std::fs::create_dir_all(bindir)?;
     let main = bindir.join("ocfrs-agents");
     std::fs::copy(agents_bin, &main).with_context(|| format!("copy {}", agents_bin.display()))?;
+    let mut own_sizes = std::collections::BTreeMap::new();
     for a in built {
         let own = agents_bin.with_file_name(format!("ocfrs-{a}"));
         if own.is_file() {
-            std::fs::copy(&own, bindir.join(a))
+            let bytes = std::fs::copy(&own, bindir.join(a))
                 .with_context(|| format!("copy {}", own.display()))?;
+            own_sizes.insert(a.clone(), bytes);
         } else {
             eprintln!(
                 "ocfrs-bench: no {} (one binary per agent): measuring {a} as {}",
@@ -701,7 +708,7 @@ fn install_agents(agents_bin: &Path, bindir: &Path, built: &[String]) -> Result<
             std::fs::hard_link(&main, bindir.join(a))?;
         }
     }
-    Ok(())
+    Ok(own_sizes)
 }
 
 fn chmod_755(p: &Path) -> Result<()> {
@@ -731,9 +738,10 @@ fn real_main() -> Result<bool> {
     // The shell ocf-tester runs meta-data as nobody.
     chmod_755(&scratch)?;
     let bindir = scratch.join("ocfrs");
-    install_agents(&opts.agents_bin, &bindir, &built)?;
+    let own_sizes = install_agents(&opts.agents_bin, &bindir, &built)?;
     chmod_755(&bindir)?;
-    let machine_start = report::Machine::probe(&opts.agents_bin);
+    let mut machine_start = report::Machine::probe(&opts.agents_bin);
+    machine_start.own_binary_bytes = own_sizes;
     let mut cx = Ctx {
         opts: &opts,
         scratch: scratch.clone(),

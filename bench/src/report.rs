@@ -21,6 +21,10 @@ pub struct Machine {
     pub git_commit: String,
     pub agents_bin_bytes: u64,
     pub agents_bin_needed: Vec<String>,
+    /// Agents measured as their own binary (`ocfrs-<Agent>`, as installed), with its size;
+    /// an agent not listed was measured as the multicall binary.
+    #[serde(default)]
+    pub own_binary_bytes: std::collections::BTreeMap<String, u64>,
     pub load_start: String,
     pub load_end: String,
     /// Busy share of all cores during the run (everything on the machine, the benchmark
@@ -103,6 +107,7 @@ impl Machine {
             git_commit: cmd_out("git", &["rev-parse", "--short", "HEAD"]),
             agents_bin_bytes: std::fs::metadata(agents_bin).map(|m| m.len()).unwrap_or(0),
             agents_bin_needed: needed,
+            own_binary_bytes: Default::default(),
             load_start: loadavg(),
             load_end: String::new(),
             machine_busy_pct: 0.0,
@@ -269,7 +274,11 @@ fn pair_table(out: &mut String, p: &PairResult, run: &Run) {
     let ours = p.ours.as_ref();
     let shell = p.shell_result.as_ref();
     let miss = p.ours_missing.as_deref().unwrap_or("–");
-    let _ = writeln!(out, "### {} (ocfrs-agents) vs {}\n", p.agent, p.shell);
+    let ours_bin = match run.machine.own_binary_bytes.get(&p.agent) {
+        Some(bytes) => format!("ocfrs-{}, {} KiB", p.agent, bytes / 1024),
+        None => "ocfrs-agents".to_string(),
+    };
+    let _ = writeln!(out, "### {} ({ours_bin}) vs {}\n", p.agent, p.shell);
     if let Some(why) = &p.skipped {
         let _ = writeln!(out, "Not measured: {why}\n");
         return;
@@ -589,7 +598,8 @@ pub fn markdown(run: &Run) -> String {
     );
     let _ = writeln!(
         out,
-        "ocfrs-agents: {} KiB, needs {}. Run: {:.0} s, {} runs per figure ({} start+stop cycles); \
+        "ocfrs-agents (multicall): {} KiB; an agent with its own binary is measured as that \
+         (its heading says which); needs {}. Run: {:.0} s, {} runs per figure ({} start+stop cycles); \
          all cores busy {:.0} % of the time (this benchmark {:.0} %, everything else {:.0} %; load {} → {}).\n",
         m.agents_bin_bytes / 1024,
         m.agents_bin_needed.join(", "),

@@ -79,6 +79,22 @@ fn not_supported(cx: &Context) -> Error {
     ))
 }
 
+/// The optional actions of [`ResourceAgent`]: each defaults to "not supported" (code 3),
+/// with the same signature and the same `# Errors` section.
+macro_rules! optional_actions {
+    ($($(#[$doc:meta])* $name:ident;)*) => {
+        $(
+            $(#[$doc])*
+            ///
+            /// # Errors
+            /// 3 unless implemented.
+            fn $name(_cfg: &Self::Config, cx: &Context) -> Result<()> {
+                Err(not_supported(cx))
+            }
+        )*
+    };
+}
+
 /// An OCF resource agent: a declaration plus domain logic.
 ///
 /// Only `configure`, `start`, `stop` and `monitor` are mandatory. Every other action is
@@ -124,68 +140,25 @@ pub trait ResourceAgent {
     /// Code 1 when failed or undetermined.
     fn monitor(cfg: &Self::Config, cx: &Context) -> Result<Status>;
 
-    /// Unpromoted → promoted.
-    ///
-    /// # Errors
-    /// 3 unless implemented.
-    fn promote(_cfg: &Self::Config, cx: &Context) -> Result<()> {
-        Err(not_supported(cx))
-    }
-    /// Promoted → unpromoted.
-    ///
-    /// # Errors
-    /// 3 unless implemented.
-    fn demote(_cfg: &Self::Config, cx: &Context) -> Result<()> {
-        Err(not_supported(cx))
-    }
-    /// Clone notification (`cx.notify`).
-    ///
-    /// # Errors
-    /// 3 unless implemented.
-    fn notify(_cfg: &Self::Config, cx: &Context) -> Result<()> {
-        Err(not_supported(cx))
-    }
-    /// Re-read the service's own configuration (OCF 1.1 `reload`).
-    ///
-    /// # Errors
-    /// 3 unless implemented.
-    fn reload(_cfg: &Self::Config, cx: &Context) -> Result<()> {
-        Err(not_supported(cx))
-    }
-    /// Apply changed reloadable parameters.
-    ///
-    /// # Errors
-    /// 3 unless implemented.
-    fn reload_agent(_cfg: &Self::Config, cx: &Context) -> Result<()> {
-        Err(not_supported(cx))
-    }
-    /// In-place recovery (rgmanager).
-    ///
-    /// # Errors
-    /// 3 unless implemented.
-    fn recover(_cfg: &Self::Config, cx: &Context) -> Result<()> {
-        Err(not_supported(cx))
-    }
-    /// Push live migration to `cx.migrate_target`.
-    ///
-    /// # Errors
-    /// 3 unless implemented.
-    fn migrate_to(_cfg: &Self::Config, cx: &Context) -> Result<()> {
-        Err(not_supported(cx))
-    }
-    /// Complete live migration from `cx.migrate_source`.
-    ///
-    /// # Errors
-    /// 3 unless implemented.
-    fn migrate_from(_cfg: &Self::Config, cx: &Context) -> Result<()> {
-        Err(not_supported(cx))
-    }
-    /// Any other advertised action (`cx.action`).
-    ///
-    /// # Errors
-    /// 3 unless implemented.
-    fn custom(_cfg: &Self::Config, cx: &Context) -> Result<()> {
-        Err(not_supported(cx))
+    optional_actions! {
+        /// Unpromoted → promoted.
+        promote;
+        /// Promoted → unpromoted.
+        demote;
+        /// Clone notification (`cx.notify`).
+        notify;
+        /// Re-read the service's own configuration (OCF 1.1 `reload`).
+        reload;
+        /// Apply changed reloadable parameters.
+        reload_agent;
+        /// In-place recovery (rgmanager).
+        recover;
+        /// Push live migration to `cx.migrate_target`.
+        migrate_to;
+        /// Complete live migration from `cx.migrate_source`.
+        migrate_from;
+        /// Any other advertised action (`cx.action`).
+        custom;
     }
 }
 
@@ -1028,86 +1001,78 @@ mod tests {
         assert_eq!(call(&["migrate_to"], &[("OCF_RESKEY_mode", "x"), rg]).0, 0);
     }
 
+    /// A test agent with nothing to configure whose start and stop succeed: only its
+    /// declaration and its monitor (`|cx| body`) differ.
+    macro_rules! monitor_only_agent {
+        ($name:ident, $meta:expr, |$cx:ident| $body:block) => {
+            struct $name;
+            impl ResourceAgent for $name {
+                const META: &'static Agent = $meta;
+                type Config = ();
+                fn configure(_: &Params<'_>, _: &Context) -> Result<()> {
+                    Ok(())
+                }
+                fn start(_: &(), _: &Context) -> Result<()> {
+                    Ok(())
+                }
+                fn stop(_: &(), _: &Context) -> Result<()> {
+                    Ok(())
+                }
+                fn monitor(_: &(), $cx: &Context) -> Result<Status> $body
+            }
+        };
+    }
+
     /// The agent of the watchdog test: its monitor blocks in `read(2)` on a FIFO nobody opens
     /// for writing (a real blocking system call, not a sleep the SDK could cut short).
-    struct Hang;
     const HANG: Agent = Agent::new("Hang", "1.1").actions(&[
         Action::start(20),
         Action::stop(20),
         Action::monitor(20, 10),
     ]);
-    impl ResourceAgent for Hang {
-        const META: &'static Agent = &HANG;
-        type Config = ();
-        fn configure(_: &Params<'_>, _: &Context) -> Result<()> {
-            Ok(())
-        }
-        fn start(_: &(), _: &Context) -> Result<()> {
-            Ok(())
-        }
-        fn stop(_: &(), _: &Context) -> Result<()> {
-            Ok(())
-        }
-        fn monitor(_: &(), cx: &Context) -> Result<Status> {
-            let fifo = cx.env.get("HANG_FIFO").unwrap_or("/nonexistent");
-            // An options file alive while the action hangs: the watchdog removes it.
-            let _secret = match cx.env.get("HANG_SECRETS") {
-                Some(d) => Some(crate::secret::OptionsFile::create_in(
-                    std::path::Path::new(d),
-                    b"password=x\n",
-                )?),
-                None => None,
-            };
-            if cx.env.contains("HANG_UNHANDLED") {
-                // Stands in for a thread stuck where no signal handler can run (a FUSE
-                // request whose daemon is stopped waits killable-only): the watchdog's
-                // signal achieves nothing, so only the backstop can end the process.
-                // SAFETY: ignoring a signal installs no code.
-                unsafe {
-                    libc::signal(libc::SIGALRM, libc::SIG_IGN);
-                }
+    monitor_only_agent!(Hang, &HANG, |cx| {
+        let fifo = cx.env.get("HANG_FIFO").unwrap_or("/nonexistent");
+        // An options file alive while the action hangs: the watchdog removes it.
+        let _secret = match cx.env.get("HANG_SECRETS") {
+            Some(d) => Some(crate::secret::OptionsFile::create_in(
+                std::path::Path::new(d),
+                b"password=x\n",
+            )?),
+            None => None,
+        };
+        if cx.env.contains("HANG_UNHANDLED") {
+            // Stands in for a thread stuck where no signal handler can run (a FUSE
+            // request whose daemon is stopped waits killable-only): the watchdog's
+            // signal achieves nothing, so only the backstop can end the process.
+            // SAFETY: ignoring a signal installs no code.
+            unsafe {
+                libc::signal(libc::SIGALRM, libc::SIG_IGN);
             }
-            if cx.env.contains("HANG_BOUNDED") {
-                // Bounded by more than the budget (an agent that asked for too much): the
-                // watchdog answers, naming the call.
-                let f = fifo.to_string();
-                let far = crate::Deadline::after(Duration::from_secs(60));
-                crate::deadline::bounded(far, format!("open of {fifo}"), move || {
-                    std::fs::read(f)
-                })??;
-            } else {
-                std::fs::read(fifo)?;
-            }
-            Ok(Status::Running)
         }
-    }
+        if cx.env.contains("HANG_BOUNDED") {
+            // Bounded by more than the budget (an agent that asked for too much): the
+            // watchdog answers, naming the call.
+            let f = fifo.to_string();
+            let far = crate::Deadline::after(Duration::from_secs(60));
+            crate::deadline::bounded(far, format!("open of {fifo}"), move || std::fs::read(f))??;
+        } else {
+            std::fs::read(fifo)?;
+        }
+        Ok(Status::Running)
+    });
 
     /// The agent of the secret-environment test: its monitor runs `env` (inheriting the
     /// process environment, as any child does) into the file `SECRET_OUT`.
-    struct Leaky;
     const LEAKY_PASSWORD: Param = Param::string("password").secret();
     const LEAKY: Agent = Agent::new("Leaky", "1.1")
         .params(&[LEAKY_PASSWORD])
         .actions(&[Action::start(20), Action::stop(20), Action::monitor(20, 10)]);
-    impl ResourceAgent for Leaky {
-        const META: &'static Agent = &LEAKY;
-        type Config = ();
-        fn configure(_: &Params<'_>, _: &Context) -> Result<()> {
-            Ok(())
-        }
-        fn start(_: &(), _: &Context) -> Result<()> {
-            Ok(())
-        }
-        fn stop(_: &(), _: &Context) -> Result<()> {
-            Ok(())
-        }
-        fn monitor(_: &(), cx: &Context) -> Result<Status> {
-            let out = cx.env.get("SECRET_OUT").unwrap_or("/nonexistent");
-            let env = std::process::Command::new("env").output()?;
-            std::fs::write(out, env.stdout)?;
-            Ok(Status::Running)
-        }
-    }
+    monitor_only_agent!(Leaky, &LEAKY, |cx| {
+        let out = cx.env.get("SECRET_OUT").unwrap_or("/nonexistent");
+        let env = std::process::Command::new("env").output()?;
+        std::fs::write(out, env.stdout)?;
+        Ok(Status::Running)
+    });
 
     /// Runs only as the child of `secret_parameters_are_not_inherited_by_children`.
     #[test]
@@ -1311,23 +1276,7 @@ mod tests {
     #[test]
     fn multicall_lookup_is_exact() {
         const A2: Agent = Agent::new("Unit2", "1.0");
-        struct U2;
-        impl ResourceAgent for U2 {
-            const META: &'static Agent = &A2;
-            type Config = ();
-            fn configure(_: &Params<'_>, _: &Context) -> Result<()> {
-                Ok(())
-            }
-            fn start(_: &(), _: &Context) -> Result<()> {
-                Ok(())
-            }
-            fn stop(_: &(), _: &Context) -> Result<()> {
-                Ok(())
-            }
-            fn monitor(_: &(), _: &Context) -> Result<Status> {
-                Ok(Status::Stopped)
-            }
-        }
+        monitor_only_agent!(U2, &A2, |_cx| { Ok(Status::Stopped) });
         let agents = [entry::<Unit>(), entry::<U2>()];
         assert_eq!(
             lookup(&agents, "/x/Unit").map(|e| e.meta.name),

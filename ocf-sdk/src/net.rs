@@ -825,6 +825,81 @@ pub fn valid_netns_name(name: &str) -> bool {
         && name.len() <= 255
 }
 
+/// `sendto(2)` of `buf` on the socket `fd` to `addr`, a `libc::sockaddr_*` structure
+/// (`sockaddr_in`, `sockaddr_in6`, `sockaddr_ll`, ...) whose size is the address length.
+/// It allocates nothing, so a forked child may call it.
+///
+/// # Errors
+/// The system call's (`ENETUNREACH`, `EPERM`, ...).
+pub fn send_to<A>(fd: &impl AsRawFd, buf: &[u8], addr: &A) -> std::io::Result<usize> {
+    // SAFETY: sendto reads `buf` and `addr` of the sizes given; both outlive the call.
+    let r = unsafe {
+        libc::sendto(
+            fd.as_raw_fd(),
+            buf.as_ptr().cast(),
+            buf.len(),
+            0,
+            (addr as *const A).cast(),
+            std::mem::size_of::<A>() as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(r as usize)
+}
+
+/// Wait up to `wait` (1 ms at least) for a datagram or frame on the socket `fd` and receive
+/// it into `buf` without blocking: `None` when nothing came in time or a signal interrupted
+/// the wait.
+///
+/// # Errors
+/// The system calls' (`poll(2)`, `recv(2)`).
+pub fn recv_within(
+    fd: &impl AsRawFd,
+    buf: &mut [u8],
+    wait: Duration,
+) -> std::io::Result<Option<usize>> {
+    use std::io::{Error, ErrorKind};
+    let ms = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX).max(1);
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: poll on one valid pollfd.
+    let r = unsafe { libc::poll(&mut pfd, 1, ms) };
+    if r < 0 {
+        let e = Error::last_os_error();
+        return if e.kind() == ErrorKind::Interrupted {
+            Ok(None)
+        } else {
+            Err(e)
+        };
+    }
+    if r == 0 {
+        return Ok(None);
+    }
+    // SAFETY: recv writes at most buf.len() bytes into buf.
+    let n = unsafe {
+        libc::recv(
+            fd.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT,
+        )
+    };
+    if n < 0 {
+        let e = Error::last_os_error();
+        return if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) {
+            Ok(None)
+        } else {
+            Err(e)
+        };
+    }
+    Ok(Some(n as usize))
+}
+
 /// Move the calling thread into the network namespace `name` (`/run/netns/NAME`).
 ///
 /// Call it before opening any socket: sockets keep the namespace they were created in.

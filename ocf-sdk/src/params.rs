@@ -197,6 +197,22 @@ impl<'a> Params<'a> {
             .or_else(|| p.default.map(str::to_string)))
     }
 
+    /// A path parameter: absolute as given, or this instance's file
+    /// `<run dir>/<type>/<instance>.<ext>` when empty or unset
+    /// ([`crate::files::absolute_or_instance_file`]).
+    ///
+    /// # Errors
+    /// 6 when the value is a relative path or malformed.
+    pub fn path_or_instance_file(
+        &self,
+        p: &Param,
+        cx: &crate::Context,
+        ext: &str,
+    ) -> Result<std::path::PathBuf> {
+        let value = self.opt_string(p)?.unwrap_or_default();
+        crate::files::absolute_or_instance_file(cx, p.name, &value, ext)
+    }
+
     /// The text value or default; a required parameter that is unset is exit 6, an optional
     /// one without default is the empty string.
     ///

@@ -4,8 +4,7 @@
 use crate::Deadline;
 use std::io;
 use std::net::IpAddr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::time::Duration;
+use std::os::fd::{FromRawFd, OwnedFd};
 
 /// The Internet checksum (RFC 1071).
 fn checksum(data: &[u8]) -> u16 {
@@ -54,82 +53,32 @@ pub fn echo(ip: IpAddr, seq: u16, deadline: Deadline) -> io::Result<bool> {
         let c = checksum(&pkt);
         pkt[2..4].copy_from_slice(&c.to_be_bytes());
     }
-    let sent = match ip {
+    match ip {
         IpAddr::V4(a) => {
             // SAFETY: zeroed sockaddr_in is a valid value; fields set below.
             let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
             sa.sin_family = libc::AF_INET as libc::sa_family_t;
             sa.sin_addr.s_addr = u32::from_ne_bytes(a.octets());
-            // SAFETY: valid buffer and address of the stated lengths.
-            unsafe {
-                libc::sendto(
-                    fd.as_raw_fd(),
-                    pkt.as_ptr().cast(),
-                    pkt.len(),
-                    0,
-                    (&sa as *const libc::sockaddr_in).cast(),
-                    std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-                )
-            }
+            crate::net::send_to(&fd, &pkt, &sa)
         }
         IpAddr::V6(a) => {
             // SAFETY: zeroed sockaddr_in6 is a valid value; fields set below.
             let mut sa: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
             sa.sin6_family = libc::AF_INET6 as libc::sa_family_t;
             sa.sin6_addr.s6_addr = a.octets();
-            // SAFETY: valid buffer and address of the stated lengths.
-            unsafe {
-                libc::sendto(
-                    fd.as_raw_fd(),
-                    pkt.as_ptr().cast(),
-                    pkt.len(),
-                    0,
-                    (&sa as *const libc::sockaddr_in6).cast(),
-                    std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
-                )
-            }
+            crate::net::send_to(&fd, &pkt, &sa)
         }
-    };
-    if sent < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    }?;
     let mut buf = [0u8; 2048];
     loop {
         let left = deadline.remaining();
         if left.is_zero() {
             return Ok(false);
         }
-        let mut pfd = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = left.max(Duration::from_millis(1)).as_millis().min(60_000) as libc::c_int;
-        // SAFETY: one valid pollfd.
-        let r = unsafe { libc::poll(&mut pfd, 1, ms) };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        if r == 0 {
+        let Some(n) = crate::net::recv_within(&fd, &mut buf, left)? else {
             continue;
-        }
-        // SAFETY: valid buffer of the stated length.
-        let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if matches!(
-                e.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-            ) {
-                continue;
-            }
-            return Err(e);
-        }
-        let got = &buf[..n as usize];
+        };
+        let got = &buf[..n];
         // An IPv4 raw socket delivers the IP header too; ICMPv6 comes without it.
         let icmp = if ip.is_ipv4() {
             let ihl = usize::from(got.first().copied().unwrap_or(0) & 0x0f) * 4;

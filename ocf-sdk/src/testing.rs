@@ -205,6 +205,31 @@ impl Run {
             }
         }
     }
+
+    /// Assert that `validate-all` with this configuration exits 6 with an exit reason that
+    /// contains `text`; the outcome, for more checks.
+    ///
+    /// # Panics
+    /// When the code or the reason differs.
+    #[track_caller]
+    pub fn assert_invalid(&self, text: &str) -> Outcome {
+        let out = self.clone().action("validate-all").run();
+        out.assert_rc(Rc::ErrConfigured)
+            .assert_reason_contains(text);
+        out
+    }
+
+    /// Assert what the cluster needs of a resource that cannot be running here (its
+    /// configuration is wrong or its software missing): stop exits 0 and a probe exits 7.
+    ///
+    /// # Panics
+    /// When either code differs.
+    #[track_caller]
+    pub fn assert_stop_and_probe_safe(&self) {
+        self.clone().action("stop").run().assert_rc(Rc::Success);
+        let probe = self.clone().action("monitor").probe();
+        probe.run().assert_rc(Rc::NotRunning);
+    }
 }
 
 impl Outcome {

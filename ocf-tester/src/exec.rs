@@ -95,6 +95,22 @@ pub struct RunResult {
 }
 
 impl RunResult {
+    /// The result of `action` before it ran (or when it could not run): no code, no output.
+    pub fn blank(action: &str, limit: Duration) -> RunResult {
+        RunResult {
+            action: action.to_string(),
+            rc: None,
+            timed_out: false,
+            signal: None,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            elapsed: Duration::ZERO,
+            limit,
+            advertised: None,
+            spawn_error: None,
+        }
+    }
+
     /// The code as the shell tool prints it; a hang or a kill has no code.
     pub fn rc_text(&self) -> String {
         match (self.rc, self.timed_out, self.signal) {
@@ -247,15 +263,13 @@ impl Runner {
                 if self.trace {
                     e.set("OCF_TRACE_RA", "1");
                 }
-                if !spec.no_instance {
+                let shown: &[(String, String)] = if spec.no_instance {
+                    &[]
+                } else {
                     e.set("OCF_RESOURCE_INSTANCE", &self.instance);
-                    for (k, v) in &params {
-                        e.set(format!("OCF_RESKEY_{k}"), v);
-                    }
-                }
-                if let Some(d) = spec.depth {
-                    e.set("OCF_CHECK_LEVEL", d.to_string());
-                }
+                    &params
+                };
+                set_params(&mut e, shown, spec);
                 e
             }
             Profile::Pacemaker => {
@@ -286,12 +300,7 @@ impl Runner {
                     e.set("OCF_RESKEY_CRM_meta_timeout", limit.as_millis().to_string());
                     let interval = spec.interval_ms.unwrap_or(0);
                     e.set("OCF_RESKEY_CRM_meta_interval", interval.to_string());
-                    for (k, v) in &params {
-                        e.set(format!("OCF_RESKEY_{k}"), v);
-                    }
-                    if let Some(d) = spec.depth {
-                        e.set("OCF_CHECK_LEVEL", d.to_string());
-                    }
+                    set_params(&mut e, &params, spec);
                 }
                 e
             }
@@ -368,17 +377,10 @@ impl Runner {
                 .into_iter()
                 .zip(specs)
                 .map(|(h, s)| {
-                    h.join().unwrap_or_else(|_| RunResult {
-                        action: s.action.clone(),
-                        rc: None,
-                        timed_out: false,
-                        signal: None,
-                        stdout: Vec::new(),
-                        stderr: Vec::new(),
-                        elapsed: Duration::ZERO,
-                        limit: Duration::ZERO,
-                        advertised: None,
-                        spawn_error: Some("the tester's runner thread failed".into()),
+                    h.join().unwrap_or_else(|_| {
+                        let mut r = RunResult::blank(&s.action, Duration::ZERO);
+                        r.spawn_error = Some("the tester's runner thread failed".into());
+                        r
                     })
                 })
                 .collect()
@@ -452,18 +454,7 @@ pub fn spawn_bounded(
     use std::os::unix::process::{CommandExt, ExitStatusExt};
     use std::process::{Command, Stdio};
     use std::sync::mpsc;
-    let mut result = RunResult {
-        action: action.to_string(),
-        rc: None,
-        timed_out: false,
-        signal: None,
-        stdout: Vec::new(),
-        stderr: Vec::new(),
-        elapsed: Duration::ZERO,
-        limit,
-        advertised: None,
-        spawn_error: None,
-    };
+    let mut result = RunResult::blank(action, limit);
     if spec.close_stdio {
         // rgmanager's meta-data call (fds 0 and 2 closed): the SDK's runner does that part.
         let mut cmd = Cmd::new(agent).arg(action).env_clear();
@@ -530,18 +521,9 @@ pub fn spawn_bounded(
     .flatten()
     .collect();
     let npipes = pipes.len();
-    for (is_out, mut p) in pipes {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            let mut chunk = [0u8; 8192];
-            loop {
-                match p.read(&mut chunk) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => drop(tx.send(Event::Data(is_out, chunk[..n].to_vec()))),
-                }
-            }
-            let _ = tx.send(Event::Eof);
-        });
+    for (is_out, p) in pipes {
+        let data = move |c| Event::Data(is_out, c);
+        ocf::process::forward_pipe(p, tx.clone(), data, Event::Eof);
     }
     {
         let tx = tx.clone();
@@ -600,6 +582,16 @@ enum Event {
     Data(bool, Vec<u8>),
     Eof,
     Exit(Option<std::process::ExitStatus>, Duration),
+}
+
+/// `OCF_RESKEY_<name>` for each of `params`, then `OCF_CHECK_LEVEL` when `spec` has a depth.
+fn set_params(e: &mut Env, params: &[(String, String)], spec: &Spec) {
+    for (k, v) in params {
+        e.set(format!("OCF_RESKEY_{k}"), v);
+    }
+    if let Some(d) = spec.depth {
+        e.set("OCF_CHECK_LEVEL", d.to_string());
+    }
 }
 
 fn spawn_failed(r: &mut RunResult, msg: &str) {

@@ -410,27 +410,51 @@ fn bool01(el: &Element, attrs: &[&str], out: &mut Vec<String>) {
     }
 }
 
-fn desc_problems(el: &Element, out: &mut Vec<String>) {
-    for c in el
-        .children
+/// The `<longdesc>` and `<shortdesc>` children of `el`.
+fn descs(el: &Element) -> impl Iterator<Item = &Element> {
+    el.children
         .iter()
         .filter(|c| c.name == "longdesc" || c.name == "shortdesc")
-    {
+}
+
+fn desc_problems(el: &Element, out: &mut Vec<String>) {
+    for c in descs(el) {
         if c.attr("lang").is_none() {
             out.push(format!("<{}>: <{}> needs lang", ident(el), c.name));
         }
     }
 }
 
+/// The DTD's rules for the descriptions of `el`: only `lang`, only declared elements.
+fn dtd_desc_problems(el: &Element, out: &mut Vec<String>) {
+    for d in descs(el) {
+        attr_problems(d, &["lang"], &[], out);
+        any_declared(d, out);
+    }
+}
+
+/// The problem when the root element is not `<resource-agent>`.
+fn wrong_root(r: &Element) -> Option<String> {
+    (r.name != "resource-agent")
+        .then(|| format!("root element is <{}>, not <resource-agent>", r.name))
+}
+
+/// The attributes an `<action>` may have (OCF 1.1 and ra-api-1.dtd alike).
+const ACTION_ATTRS: &[&str] = &[
+    "name",
+    "timeout",
+    "interval",
+    "start-delay",
+    "depth",
+    "role",
+];
+
 /// The OCF 1.1 RelaxNG structure rules (OCF-spec `ra/1.1/ra-api.rng`).
 pub fn check_ocf11(doc: &Document) -> Vec<String> {
     let mut out = Vec::new();
     let r = &doc.root;
-    if r.name != "resource-agent" {
-        return vec![format!(
-            "root element is <{}>, not <resource-agent>",
-            r.name
-        )];
+    if let Some(wrong) = wrong_root(r) {
+        return vec![wrong];
     }
     attr_problems(r, &["name", "version"], &["name"], &mut out);
     sequence_problems(
@@ -501,19 +525,7 @@ pub fn check_ocf11(doc: &Document) -> Vec<String> {
     if let Some(acts) = r.child("actions") {
         sequence_problems(acts, &[("action", 1, usize::MAX)], &mut out);
         for a in acts.children_named("action") {
-            attr_problems(
-                a,
-                &[
-                    "name",
-                    "timeout",
-                    "interval",
-                    "start-delay",
-                    "depth",
-                    "role",
-                ],
-                &["name", "timeout"],
-                &mut out,
-            );
+            attr_problems(a, ACTION_ATTRS, &["name", "timeout"], &mut out);
         }
     }
     out
@@ -539,11 +551,8 @@ pub fn check_dtd(doc: &Document) -> Vec<String> {
         }
     }
     let r = &doc.root;
-    if r.name != "resource-agent" {
-        out.push(format!(
-            "root element is <{}>, not <resource-agent>",
-            r.name
-        ));
+    if let Some(wrong) = wrong_root(r) {
+        out.push(wrong);
         return out;
     }
     attr_problems(r, &["name", "version"], &["name"], &mut out);
@@ -564,14 +573,7 @@ pub fn check_dtd(doc: &Document) -> Vec<String> {
             out.push("<version> must contain text only".into());
         }
     }
-    for d in r
-        .children
-        .iter()
-        .filter(|c| c.name == "longdesc" || c.name == "shortdesc")
-    {
-        attr_problems(d, &["lang"], &[], &mut out);
-        any_declared(d, &mut out);
-    }
+    dtd_desc_problems(r, &mut out);
     if let Some(ps) = r.child("parameters") {
         attr_problems(ps, &[], &[], &mut out);
         no_text(ps, &mut out);
@@ -589,14 +591,7 @@ pub fn check_dtd(doc: &Document) -> Vec<String> {
                 ],
                 &mut out,
             );
-            for d in p
-                .children
-                .iter()
-                .filter(|c| c.name == "longdesc" || c.name == "shortdesc")
-            {
-                attr_problems(d, &["lang"], &[], &mut out);
-                any_declared(d, &mut out);
-            }
+            dtd_desc_problems(p, &mut out);
             if let Some(c) = p.child("content") {
                 attr_problems(c, &["type", "default"], &["type"], &mut out);
                 if !c.children.is_empty() || !c.text.is_empty() {
@@ -621,19 +616,7 @@ pub fn check_dtd(doc: &Document) -> Vec<String> {
         no_text(acts, &mut out);
         sequence_problems(acts, &[("action", 0, usize::MAX)], &mut out);
         for a in acts.children_named("action") {
-            attr_problems(
-                a,
-                &[
-                    "name",
-                    "timeout",
-                    "interval",
-                    "start-delay",
-                    "role",
-                    "depth",
-                ],
-                &["name", "timeout"],
-                &mut out,
-            );
+            attr_problems(a, ACTION_ATTRS, &["name", "timeout"], &mut out);
             if !a.children.is_empty() || !a.text.is_empty() {
                 out.push(format!("<{}> must be empty", ident(a)));
             }
@@ -681,11 +664,8 @@ fn no_text(el: &Element, out: &mut Vec<String>) {
 pub fn check_rgmanager(doc: &Document) -> Vec<String> {
     let mut out = Vec::new();
     let r = &doc.root;
-    if r.name != "resource-agent" {
-        return vec![format!(
-            "root element is <{}>, not <resource-agent>",
-            r.name
-        )];
+    if let Some(wrong) = wrong_root(r) {
+        return vec![wrong];
     }
     match r.attr("name") {
         None => out.push("resource-agent has no name (rgmanager's cluster.conf tag)".into()),

@@ -198,6 +198,7 @@ fn run(cli: Cli) -> ExitCode {
         agent_display: agent_display.clone(),
         strict: cli.strict,
         running_done: false,
+        portability: false,
     };
     let outcome = match cli.profile {
         Profile::Rgmanager => t.run_rgmanager(),

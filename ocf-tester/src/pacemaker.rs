@@ -179,7 +179,7 @@ impl Executor {
             let cib = match self.cib(&params) {
                 Ok(c) => c,
                 Err(e) => {
-                    let mut res = blank(action, limit);
+                    let mut res = RunResult::blank(action, limit);
                     res.rc = Some(1);
                     res.spawn_error = Some(e);
                     return Some(res);
@@ -207,7 +207,7 @@ impl Executor {
         let mut all = argv.clone();
         let first = all.remove(0);
         let res = spawn_argv(&prog, &first, &all, &env, limit + Duration::from_secs(5));
-        let mut out = blank(action, limit);
+        let mut out = RunResult::blank(action, limit);
         out.elapsed = res.elapsed;
         out.timed_out = res.timed_out;
         out.spawn_error = res.spawn_error.clone();
@@ -369,21 +369,6 @@ fn sanitize(s: &str) -> String {
     match t.chars().next() {
         Some(c) if c.is_ascii_alphabetic() || c == '_' => t,
         _ => format!("r{t}"),
-    }
-}
-
-fn blank(action: &str, limit: Duration) -> RunResult {
-    RunResult {
-        action: action.to_string(),
-        rc: None,
-        timed_out: false,
-        signal: None,
-        stdout: Vec::new(),
-        stderr: Vec::new(),
-        elapsed: Duration::ZERO,
-        limit,
-        advertised: None,
-        spawn_error: None,
     }
 }
 

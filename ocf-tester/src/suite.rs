@@ -25,6 +25,8 @@ pub struct Tester {
     pub strict: bool,
     /// The running-state checks ran already (before step 22).
     pub running_done: bool,
+    /// The steps being checked are portability rules ([`Tester::portability`]).
+    pub portability: bool,
 }
 
 const UNKNOWN_ACTION: &str = "ocf-tester-no-such-action";
@@ -47,6 +49,10 @@ const PACEMAKER_ACTIONS: &[&str] = &[
 const STDOUT_RULE: &str = "no stdout outside meta-data";
 /// Name of the exit-reason rule.
 const REASON_RULE: &str = "one exit reason per failure";
+/// One step of a fixed sequence: (action, step name, expected exit code, message on
+/// failure, fatal).
+type Step = (&'static str, &'static str, i32, &'static str, bool);
+
 /// Codes that are failures and need an exit reason.
 const FAILURE_CODES: &[i32] = &[1, 2, 4, 5, 6, 9];
 
@@ -95,6 +101,7 @@ impl Tester {
 
     fn step_check(&self, group: Group, name: &str, run: Option<&RunResult>) -> Check {
         let mut c = Check::pass(group, name);
+        c.portability = self.portability;
         if let Some(r) = run {
             c.action = Some(r.action.clone());
             c.rc = Some(r.rc_text());
@@ -103,6 +110,15 @@ impl Tester {
             c.output = Some(r.output_text());
         }
         c
+    }
+
+    /// Record the steps `f` checks as portability rules when `portability` holds (a warning
+    /// in the pacemaker profile unless --strict).
+    fn portability<T>(&mut self, portability: bool, f: impl FnOnce(&mut Tester) -> T) -> T {
+        let outer = std::mem::replace(&mut self.portability, portability);
+        let out = f(self);
+        self.portability = outer;
+        out
     }
 
     /// The shell tool's `assert`: compare, print `* rc=N: msg` on mismatch, abort if fatal.
@@ -114,23 +130,8 @@ impl Tester {
         msg: &str,
         fatal: bool,
     ) -> Result<bool, Abort> {
-        self.assert_p(name, run, expected, msg, fatal, false)
-    }
-
-    /// [`Tester::assert`] for a step that is a portability rule (a warning in the pacemaker
-    /// profile unless --strict).
-    fn assert_p(
-        &mut self,
-        name: &str,
-        run: &RunResult,
-        expected: &[i32],
-        msg: &str,
-        fatal: bool,
-        portability: bool,
-    ) -> Result<bool, Abort> {
         let mut c = self.step_check(Group::Compat, name, Some(run));
         c.expected = expected.to_vec();
-        c.portability = portability;
         if run.is(expected) {
             self.push(c);
             return Ok(true);
@@ -174,24 +175,7 @@ impl Tester {
         ok: bool,
         msg: String,
     ) {
-        self.extra_p(group, name, run, expected, ok, msg, false);
-    }
-
-    /// [`Tester::extra`] for a portability rule (a warning in the pacemaker profile unless
-    /// --strict).
-    #[allow(clippy::too_many_arguments)]
-    fn extra_p(
-        &mut self,
-        group: Group,
-        name: &str,
-        run: Option<&RunResult>,
-        expected: &[i32],
-        ok: bool,
-        msg: String,
-        portability: bool,
-    ) {
         let mut c = self.step_check(group, name, run);
-        c.portability = portability;
         c.expected = expected.to_vec();
         c.counted = !self.legacy();
         if !ok {
@@ -225,6 +209,12 @@ impl Tester {
         self.behaviour_extras();
         self.aggregate_checks();
         Ok(())
+    }
+
+    /// A meta-data variant (`ok`: it exited 0 with valid XML), a portability rule.
+    fn meta_data_variant(&mut self, name: &str, run: &RunResult, ok: bool, msg: String) {
+        let g = Group::Metadata;
+        self.portability(true, |t| t.extra(g, name, Some(run), &[0], ok, msg));
     }
 
     /// Steps 1-4 and the meta-data rules: every meta-data variant runs at once (they are
@@ -277,14 +267,15 @@ impl Tester {
         match &unprivileged {
             // Pacemaker runs meta-data as root: a portability rule there.
             Some(run) => {
-                let _ = self.assert_p(
-                    "2 meta-data as nobody",
-                    run,
-                    &[0],
-                    "Your agent has too restrictive permissions: should be 755",
-                    false,
-                    true,
-                );
+                let _ = self.portability(true, |t| {
+                    t.assert(
+                        "2 meta-data as nobody",
+                        run,
+                        &[0],
+                        "Your agent has too restrictive permissions: should be 755",
+                        false,
+                    )
+                });
             }
             None => {
                 self.info(
@@ -431,36 +422,36 @@ impl Tester {
         // Empty environment: Pacemaker always sets OCF_ROOT and PATH; rgmanager's
         // meta-data call and hand-run tools may not.
         let ok = empty_env.rc == Some(0) && Document::parse(&empty_env.stdout).is_ok();
-        self.extra_p(g, "meta-data with an empty environment", Some(empty_env), &[0], ok,
-            "meta-data must print valid XML and exit 0 with an empty environment (rgmanager, hand-run tools)".into(), true);
+        self.meta_data_variant(
+            "meta-data with an empty environment",
+            empty_env,
+            ok,
+            "meta-data must print valid XML and exit 0 with an empty environment \
+             (rgmanager, hand-run tools)"
+                .into(),
+        );
         // Binaries missing: empty PATH.
         let parsed = Document::parse(&empty_path.stdout)
             .err()
             .map(|e| format!(" ({e})"))
             .unwrap_or_default();
         let ok = empty_path.rc == Some(0) && parsed.is_empty();
-        self.extra_p(
-            g,
+        self.meta_data_variant(
             "meta-data with an empty PATH",
-            Some(empty_path),
-            &[0],
+            empty_path,
             ok,
             format!(
                 "meta-data must print valid XML and exit 0 when no binary can be found{parsed}"
             ),
-            true,
         );
         // Unprivileged (Pacemaker runs meta-data as root).
         if let Some(run) = unprivileged {
             let ok = run.rc == Some(0) && Document::parse(&run.stdout).is_ok();
-            self.extra_p(
-                g,
+            self.meta_data_variant(
                 "meta-data as nobody prints XML",
-                Some(run),
-                &[0],
+                run,
                 ok,
                 "meta-data must print valid XML as an unprivileged user".into(),
-                true,
             );
         }
         // The rgmanager rules are step 3 of that profile.
@@ -614,11 +605,7 @@ impl Tester {
         let l = self.legacy_interval();
         let run = self.r.run(&Spec::new("notify").interval(l));
         if run.rc == Some(3) {
-            self.info_check(
-                "12 notify",
-                &run,
-                "* Your agent does not support the notify action (optional)",
-            );
+            self.info_unsupported("12 notify", &run, "notify");
         } else {
             self.assert(
                 "12 notify",
@@ -630,75 +617,35 @@ impl Tester {
         }
         // 13/14: detection. The results other than 3 are checked too (the shell tool
         // ignores them): demoting an unpromoted and promoting a started resource succeed.
-        let d = self.r.run(&Spec::new("demote").interval(l));
-        let has_demote = d.rc != Some(3);
-        if !has_demote {
-            self.info_check(
-                "13 demote supported",
-                &d,
-                "* Your agent does not support the demote action (optional)",
-            );
-        } else {
-            let ok = d.is(&[0]);
-            self.extra(
-                Group::Extra,
-                "13 demote of an unpromoted resource",
-                Some(&d),
-                &[0],
-                ok,
-                "Demoting a started (unpromoted) resource should succeed".into(),
-            );
-        }
-        let p = self.r.run(&Spec::new("promote").interval(l));
-        let has_promote = p.rc != Some(3);
-        if !has_promote {
-            self.info_check(
-                "14 promote supported",
-                &p,
-                "* Your agent does not support the promote action (optional)",
-            );
-        } else {
-            let ok = p.is(&[0]);
-            self.extra(
-                Group::Extra,
-                "14 promote of a started resource",
-                Some(&p),
-                &[0],
-                ok,
-                "Promoting a started resource should succeed".into(),
-            );
-        }
+        let has_demote = self.optional_transition(
+            "demote",
+            l,
+            "13 demote supported",
+            "13 demote of an unpromoted resource",
+            "Demoting a started (unpromoted) resource should succeed",
+        );
+        let has_promote = self.optional_transition(
+            "promote",
+            l,
+            "14 promote supported",
+            "14 promote of a started resource",
+            "Promoting a started resource should succeed",
+        );
         if has_promote && has_demote {
-            let s = |a: &str| Spec::new(a).interval(l);
-            // (action, step, message on failure, fatal), the shell tool's order.
-            const CYCLE: &[(&str, &str, &str, bool)] = &[
-                (
-                    "demote",
-                    "15 demote started",
-                    "Demoting a start resource should not fail",
-                    false,
-                ),
-                ("promote", "15 promote", "Promote failed", false),
-                ("demote", "15 demote", "Demote failed", true),
-                (
-                    "demote",
-                    "15 demote demoted",
-                    "Demoting a demoted resource should not fail",
-                    false,
-                ),
-                ("promote", "15 promote again", "Promote failed", true),
-                (
-                    "promote",
-                    "15 promote promoted",
-                    "Promoting a promoted resource should not fail",
-                    false,
-                ),
-                ("demote", "15 demote again", "Demote failed", true),
+            // The shell tool's order.
+            const DEMOTE_STARTED: &str = "Demoting a start resource should not fail";
+            const DEMOTE_DEMOTED: &str = "Demoting a demoted resource should not fail";
+            const PROMOTE_PROMOTED: &str = "Promoting a promoted resource should not fail";
+            const CYCLE: &[Step] = &[
+                ("demote", "15 demote started", 0, DEMOTE_STARTED, false),
+                ("promote", "15 promote", 0, "Promote failed", false),
+                ("demote", "15 demote", 0, "Demote failed", true),
+                ("demote", "15 demote demoted", 0, DEMOTE_DEMOTED, false),
+                ("promote", "15 promote again", 0, "Promote failed", true),
+                ("promote", "15 promote promoted", 0, PROMOTE_PROMOTED, false),
+                ("demote", "15 demote again", 0, "Demote failed", true),
             ];
-            for (action, step, message, fatal) in CYCLE {
-                let run = self.r.run(&s(action));
-                self.assert(step, &run, &[0], message, *fatal)?;
-            }
+            self.steps(CYCLE, &rec, l)?;
         } else if !has_promote && !has_demote {
             self.info("* Your agent does not support promotable clones (optional)");
             self.note(
@@ -724,82 +671,33 @@ impl Tester {
             c.message = "Your agent partially supports promotable clones".into();
             self.checks.push(c);
         }
-        let stop = Spec::new("stop").interval(l);
-        let run = self.r.run(&stop);
-        self.assert("16 stop", &run, &[0], "Stop failed", true)?;
-        let run = self.r.run(&rec);
-        self.assert(
-            "17 monitor stopped",
-            &run,
-            &[7],
-            "Monitoring a stopped resource should return 7",
-            false,
-        )?;
-        let start = Spec::new("start").interval(l);
-        let run = self.r.run(&start);
-        self.assert("18 restart", &run, &[0], "Start failed", true)?;
-        let run = self.r.run(&rec);
-        self.assert(
-            "19 monitor running",
-            &run,
-            &[0],
-            "Monitoring an active resource should return 0",
-            false,
-        )?;
-        let run = self.r.run(&start);
-        self.assert(
-            "20 start started",
-            &run,
-            &[0],
-            "Starting a running resource is required to succeed",
-            false,
-        )?;
-        let run = self.r.run(&rec);
-        self.assert(
-            "21 monitor running",
-            &run,
-            &[0],
-            "Monitoring an active resource should return 0",
-            false,
-        )?;
+        // 16-25; the running-state checks come after step 21.
+        const STOPPED: &str = "Monitoring a stopped resource should return 7";
+        const RUNNING: &str = "Monitoring an active resource should return 0";
+        const STARTED: &str = "Starting a running resource is required to succeed";
+        const STARTS: &str = "Stop could not clean up after multiple starts";
+        const STOP_STOPPED: &str = "Stopping a stopped resource is required to succeed";
+        const RESTART: &[Step] = &[
+            ("stop", "16 stop", 0, "Stop failed", true),
+            ("monitor", "17 monitor stopped", 7, STOPPED, false),
+            ("start", "18 restart", 0, "Start failed", true),
+            ("monitor", "19 monitor running", 0, RUNNING, false),
+            ("start", "20 start started", 0, STARTED, false),
+            ("monitor", "21 monitor running", 0, RUNNING, false),
+            ("stop", "22 stop", 0, STARTS, true),
+            ("monitor", "23 monitor stopped", 7, STOPPED, false),
+            ("stop", "24 stop stopped", 0, STOP_STOPPED, false),
+            ("monitor", "25 monitor stopped", 7, STOPPED, false),
+        ];
+        let (restart, final_stop) = RESTART.split_at(6);
+        self.steps(restart, &rec, l)?;
         if !self.legacy() {
             // The running-state checks use the resource steps 18-21 started (one start and
             // one stop fewer); the legacy profile keeps the shell tool's sequence.
             self.running_extras();
             self.running_done = true;
         }
-        let run = self.r.run(&stop);
-        self.assert(
-            "22 stop",
-            &run,
-            &[0],
-            "Stop could not clean up after multiple starts",
-            true,
-        )?;
-        let run = self.r.run(&rec);
-        self.assert(
-            "23 monitor stopped",
-            &run,
-            &[7],
-            "Monitoring a stopped resource should return 7",
-            false,
-        )?;
-        let run = self.r.run(&stop);
-        self.assert(
-            "24 stop stopped",
-            &run,
-            &[0],
-            "Stopping a stopped resource is required to succeed",
-            false,
-        )?;
-        let run = self.r.run(&rec);
-        self.assert(
-            "25 monitor stopped",
-            &run,
-            &[7],
-            "Monitoring a stopped resource should return 7",
-            false,
-        )?;
+        self.steps(final_stop, &rec, l)?;
         // 26: migrate detection; the note is printed when either half is missing.
         let mt = self.r.run(&Spec::new("migrate_to").interval(l));
         let unsupported = if mt.rc == Some(3) {
@@ -809,11 +707,7 @@ impl Tester {
             mf.rc == Some(3)
         };
         if unsupported {
-            self.info_check(
-                "26 migrate",
-                &mt,
-                "* Your agent does not support the migrate action (optional)",
-            );
+            self.info_unsupported("26 migrate", &mt, "migrate");
         } else {
             self.note(
                 Group::Compat,
@@ -824,15 +718,53 @@ impl Tester {
         }
         let rl = self.r.run(&Spec::new("reload").interval(l));
         if rl.rc == Some(3) {
-            self.info_check(
-                "27 reload",
-                &rl,
-                "* Your agent does not support the reload action (optional)",
-            );
+            self.info_unsupported("27 reload", &rl, "reload");
         } else {
             self.note(Group::Compat, "27 reload", Verdict::Info, "reload answered");
         }
         Ok(())
+    }
+
+    /// Run each step of `steps` in order and check its exit code: a monitor is the recurring
+    /// one (`rec`), any other action runs with interval `l`.
+    fn steps(&mut self, steps: &[Step], rec: &Spec, l: u64) -> Result<(), Abort> {
+        for &(action, name, expected, msg, fatal) in steps {
+            let spec = if action == "monitor" {
+                rec.clone()
+            } else {
+                Spec::new(action).interval(l)
+            };
+            let run = self.r.run(&spec);
+            self.assert(name, &run, &[expected], msg, fatal)?;
+        }
+        Ok(())
+    }
+
+    /// Record step `name` as an optional `action` the agent does not support.
+    fn info_unsupported(&mut self, name: &str, run: &RunResult, action: &str) {
+        let msg = format!("* Your agent does not support the {action} action (optional)");
+        self.info_check(name, run, &msg);
+    }
+
+    /// Steps 13/14: whether the agent supports `action` (it does not answer 3), and when it
+    /// does, that it succeeds on a started resource (the shell tool ignores that result).
+    fn optional_transition(
+        &mut self,
+        action: &str,
+        l: u64,
+        step_supported: &str,
+        step_ok: &str,
+        msg: &str,
+    ) -> bool {
+        let run = self.r.run(&Spec::new(action).interval(l));
+        let supported = run.rc != Some(3);
+        if supported {
+            let ok = run.is(&[0]);
+            self.extra(Group::Extra, step_ok, Some(&run), &[0], ok, msg.into());
+        } else {
+            self.info_unsupported(step_supported, &run, action);
+        }
+        supported
     }
 
     fn legacy_interval(&self) -> u64 {
@@ -933,15 +865,9 @@ impl Tester {
             _ => (false, false, "A probe of a stopped resource with a bad configuration must return 7".to_string()),
         };
         let expected: &[i32] = if has_required { &[7, 6] } else { &[7] };
-        self.extra_p(
-            g,
-            "probe without parameters",
-            Some(&run),
-            expected,
-            ok,
-            msg,
-            portability,
-        );
+        self.portability(portability, |t| {
+            t.extra(g, "probe without parameters", Some(&run), expected, ok, msg)
+        });
         // Missing required parameters: validate-all (run above), then start, one by one.
         let mut validate_runs = validate_runs.into_iter();
         for name in &required {
@@ -980,15 +906,16 @@ impl Tester {
                 } else {
                     format!("{action} without the required parameter {name} must fail with 6 (or 2/5 where the host is at fault)")
                 };
-                self.extra_p(
-                    g,
-                    &format!("{action} without required {name}"),
-                    Some(&run),
-                    &[6, 2, 5],
-                    ok,
-                    msg,
-                    portability,
-                );
+                self.portability(portability, |t| {
+                    t.extra(
+                        g,
+                        &format!("{action} without required {name}"),
+                        Some(&run),
+                        &[6, 2, 5],
+                        ok,
+                        msg,
+                    )
+                });
                 if run.rc == Some(0) && action == "start" {
                     // Stop it with what it was started with; once more with every
                     // parameter only if that failed.
@@ -1432,6 +1359,14 @@ impl Tester {
         }
     }
 
+    /// rgmanager: the status of a stopped resource must not be 0 (rgmanager takes any other
+    /// code for stopped).
+    fn rg_status_stopped(&mut self, name: &str, msg: &str) {
+        let run = self.r.run(&Spec::new("monitor"));
+        let ok = run.rc.is_some_and(|r| r != 0);
+        self.extra(Group::Extra, name, Some(&run), &[7], ok, msg.into());
+    }
+
     /// The rgmanager profile's sequence: what rgmanager actually does.
     pub fn run_rgmanager(&mut self) -> Result<(), Abort> {
         self.info(&format!(
@@ -1444,15 +1379,9 @@ impl Tester {
         let stop = Spec::new("stop");
         let run = self.r.run(&stop);
         self.assert("stop before start (never started)", &run, &[0], "rgmanager stops every resource before starting: stop of a never-started resource must succeed", true)?;
-        let run = self.r.run(&Spec::new("monitor"));
-        let ok = run.rc.is_some_and(|r| r != 0);
-        self.extra(
-            g,
+        self.rg_status_stopped(
             "status when stopped is non-zero",
-            Some(&run),
-            &[7],
-            ok,
-            "status of a stopped resource must not return 0".into(),
+            "status of a stopped resource must not return 0",
         );
         let run = self.r.run(&Spec::new("start"));
         self.assert(
@@ -1503,15 +1432,9 @@ impl Tester {
         }
         let run = self.r.run(&stop);
         self.assert("stop", &run, &[0], "Stop failed", true)?;
-        let run = self.r.run(&Spec::new("monitor"));
-        let ok = run.rc.is_some_and(|r| r != 0);
-        self.extra(
-            g,
+        self.rg_status_stopped(
             "status after stop is non-zero",
-            Some(&run),
-            &[7],
-            ok,
-            "status after stop must not return 0".into(),
+            "status after stop must not return 0",
         );
         let run = self.r.run(&stop);
         self.assert(

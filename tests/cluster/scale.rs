@@ -35,6 +35,10 @@
 //!   at the end of the window (over the whole phase).
 //! * **Started after**: seconds from loading the N resources into the CIB until all N were
 //!   active (or how many were, at the limit).
+//! * **Pacemaker's own health**: per node, how many times pacemakerd killed one of its
+//!   daemons for not answering IPC and how many daemons it respawned, from the node's
+//!   pacemaker.log over the phase (a killed CIB manager takes the controller down with it:
+//!   the node's resources are then re-probed and the start ramp restarts).
 //! * The machine is shared: the 1-minute load average at the window's start and end and the
 //!   machine's busy share during it (`/proc/stat`) are recorded beside every figure.
 //!
@@ -515,6 +519,11 @@ fn phase(s: &Settings, provider: &str, n: usize, cg_root: Option<&Path>) -> Valu
     ]);
     let mut started_after = None;
     let mut started = 0;
+    // Each poll is a full CIB query (crm_mon) answered by node 1's CIB manager, megabytes of
+    // XML at N = 1000: larger N polls less often (10 s at 1000) so that the harness adds
+    // little to that manager's load. (It was not what got the manager killed at N = 1000:
+    // a run polling every 10 s saw the same.)
+    let poll = Duration::from_secs((n as u64 / 100).clamp(2, 10));
     while Instant::now() < limit_at {
         if let Some(v) = c.view_from(1) {
             started = v.resources.values().filter(|r| r.active).count();
@@ -523,7 +532,7 @@ fn phase(s: &Settings, provider: &str, n: usize, cg_root: Option<&Path>) -> Valu
                 break;
             }
         }
-        std::thread::sleep(Duration::from_secs(2));
+        std::thread::sleep(poll);
     }
     log(format!(
         "scale: {provider} N={n}: {started}/{n} started after {:.0} s",
@@ -612,8 +621,11 @@ fn phase(s: &Settings, provider: &str, n: usize, cg_root: Option<&Path>) -> Valu
         for r in &calls {
             *comms.entry(r.comm.clone()).or_default() += 1;
         }
+        let (killed, respawned) = pacemaker_daemon_trouble(idx + 1);
         nodes.push(json!({
             "node": node,
+            "pacemaker_daemons_killed_unresponsive": killed,
+            "pacemaker_daemons_respawned": respawned,
             "resources": on_node,
             "agents_cpu_s": agents,
             "agents_pct_core": pct(agents / w),
@@ -667,6 +679,23 @@ fn phase(s: &Settings, provider: &str, n: usize, cg_root: Option<&Path>) -> Valu
         remove_cgroups(root);
     }
     result
+}
+
+/// What Pacemaker's own log on node `i` says about its daemons during a phase: how many times
+/// pacemakerd killed one for not answering IPC, and how many it respawned after an exit.
+/// An overloaded node's CIB manager is the first to go (seen with the shell agents at
+/// N = 1000 on this machine); a lost CIB connection then takes the controller with it.
+fn pacemaker_daemon_trouble(i: usize) -> (usize, usize) {
+    let log = Path::new(STATE)
+        .join(name(i))
+        .join("log/pacemaker/pacemaker.log");
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let killed = text
+        .lines()
+        .filter(|l| l.contains("is unresponsive to ipc") && l.contains("have it killed"))
+        .count();
+    let respawned = text.lines().filter(|l| l.contains("Respawning")).count();
+    (killed, respawned)
 }
 
 // ------------------------------------------------------------------ report
@@ -728,8 +757,9 @@ fn summary(phases: &[Value]) -> String {
     let mut t = String::from(
         "| N | agents | agents, % of a core per node (max) | pacemaker+corosync, % per node (max) | \
          monitors run / due (3 nodes) | timed out / failed ops | call p50 / p99 ms (max) | \
-         processes per call | all N started after | load 1 min | machine busy |\n\
-         |---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         processes per call | all N started after | Pacemaker daemons killed / respawned | \
+         load 1 min | machine busy |\n\
+         |---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for p in phases {
         let nodes: Vec<&Value> = p["nodes"].as_array().into_iter().flatten().collect();
@@ -747,7 +777,7 @@ fn summary(phases: &[Value]) -> String {
         };
         let run = sum("agent_calls_in_window");
         t.push_str(&format!(
-            "| {} | {} | {:.1} | {:.1} | {:.0} / {:.0} | {:.0} / {:.0} | {} / {} | {:.1} | {} | {:.1} → {:.1} | {:.0} % |\n",
+            "| {} | {} | {:.1} | {:.1} | {:.0} / {:.0} | {:.0} / {:.0} | {} / {} | {:.1} | {} | {:.0} / {:.0} | {:.1} → {:.1} | {:.0} % |\n",
             p["n"],
             p["provider"].as_str().unwrap_or_default(),
             max("agents_pct_core"),
@@ -760,6 +790,8 @@ fn summary(phases: &[Value]) -> String {
             ms(max("call_wall_ms_p99")),
             if run > 0.0 { sum("processes_in_window") / run } else { 0.0 },
             started_cell(p),
+            sum("pacemaker_daemons_killed_unresponsive"),
+            sum("pacemaker_daemons_respawned"),
             p["load1_before"].as_f64().unwrap_or(0.0),
             p["load1_after"].as_f64().unwrap_or(0.0),
             p["machine_busy_pct"].as_f64().unwrap_or(0.0),

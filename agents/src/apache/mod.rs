@@ -698,12 +698,7 @@ mod tests {
             .param("httpd", "/nonexistent/httpd")
             .param("configfile", "/nonexistent/httpd.conf")
             .param("envfiles", "");
-        r.clone().action("stop").run().assert_rc(Rc::Success);
-        r.clone()
-            .action("monitor")
-            .probe()
-            .run()
-            .assert_rc(Rc::NotRunning);
+        r.assert_stop_and_probe_safe();
         r.clone()
             .action("start")
             .run()

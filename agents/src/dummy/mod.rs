@@ -93,10 +93,8 @@ impl ResourceAgent for Dummy {
     type Config = Config;
 
     fn configure(p: &Params<'_>, cx: &Context) -> Result<Config> {
-        let state =
-            files::absolute_or_instance_file(cx, "state", &p.string(&meta::STATE)?, "state")?;
         Ok(Config {
-            state,
+            state: p.path_or_instance_file(&meta::STATE, cx, "state")?,
             fake: p.string(&meta::FAKE)?,
             op_sleep: Duration::from_secs(p.int(&meta::OP_SLEEP)?.unsigned_abs()),
             fail_start_on: p
@@ -277,18 +275,9 @@ mod tests {
     #[test]
     fn relative_state_is_6_but_stop_and_probe_are_safe() {
         let r = Run::agent::<Dummy>().param("state", "relative/path");
-        r.clone()
-            .action("validate-all")
-            .run()
-            .assert_rc(Rc::ErrConfigured)
-            .assert_reason_contains("absolute");
+        r.assert_invalid("absolute");
         r.clone().action("start").run().assert_rc(Rc::ErrConfigured);
-        r.clone().action("stop").run().assert_rc(Rc::Success);
-        r.clone()
-            .action("monitor")
-            .probe()
-            .run()
-            .assert_rc(Rc::NotRunning);
+        r.assert_stop_and_probe_safe();
         r.action("monitor")
             .recurring()
             .run()

@@ -353,14 +353,9 @@ mod tests {
             ("statusfile_prefix", "../x", "inside"),
         ] {
             let r = base().param(k, v);
-            r.clone()
-                .action("validate-all")
-                .run()
-                .assert_rc(Rc::ErrConfigured)
-                .assert_reason_contains(why);
+            r.assert_invalid(why);
             r.clone().action("start").run().assert_rc(Rc::ErrConfigured);
-            r.clone().action("stop").run().assert_rc(Rc::Success);
-            r.action("monitor").probe().run().assert_rc(Rc::NotRunning);
+            r.assert_stop_and_probe_safe();
         }
         base()
             .unset("OCF_RESKEY_device")

@@ -185,82 +185,21 @@ mod tests {
     /// The table says what the shell agent's lists said (kept here as the reference).
     #[test]
     fn table_matches_the_shell_agent_lists() {
-        let non_block = [
-            "nfs4",
-            "nfs",
-            "aznfs",
-            "efs",
-            "smbfs",
-            "cifs",
-            "none",
-            "glusterfs",
-            "ceph",
-            "tmpfs",
-            "overlay",
-            "overlayfs",
-            "rozofs",
-            "zfs",
-            "cvfs",
-            "lustre",
-        ];
-        let clone_safe = [
-            "nfs4",
-            "nfs",
-            "aznfs",
-            "efs",
-            "smbfs",
-            "cifs",
-            "none",
-            "gfs2",
-            "glusterfs",
-            "ceph",
-            "ocfs2",
-            "overlay",
-            "overlayfs",
-            "tmpfs",
-            "cvfs",
-            "lustre",
-        ];
-        let no_fsck = [
-            "ext4",
-            "ext4dev",
-            "ext3",
-            "reiserfs",
-            "reiser4",
-            "nss",
-            "xfs",
-            "jfs",
-            "vfat",
-            "fat",
-            "nfs4",
-            "nfs",
-            "aznfs",
-            "efs",
-            "cifs",
-            "smbfs",
-            "ocfs2",
-            "gfs2",
-            "none",
-            "lustre",
-            "glusterfs",
-            "ceph",
-            "tmpfs",
-            "overlay",
-            "overlayfs",
-            "rozofs",
-            "zfs",
-            "cvfs",
-        ];
-        let network = [
-            "nfs",
-            "nfs4",
-            "aznfs",
-            "efs",
-            "cifs",
-            "smbfs",
-            "glusterfs",
-            "ceph",
-        ];
+        // As the shell agent wrote them: space-separated lists.
+        let words = |s: &'static str| s.split_whitespace().collect::<Vec<_>>();
+        let non_block = words(
+            "nfs4 nfs aznfs efs smbfs cifs none glusterfs ceph tmpfs overlay overlayfs rozofs zfs \
+             cvfs lustre",
+        );
+        let clone_safe = words(
+            "nfs4 nfs aznfs efs smbfs cifs none gfs2 glusterfs ceph ocfs2 overlay overlayfs tmpfs \
+             cvfs lustre",
+        );
+        let no_fsck = words(
+            "ext4 ext4dev ext3 reiserfs reiser4 nss xfs jfs vfat fat nfs4 nfs aznfs efs cifs \
+             smbfs ocfs2 gfs2 none lustre glusterfs ceph tmpfs overlay overlayfs rozofs zfs cvfs",
+        );
+        let network = words("nfs nfs4 aznfs efs cifs smbfs glusterfs ceph");
         let mut names: Vec<&str> = TYPES.iter().map(|t| t.name).collect();
         names.extend(["ext2", "btrfs", "fuse.sshfs"]);
         for n in names {

@@ -73,62 +73,12 @@ impl PacketSocket {
 
     fn send(&self, frame: &[u8], protocol: u16, dst: &[u8; 6]) -> io::Result<()> {
         let sll = self.addr(protocol, dst);
-        // SAFETY: sendto reads `frame` and a sockaddr_ll of the sizes given.
-        let r = unsafe {
-            libc::sendto(
-                self.fd.as_raw_fd(),
-                frame.as_ptr().cast(),
-                frame.len(),
-                0,
-                (&sll as *const libc::sockaddr_ll).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if r < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
+        ocf::net::send_to(&self.fd, frame, &sll).map(|_| ())
     }
 
     /// Receive one frame, waiting at most `wait`; `None` on timeout.
     fn recv(&self, buf: &mut [u8], wait: Duration) -> io::Result<Option<usize>> {
-        let ms = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX).max(1);
-        let mut pfd = libc::pollfd {
-            fd: self.fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: poll on one valid pollfd.
-        let r = unsafe { libc::poll(&mut pfd, 1, ms) };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            return if e.kind() == io::ErrorKind::Interrupted {
-                Ok(None)
-            } else {
-                Err(e)
-            };
-        }
-        if r == 0 {
-            return Ok(None);
-        }
-        // SAFETY: recv writes at most buf.len() bytes into buf.
-        let n = unsafe {
-            libc::recv(
-                self.fd.as_raw_fd(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                libc::MSG_DONTWAIT,
-            )
-        };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            return if e.kind() == io::ErrorKind::WouldBlock {
-                Ok(None)
-            } else {
-                Err(e)
-            };
-        }
-        Ok(Some(n as usize))
+        ocf::net::recv_within(&self.fd, buf, wait)
     }
 }
 
@@ -355,17 +305,8 @@ impl Prepared {
                 if next > now {
                     std::thread::sleep(next - now);
                 }
-                // SAFETY: sendto reads the frame and address prepared before the fork.
-                unsafe {
-                    libc::sendto(
-                        self.s.fd.as_raw_fd(),
-                        self.frame.as_ptr().cast(),
-                        self.frame.len(),
-                        0,
-                        (&sll as *const libc::sockaddr_ll).cast(),
-                        std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-                    );
-                }
+                // The frame and address were prepared before the fork (nothing allocates).
+                let _ = ocf::net::send_to(&self.s.fd, &self.frame, &sll);
                 next += interval;
             }
             // SAFETY: terminate the child without running the parent's destructors.

@@ -192,17 +192,8 @@ fn cluster_ip_mode_is_refused_and_unique_clone_address_shifts() {
         .param("ip", "192.0.2.10")
         .env("OCF_RESKEY_CRM_meta_clone_max", "3")
         .env("OCF_RESKEY_CRM_meta_clone", "2");
-    run.clone()
-        .action("validate-all")
-        .run()
-        .assert_rc(ocf::Rc::ErrConfigured)
-        .assert_reason_contains("not supported");
-    run.clone().action("stop").run().assert_rc(ocf::Rc::Success);
-    run.clone()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(ocf::Rc::NotRunning);
+    run.assert_invalid("not supported");
+    run.assert_stop_and_probe_safe();
     let env = ocf::Env::default()
         .with("OCF_RESKEY_CRM_meta_clone_max", "3")
         .with("OCF_RESKEY_CRM_meta_clone", "2")
@@ -400,40 +391,16 @@ fn served_states() {
     };
     let up = link(2, "eth0");
     assert_eq!(served(&cfg, &t, std::slice::from_ref(&a), &up), Served::Ok);
+    // The address as found, changed by `change`.
+    let served_as = |change: fn(&mut Addr)| {
+        let mut found = a.clone();
+        change(&mut found);
+        served(&cfg, &t, &[found], &up)
+    };
+    assert_eq!(served_as(|f| f.prefix = 25), Served::No);
+    assert_eq!(served_as(|f| f.index = 3), Served::No);
     assert_eq!(
-        served(
-            &cfg,
-            &t,
-            &[Addr {
-                prefix: 25,
-                ..a.clone()
-            }],
-            &up
-        ),
-        Served::No
-    );
-    assert_eq!(
-        served(
-            &cfg,
-            &t,
-            &[Addr {
-                index: 3,
-                ..a.clone()
-            }],
-            &up
-        ),
-        Served::No
-    );
-    assert_eq!(
-        served(
-            &cfg,
-            &t,
-            &[Addr {
-                label: Some("eth0".into()),
-                ..a.clone()
-            }],
-            &up
-        ),
+        served_as(|f| f.label = Some("eth0".into())),
         Served::Label(Some("eth0".into()))
     );
     let down = Link {

@@ -73,21 +73,25 @@ pub fn forget_reader(cx: &Context) {
     let _ = files::remove_if_exists(&files::instance_file(cx, "reader"));
 }
 
+/// crm_attribute on the cluster property `<instance>_REPL_INFO` (set `mysql_replication`).
+fn repl_info_attr(cx: &Context) -> Cmd {
+    let name = format!("{}_REPL_INFO", instance_base(cx));
+    crm_attribute().args([
+        "--type",
+        "crm_config",
+        "--name",
+        &name,
+        "-s",
+        "mysql_replication",
+    ])
+}
+
 /// Read `<instance>_REPL_INFO`; `None` when unset.
 ///
 /// # Errors
 /// 1 when crm_attribute cannot be run.
 pub fn repl_info(cx: &Context) -> Result<Option<String>> {
-    let name = format!("{}_REPL_INFO", instance_base(cx));
-    let out = crm_attribute()
-        .args([
-            "--type",
-            "crm_config",
-            "--name",
-            &name,
-            "-s",
-            "mysql_replication",
-        ])
+    let out = repl_info_attr(cx)
         .args(["--query", "-q"])
         .run(cx.deadline.within(Duration::from_secs(10)))?;
     let text = out.stdout_text().trim().to_string();
@@ -99,21 +103,7 @@ pub fn repl_info(cx: &Context) -> Result<Option<String>> {
 /// # Errors
 /// 1 when crm_attribute fails.
 pub fn set_repl_info(cx: &Context, value: &str) -> Result<()> {
-    let name = format!("{}_REPL_INFO", instance_base(cx));
-    run(
-        cx,
-        &crm_attribute().args([
-            "--type",
-            "crm_config",
-            "--name",
-            &name,
-            "-s",
-            "mysql_replication",
-            "-v",
-            value,
-        ]),
-    )
-    .map(|_| ())
+    run(cx, &repl_info_attr(cx).args(["-v", value])).map(|_| ())
 }
 
 /// The address replicas should use to reach the source on `node`: the permanent node

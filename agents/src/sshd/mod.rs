@@ -346,12 +346,7 @@ impl ResourceAgent for Sshd {
             config: abs(&meta::CONFIG)?,
             listen,
             port,
-            pidfile: files::absolute_or_instance_file(
-                cx,
-                "pidfile",
-                &p.opt_string(&meta::PIDFILE)?.unwrap_or_default(),
-                "pid",
-            )?,
+            pidfile: p.path_or_instance_file(&meta::PIDFILE, cx, "pid")?,
             host_key_dir,
             options: parse_options(&p.opt_string(&meta::OPTIONS)?.unwrap_or_default())?,
             kill_sessions: p.bool(&meta::KILL_SESSIONS)?,
@@ -552,11 +547,7 @@ mod tests {
         let r = Run::agent::<Sshd>()
             .param("config", &conf)
             .env("OCFRS_RUN_DIR", &d);
-        r.clone()
-            .action("validate-all")
-            .run()
-            .assert_rc(Rc::ErrConfigured)
-            .assert_reason_contains("listen_address is required");
+        r.assert_invalid("listen_address is required");
         r.clone().action("stop").run().assert_rc(Rc::Success);
         r.clone()
             .param("listen_address", "not-an-ip")

@@ -65,10 +65,8 @@ impl ResourceAgent for Stateful {
     type Config = Config;
 
     fn configure(p: &Params<'_>, cx: &Context) -> Result<Config> {
-        let state =
-            files::absolute_or_instance_file(cx, "state", &p.string(&meta::STATE)?, "state")?;
         Ok(Config {
-            state,
+            state: p.path_or_instance_file(&meta::STATE, cx, "state")?,
             notify_delay: Duration::from_secs(p.int(&meta::NOTIFY_DELAY)?.unsigned_abs()),
         })
     }

@@ -497,18 +497,14 @@ mod tests {
             .action("validate-all")
             .run()
             .assert_rc(Rc::ErrConfigured);
-        r().param("stateless", "true")
-            .action("validate-all")
-            .run()
-            .assert_rc(Rc::ErrConfigured);
-        r().param("shutdown_mode", "acpi,reboot")
-            .action("validate-all")
-            .run()
-            .assert_rc(Rc::ErrConfigured);
-        r().param("migration_speed", "fast")
-            .action("validate-all")
-            .run()
-            .assert_rc(Rc::ErrConfigured);
+        for (k, v) in [
+            ("stateless", "true"),
+            ("shutdown_mode", "acpi,reboot"),
+            ("migration_speed", "fast"),
+        ] {
+            let invalid = r().param(k, v).action("validate-all").run();
+            invalid.assert_rc(Rc::ErrConfigured);
+        }
         Run::agent::<VirtualDomain>()
             .param("config", "d.xml")
             .action("validate-all")

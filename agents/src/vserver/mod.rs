@@ -519,17 +519,8 @@ mod tests {
     #[test]
     fn invalid_parameters_are_6_but_stop_and_probe_are_safe() {
         let r = Run::agent::<VServer>().param("vserver", "a/b");
-        r.clone()
-            .action("validate-all")
-            .run()
-            .assert_rc(Rc::ErrConfigured)
-            .assert_reason_contains("not allowed");
-        r.clone().action("stop").run().assert_rc(Rc::Success);
-        r.clone()
-            .action("monitor")
-            .probe()
-            .run()
-            .assert_rc(Rc::NotRunning);
+        r.assert_invalid("not allowed");
+        r.assert_stop_and_probe_safe();
         Run::agent::<VServer>()
             .param("vserver", "g")
             .param("config_root", "etc/vservers")

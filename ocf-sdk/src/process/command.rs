@@ -449,20 +449,9 @@ impl Cmd {
                     .map(|p| Box::new(p) as Box<dyn Read + Send>),
             ),
         ] {
-            if let Some(mut p) = pipe {
+            if let Some(p) = pipe {
                 pipes += 1;
-                let tx = tx.clone();
-                std::thread::spawn(move || {
-                    let mut chunk = [0u8; 8192];
-                    loop {
-                        match p.read(&mut chunk) {
-                            Ok(0) | Err(_) => break,
-                            // Send progressively so a kill still leaves the output.
-                            Ok(n) => drop(tx.send((is_out, chunk[..n].to_vec()))),
-                        }
-                    }
-                    let _ = tx.send((is_out, Vec::new()));
-                });
+                forward_pipe(p, tx.clone(), move |c| (is_out, c), (is_out, Vec::new()));
             }
         }
         drop(tx);
@@ -562,6 +551,27 @@ impl Cmd {
             )))
         }
     }
+}
+
+/// Read `pipe` to its end on a thread of its own: each chunk is sent as `data(chunk)` as it
+/// arrives (so that a kill still leaves what was printed), then `eof`. For a caller that
+/// waits for a child's exit and its pipes with one deadline.
+pub fn forward_pipe<T: Send + 'static>(
+    mut pipe: impl Read + Send + 'static,
+    tx: mpsc::Sender<T>,
+    data: impl Fn(Vec<u8>) -> T + Send + 'static,
+    eof: T,
+) {
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 8192];
+        loop {
+            match pipe.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => drop(tx.send(data(chunk[..n].to_vec()))),
+            }
+        }
+        let _ = tx.send(eof);
+    });
 }
 
 fn spawn_error(program: &str, e: &std::io::Error) -> Error {

@@ -32,7 +32,9 @@ mod signal;
 mod stop;
 
 pub(crate) use command::spawn_session;
-pub use command::{spawn_daemon, which, Account, Cmd, DaemonOutput, Finished, Output, Resource};
+pub use command::{
+    forward_pipe, spawn_daemon, which, Account, Cmd, DaemonOutput, Finished, Output, Resource,
+};
 pub use lookup::{find_by_exe, in_session_or_group, processes, tree, Proc, ProcRef};
 pub use pidfile::{PidRecord, PidStatus, Pidfile};
 pub use signal::{parse_signal, parse_signals};

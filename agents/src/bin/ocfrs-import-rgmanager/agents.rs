@@ -479,16 +479,8 @@ pub fn map_resource(r: &Res, provider: &str, overrides: &BTreeMap<String, String
             ] {
                 b.drop_note(k, "no VirtualDomain equivalent converted");
             }
-            b.used.extend([
-                "domain",
-                "autostart",
-                "exclusive",
-                "recovery",
-                "max_restarts",
-                "restart_expire_time",
-                "depend",
-                "depend_mode",
-            ]);
+            // A vm is a service too: its service attributes are converted with the service.
+            b.used.extend(crate::convert::SERVICE_ATTRS_HANDLED);
             b.monitor("30s", "30s");
             b.done()
         }

@@ -378,7 +378,8 @@ fn vm_as_res(svc: &Service) -> Res {
     }
 }
 
-const SERVICE_ATTRS_HANDLED: &[&str] = &[
+/// The attributes of a `<service>` (or `<vm>`) the conversion of the service itself handles.
+pub const SERVICE_ATTRS_HANDLED: &[&str] = &[
     "name",
     "domain",
     "autostart",

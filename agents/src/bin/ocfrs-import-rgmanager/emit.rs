@@ -126,14 +126,9 @@ pub fn crm(p: &Pcmk) -> String {
                 node,
                 score,
             } => format!("location {id} {rsc} {score}: {node}"),
-            Constraint::Only { id, rsc, nodes } => format!(
-                "location {id} {rsc} rule -inf: {}",
-                nodes
-                    .iter()
-                    .map(|n| format!("#uname ne {n}"))
-                    .collect::<Vec<_>>()
-                    .join(" and ")
-            ),
+            Constraint::Only { id, rsc, nodes } => {
+                format!("location {id} {rsc} rule -inf: {}", not_on(nodes, "#uname"))
+            }
             Constraint::Apart { id, rsc, with } => {
                 format!("colocation {id} -inf: {rsc} {with}")
             }
@@ -142,10 +137,7 @@ pub fn crm(p: &Pcmk) -> String {
                 first,
                 then,
                 mandatory,
-            } => format!(
-                "order {id} {}: {first} {then}",
-                if *mandatory { "Mandatory" } else { "Optional" }
-            ),
+            } => format!("order {id} {}: {first} {then}", kind(*mandatory)),
         };
         out.push_str(&line);
         out.push('\n');
@@ -218,11 +210,7 @@ pub fn pcs(p: &Pcmk) -> String {
             } => format!("constraint location {rsc} prefers {node}={score}"),
             Constraint::Only { id, rsc, nodes } => format!(
                 "constraint location {rsc} rule constraint-id={id} score=-INFINITY {}",
-                nodes
-                    .iter()
-                    .map(|n| format!("'#uname' ne {n}"))
-                    .collect::<Vec<_>>()
-                    .join(" and ")
+                not_on(nodes, "'#uname'")
             ),
             Constraint::Apart { id, rsc, with } => {
                 format!("constraint colocation add {rsc} with {with} -INFINITY id={id}")
@@ -234,13 +222,32 @@ pub fn pcs(p: &Pcmk) -> String {
                 mandatory,
             } => format!(
                 "constraint order start {first} then start {then} kind={} id={id}",
-                if *mandatory { "Mandatory" } else { "Optional" }
+                kind(*mandatory)
             ),
         };
         let _ = writeln!(out, "pcs -f \"$CIB\" {line}");
     }
     out.push_str("pcs cluster cib-push \"$CIB\" --config\nrm -f \"$CIB\"\n");
     out
+}
+
+/// The rule expression "on none of the nodes but `nodes`", the node name attribute spelled
+/// `uname` (crmsh and pcs quote it differently).
+fn not_on(nodes: &[String], uname: &str) -> String {
+    nodes
+        .iter()
+        .map(|n| format!("{uname} ne {n}"))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// An order constraint's kind.
+fn kind(mandatory: bool) -> &'static str {
+    if mandatory {
+        "Mandatory"
+    } else {
+        "Optional"
+    }
 }
 
 #[cfg(test)]

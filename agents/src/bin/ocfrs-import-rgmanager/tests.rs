@@ -41,11 +41,15 @@ fn config_lines(out: &str) -> Vec<String> {
     lines
 }
 
-fn has(out: &str, line: &str) {
-    assert!(
-        config_lines(out).iter().any(|l| l.trim_end() == line),
-        "missing line {line:?} in\n{out}"
-    );
+/// Each of `lines` is a line of the configuration `out`.
+fn has(out: &str, lines: &[&str]) {
+    let config = config_lines(out);
+    for line in lines {
+        assert!(
+            config.iter().any(|l| l.trim_end() == *line),
+            "missing line {line:?} in\n{out}"
+        );
+    }
 }
 
 #[test]
@@ -58,17 +62,13 @@ fn ip_in_an_ordered_restricted_domain() {
     ]);
     has(
         &out,
-        "primitive webip-ip-172.17.1.100-24 ocf:ocfrs:IPaddr2 params ip=172.17.1.100 cidr_netmask=24 op monitor interval=10s timeout=20s",
-    );
-    has(
-        &out,
-        "group webip webip-ip-172.17.1.100-24 meta resource-stickiness=1 migration-threshold=1",
-    );
-    has(&out, "location loc-webip-n1 webip 1000: n1");
-    has(&out, "location loc-webip-n2 webip 990: n2");
-    has(
-        &out,
-        "location dom-webip webip rule -inf: #uname ne n1 and #uname ne n2",
+        &[
+            "primitive webip-ip-172.17.1.100-24 ocf:ocfrs:IPaddr2 params ip=172.17.1.100 cidr_netmask=24 op monitor interval=10s timeout=20s",
+            "group webip webip-ip-172.17.1.100-24 meta resource-stickiness=1 migration-threshold=1",
+            "location loc-webip-n1 webip 1000: n1",
+            "location loc-webip-n2 webip 990: n2",
+            "location dom-webip webip rule -inf: #uname ne n1 and #uname ne n2",
+        ],
     );
     // Sections outside <rm> are reported, not silently ignored.
     assert!(out.contains("# NOT MAPPED: line 3: <cman>"), "{out}");
@@ -81,22 +81,23 @@ fn nfs_group_in_rgmanager_order_with_inherited_path() {
     // ip comes first in the file; rgmanager starts fs, nfsexport, nfsclient, then ip.
     has(
         &out,
-        "group nfssvc nfssvc-fs-nfsdata nfssvc-nfsexport-nfsexp nfssvc-nfsclient-lan nfssvc-ip-172.17.1.101-24 meta resource-stickiness=1 migration-threshold=3 failure-timeout=600s",
-    );
-    has(
-        &out,
-        "primitive nfssvc-nfsclient-lan ocf:ocfrs:exportfs params clientspec=172.17.1.0/24 directory=/exports/data options=rw,sync fsid=4711 op monitor interval=10s timeout=20s",
-    );
-    has(
-        &out,
-        "primitive nfssvc-fs-nfsdata ocf:ocfrs:Filesystem params device=/dev/vg_shared/lv_nfs directory=/exports/data fstype=ext4 force_unmount=true op monitor interval=20s timeout=40s",
+        &[
+            "group nfssvc nfssvc-fs-nfsdata nfssvc-nfsexport-nfsexp nfssvc-nfsclient-lan nfssvc-ip-172.17.1.101-24 meta resource-stickiness=1 migration-threshold=3 failure-timeout=600s",
+            "primitive nfssvc-nfsclient-lan ocf:ocfrs:exportfs params clientspec=172.17.1.0/24 directory=/exports/data options=rw,sync fsid=4711 op monitor interval=10s timeout=20s",
+            "primitive nfssvc-fs-nfsdata ocf:ocfrs:Filesystem params device=/dev/vg_shared/lv_nfs directory=/exports/data fstype=ext4 force_unmount=true op monitor interval=20s timeout=40s",
+        ],
     );
     assert!(
         out.contains("nfssvc-nfsexport-nfsexp ocf:ocfrs:nfsserver"),
         "{out}"
     );
-    has(&out, "location loc-nfssvc-node2 nfssvc 1000: node2");
-    has(&out, "location loc-nfssvc-node1 nfssvc 990: node1");
+    has(
+        &out,
+        &[
+            "location loc-nfssvc-node2 nfssvc 1000: node2",
+            "location loc-nfssvc-node1 nfssvc 990: node1",
+        ],
+    );
     // Unrestricted: no -inf rule.
     assert!(!out.contains("dom-nfssvc"), "{out}");
     // rgmanager stops ip before nfsclient..., which is the reverse: no stop-order note.
@@ -108,17 +109,13 @@ fn apache_and_ip_unordered_nofailback() {
     let out = ok(&[&data("apache.conf")]);
     has(
         &out,
-        "primitive www-apache-web ocf:ocfrs:apache params configfile=/etc/httpd/conf/httpd.conf op monitor interval=10s timeout=20s",
-    );
-    has(
-        &out,
-        "group www www-ip-172.17.1.102-24 www-apache-web meta resource-stickiness=2000",
-    );
-    has(&out, "location loc-www-node1 www 1000: node1");
-    has(&out, "location loc-www-node2 www 1000: node2");
-    has(
-        &out,
-        "location dom-www www rule -inf: #uname ne node1 and #uname ne node2",
+        &[
+            "primitive www-apache-web ocf:ocfrs:apache params configfile=/etc/httpd/conf/httpd.conf op monitor interval=10s timeout=20s",
+            "group www www-ip-172.17.1.102-24 www-apache-web meta resource-stickiness=2000",
+            "location loc-www-node1 www 1000: node1",
+            "location loc-www-node2 www 1000: node2",
+            "location dom-www www rule -inf: #uname ne node1 and #uname ne node2",
+        ],
     );
     assert!(out.contains("shutdown_wait=\"10\""), "{out}");
 }
@@ -128,19 +125,20 @@ fn lamp_relocate_exclusive() {
     let out = ok(&[&data("lamp.conf")]);
     has(
         &out,
-        "group lamp lamp-fs-lampdata lamp-ip-172.17.1.103-24 lamp-apache-www lamp-mysql-db meta resource-stickiness=2000 migration-threshold=1",
-    );
-    has(
-        &out,
-        "primitive lamp-mysql-db ocf:ocfrs:mysql params config=/srv/lamp/my.cnf additional_parameters=\"--bind-address=172.17.1.103\" op monitor interval=20s timeout=30s",
+        &[
+            "group lamp lamp-fs-lampdata lamp-ip-172.17.1.103-24 lamp-apache-www lamp-mysql-db meta resource-stickiness=2000 migration-threshold=1",
+            "primitive lamp-mysql-db ocf:ocfrs:mysql params config=/srv/lamp/my.cnf additional_parameters=\"--bind-address=172.17.1.103\" op monitor interval=20s timeout=30s",
+        ],
     );
     assert!(!out.contains("excl-lamp-batch"), "{out}");
-    has(&out, "colocation excl-batch-lamp -inf: batch lamp");
     has(
         &out,
-        "primitive batch-script-cron-jobs lsb:batchjobs op monitor interval=30s timeout=30s",
+        &[
+            "colocation excl-batch-lamp -inf: batch lamp",
+            "primitive batch-script-cron-jobs lsb:batchjobs op monitor interval=30s timeout=30s",
+            "location loc-lamp-node3 lamp 980: node3",
+        ],
     );
-    has(&out, "location loc-lamp-node3 lamp 980: node3");
 }
 
 #[test]
@@ -148,7 +146,7 @@ fn ssh_on_a_service_ip() {
     let out = ok(&[&data("ssh.conf")]);
     has(
         &out,
-        "group ssh ssh-ip-172.17.1.104-24 ssh-script-sshd meta resource-stickiness=1",
+        &["group ssh ssh-ip-172.17.1.104-24 ssh-script-sshd meta resource-stickiness=1"],
     );
     assert!(
         out.contains("primitive ssh-script-sshd ocf:ocfrs:sshd"),
@@ -162,29 +160,21 @@ fn policies_are_mapped_or_reported() {
     assert_eq!(code, OK, "{err}");
     has(
         &out,
-        "group restarts restarts-ip-10.9.0.1 restarts-script-app meta resource-stickiness=1 migration-threshold=4 failure-timeout=300s",
+        &[
+            "group restarts restarts-ip-10.9.0.1 restarts-script-app meta resource-stickiness=1 migration-threshold=4 failure-timeout=300s",
+            "primitive restarts-script-app lsb:app meta migration-threshold=3 failure-timeout=60s op monitor interval=30s timeout=30s",
+            "group disabled disabled-script-report meta resource-stickiness=2000 target-role=Stopped",
+            "primitive disabled-script-report lsb:report op monitor interval=30s timeout=30s on-fail=stop op start interval=0s timeout=60s on-fail=stop",
+            "order dep-restarts-after Optional: restarts after",
+        ],
     );
-    has(
-        &out,
-        "primitive restarts-script-app lsb:app meta migration-threshold=3 failure-timeout=60s op monitor interval=30s timeout=30s",
-    );
-    has(
-        &out,
-        "group disabled disabled-script-report meta resource-stickiness=2000 target-role=Stopped",
-    );
-    has(
-        &out,
-        "primitive disabled-script-report lsb:report op monitor interval=30s timeout=30s on-fail=stop op start interval=0s timeout=60s on-fail=stop",
-    );
-    has(&out, "order dep-restarts-after Optional: restarts after");
     // The non-critical subtree (last in start order): stopped on failure, the rest runs on.
     has(
         &out,
-        "primitive after-script-helper lsb:helper op monitor interval=30s timeout=30s on-fail=stop",
-    );
-    has(
-        &out,
-        "primitive guest1 ocf:ocfrs:VirtualDomain params config=/shared/guest1.xml meta allow-migrate=true resource-stickiness=1 migration-threshold=1 op monitor interval=30s timeout=30s",
+        &[
+            "primitive after-script-helper lsb:helper op monitor interval=30s timeout=30s on-fail=stop",
+            "primitive guest1 ocf:ocfrs:VirtualDomain params config=/shared/guest1.xml meta allow-migrate=true resource-stickiness=1 migration-threshold=1 op monitor interval=30s timeout=30s",
+        ],
     );
     for w in [
         "log_level",
@@ -285,7 +275,7 @@ fn hostile_values_are_quoted() {
     assert_eq!(code, OK, "{err}");
     has(
         &out,
-        "primitive s-fs-d ocf:ocfrs:Filesystem params device=/dev/x directory=\"/d $(reboot) 'x' \\\"y\\\"\" force_unmount=false op monitor interval=20s timeout=40s",
+        &["primitive s-fs-d ocf:ocfrs:Filesystem params device=/dev/x directory=\"/d $(reboot) 'x' \\\"y\\\"\" force_unmount=false op monitor interval=20s timeout=40s"],
     );
     let (_, out, _) = run(
         &["--format".into(), "pcs".into(), "-".into()],
