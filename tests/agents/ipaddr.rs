@@ -392,6 +392,16 @@ fn run_arping_refuses_an_address_another_host_holds() {
     free.act("stop", Rc::Success);
 }
 
+/// Polls recurring monitors of `r` (every 50 ms, up to 5 s) until one exits with `rc`; the
+/// failure says `what` did not happen (the kernel publishes carrier changes asynchronously).
+fn wait_for_monitor(r: &Run, rc: i32, what: &str) {
+    let t = Instant::now();
+    while r.clone().action("monitor").recurring().run().rc != rc {
+        assert!(t.elapsed() < Duration::from_secs(5), "{what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 #[cfg_attr(
     not(feature = "root-tests"),
@@ -407,28 +417,14 @@ fn interface_down_is_not_running() {
     // Carrier lost (the peer end goes down): LOWERLAYERDOWN.
     p.b.ip(&["link", "set", "ocfip0b", "down"]);
     // The kernel publishes carrier changes asynchronously (linkwatch, up to a second).
-    let t = Instant::now();
-    while r.clone().action("monitor").recurring().run().rc != 7 {
-        assert!(
-            t.elapsed() < Duration::from_secs(5),
-            "carrier loss not reported"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_monitor(&r, 7, "carrier loss not reported");
     r.act_monitor(Rc::NotRunning).assert_reason_contains("down");
     r.clone()
         .param("check_link_status", "false")
         .act_monitor(Rc::Success);
     r.act("start", Rc::ErrInstalled);
     p.b.ip(&["link", "set", "ocfip0b", "up"]);
-    let t = Instant::now();
-    while r.clone().action("monitor").recurring().run().rc != 0 {
-        assert!(
-            t.elapsed() < Duration::from_secs(5),
-            "link did not come back"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_monitor(&r, 0, "link did not come back");
     // Administratively down.
     p.a.ip(&["link", "set", "ocfip0a", "down"]);
     r.act_monitor(Rc::NotRunning);
