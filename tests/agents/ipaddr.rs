@@ -13,7 +13,7 @@
 //! 20 ms instead of every second (the hang timeout is scaled to stay 20 s), bind-mounted in a
 //! private mount namespace together with a private cases directory; and IPv6 duplicate
 //! address detection is switched off on the ocft interfaces (DAD has its own test here).
-use crate::common::{agent, run, sh, shell_tester, Act, TempDir};
+use crate::common::{agent, run, sh, shell_tester, wait_for, Act, TempDir};
 use ocf::net::{self, Addr, Netlink};
 use ocf::testing::Run;
 use ocf::{Deadline, Rc};
@@ -392,16 +392,6 @@ fn run_arping_refuses_an_address_another_host_holds() {
     free.act("stop", Rc::Success);
 }
 
-/// Polls recurring monitors of `r` (every 50 ms, up to 5 s) until one exits with `rc`; the
-/// failure says `what` did not happen (the kernel publishes carrier changes asynchronously).
-fn wait_for_monitor(r: &Run, rc: i32, what: &str) {
-    let t = Instant::now();
-    while r.clone().action("monitor").recurring().run().rc != rc {
-        assert!(t.elapsed() < Duration::from_secs(5), "{what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 #[cfg_attr(
     not(feature = "root-tests"),
@@ -417,14 +407,23 @@ fn interface_down_is_not_running() {
     // Carrier lost (the peer end goes down): LOWERLAYERDOWN.
     p.b.ip(&["link", "set", "ocfip0b", "down"]);
     // The kernel publishes carrier changes asynchronously (linkwatch, up to a second).
-    wait_for_monitor(&r, 7, "carrier loss not reported");
+    let monitor_rc = || r.clone().action("monitor").recurring().run().rc;
+    wait_for(
+        "the carrier loss (monitor 7)",
+        Duration::from_secs(5),
+        || monitor_rc() == 7,
+    );
     r.act_monitor(Rc::NotRunning).assert_reason_contains("down");
     r.clone()
         .param("check_link_status", "false")
         .act_monitor(Rc::Success);
     r.act("start", Rc::ErrInstalled);
     p.b.ip(&["link", "set", "ocfip0b", "up"]);
-    wait_for_monitor(&r, 0, "link did not come back");
+    wait_for(
+        "the link to come back (monitor 0)",
+        Duration::from_secs(5),
+        || monitor_rc() == 0,
+    );
     // Administratively down.
     p.a.ip(&["link", "set", "ocfip0a", "down"]);
     r.act_monitor(Rc::NotRunning);

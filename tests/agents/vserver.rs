@@ -11,7 +11,7 @@
 //! guest's fstab) and a shell script as the guest's /sbin/init. The stand-in's run files go to
 //! the test's directory (`VSERVER_STANDIN_RUNDIR`). Whatever is left of a guest after a test
 //! (processes whose root directory is the guest's root) is killed by pid on drop.
-use crate::common::{agent, run, sh, Act, TempDir};
+use crate::common::{agent, run, sh, wait_for, Act, TempDir};
 use ocf::testing::Run;
 use ocf::Rc;
 use std::os::unix::fs::MetadataExt;
@@ -159,14 +159,6 @@ impl Drop for Guest {
                 nix::sys::signal::Signal::SIGKILL,
             );
         }
-    }
-}
-
-fn wait_for(what: &str, d: Duration, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(t.elapsed() < d, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

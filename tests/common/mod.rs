@@ -150,6 +150,15 @@ pub fn in_agent_std_dirs(tool: &str) -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
+/// Polls `f` every 50 ms until it holds; fails after `d` naming `what` was awaited.
+pub fn wait_for(what: &str, d: std::time::Duration, mut f: impl FnMut() -> bool) {
+    let t = std::time::Instant::now();
+    while !f() {
+        assert!(t.elapsed() < d, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// Whether this process runs as root.
 pub fn is_root() -> bool {
     nix::unistd::Uid::effective().is_root()
