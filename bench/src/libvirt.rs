@@ -13,8 +13,13 @@
 //! nothing to boot and idles. Domain names: `ocfb-vd-ours`, `ocfb-vd-shell`.
 //! Variables: `{config}` (the side's domain XML), `{uri}`.
 
+// The test fixture's host state and domain, shared with tests/common/libvirt.rs (std only).
+#[path = "../../tests/common/libvirt_state.rs"]
+mod libvirt_state;
+
 use crate::Side;
 use anyhow::{bail, Context as _, Result};
+use libvirt_state::{domain_xml, host_state};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -42,35 +47,6 @@ pub struct Host {
     init: i32,
 }
 
-fn domain_xml(name: &str, uuid: &str) -> String {
-    format!(
-        "<domain type='qemu'>\n  <name>{name}</name>\n  <uuid>{uuid}</uuid>\n  \
-         <memory unit='MiB'>64</memory>\n  <vcpu>1</vcpu>\n  \
-         <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>\n  \
-         <on_poweroff>destroy</on_poweroff>\n  <on_reboot>restart</on_reboot>\n  \
-         <on_crash>destroy</on_crash>\n  <devices>\n    \
-         <emulator>/usr/bin/qemu-system-x86_64</emulator>\n    \
-         <serial type='pty'/>\n    <console type='pty'/>\n    \
-         <memballoon model='none'/>\n  </devices>\n</domain>\n"
-    )
-}
-
-fn copy_dir(from: &str, to: &Path) -> Result<()> {
-    let out = Command::new("cp")
-        .args(["-a", from])
-        .arg(to)
-        .output()
-        .context("run cp")?;
-    if !out.status.success() {
-        bail!(
-            "cp -a {from} {}: {}",
-            to.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
-}
-
 /// Start the host under `scratch/libvirt` and write both sides' domain XML; the variables of
 /// each side.
 pub fn setup(scratch: &Path) -> Result<(Host, SideVars)> {
@@ -90,25 +66,9 @@ pub fn setup(scratch: &Path) -> Result<(Host, SideVars)> {
     }
     let d = scratch.join("libvirt");
     let _ = std::fs::remove_dir_all(&d);
-    for sub in ["cache", "log/qemu"] {
-        std::fs::create_dir_all(d.join(sub))?;
-    }
-    copy_dir("/etc/libvirt", &d.join("etc"))?;
-    copy_dir("/var/lib/libvirt", &d.join("lib"))?;
-    std::fs::create_dir_all(d.join("lib/qemu"))?;
-    // The machine's cgroups are shared: no cgroup controllers, no security labels.
-    let qconf = d.join("etc/qemu.conf");
-    let mut q = std::fs::read_to_string(&qconf).unwrap_or_default();
-    q.push_str(
-        "\n# ocfrs-bench\ncgroup_controllers = [ ]\nsecurity_driver = \"none\"\nremember_owner = 0\n",
-    );
-    std::fs::write(&qconf, q)?;
-    // The default NAT network needs dnsmasq and a firewall: never autostarted here.
-    if let Ok(rd) = std::fs::read_dir(d.join("etc/qemu/networks/autostart")) {
-        for e in rd.flatten() {
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
+    // The machine's cgroups are shared: no cgroup controllers, no security labels; the
+    // default NAT network needs dnsmasq and a firewall: never autostarted here.
+    host_state(&d, None).context("the libvirt host's state")?;
     std::fs::write(d.join("init.sh"), INIT)?;
     let log = std::fs::File::create(d.join("init.log"))?;
     let unshare = Command::new("unshare")

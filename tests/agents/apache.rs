@@ -4,7 +4,7 @@
 //! 80) inside a network namespace of ours. Every apache a test starts is stopped by the agent;
 //! a fixture's drop kills what is left by pid (the session of the pid in its pid file), never
 //! by name.
-use crate::common::{agent, our_tester, run, sh, TempDir};
+use crate::common::{agent, our_tester, run, sh, Act, TempDir};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use ocf::process::{family, Pidfile, ProcRef};
@@ -136,84 +136,52 @@ pub(crate) fn wait_gone(procs: &[ProcRef], within: Duration) -> bool {
 fn lifecycle_status_page_and_both_depths() {
     let h = Httpd::new("life", 18081, false, "");
     let r = h.run();
-    r.clone()
-        .action("validate-all")
-        .run()
-        .assert_rc(Rc::Success);
-    r.clone()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::NotRunning);
-    r.clone()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::NotRunning);
-    r.clone().action("stop").run().assert_rc(Rc::Success);
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("validate-all", Rc::Success);
+    r.act_probe(Rc::NotRunning);
+    r.act_monitor(Rc::NotRunning);
+    r.act("stop", Rc::Success);
+    r.act("start", Rc::Success);
     // The injected pid file names the server, which answers with its status page.
     let main = h.main().expect("injected pid file names a live apache");
     let (code, body) = h.get("/server-status").expect("status page");
     assert_eq!(code, 200);
     assert!(body.contains("Apache Server Status"), "{body}");
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     assert_eq!(
         h.main(),
         Some(main),
         "second start keeps the running server"
     );
-    r.clone()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
-    r.clone()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::Success);
+    r.act_monitor(Rc::Success);
+    r.act_probe(Rc::Success);
     // status page contents: a regex that the page does not contain fails the monitor. As in
     // the shell agent, the answer's status code is not checked, only its body (a 404 page
     // matches the default regex); the reason names the code.
     r.clone()
         .param("testregex", "no such text here")
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::ErrGeneric)
+        .act_monitor(Rc::ErrGeneric)
         .assert_reason_contains("does not match");
     r.clone()
         .param("testregex", "apache SERVER status")
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
+        .act_monitor(Rc::Success);
     r.clone()
         .param(
             "statusurl",
             format!("http://127.0.0.1:{}/nonexistent", h.port),
         )
         .param("testregex", "Apache Server Status")
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::ErrGeneric)
+        .act_monitor(Rc::ErrGeneric)
         .assert_reason_contains("404");
     // depth 10: testurl (relative to the local URL) + testregex10.
     let d10 = r.clone().recurring().depth(10);
     d10.clone()
         .param("testurl", "/index.html")
         .param("testregex10", "OCFAPACHE life INDEX")
-        .action("monitor")
-        .run()
-        .assert_rc(Rc::Success);
+        .act("monitor", Rc::Success);
     d10.clone()
         .param("testurl", "/index.html")
         .param("testregex10", "not in the page")
-        .action("monitor")
-        .run()
-        .assert_rc(Rc::ErrGeneric);
+        .act("monitor", Rc::ErrGeneric);
     // a testconffile block
     let tc = h.dir.join("tests.conf");
     std::fs::write(
@@ -223,32 +191,24 @@ fn lifecycle_status_page_and_both_depths() {
     .unwrap();
     d10.clone()
         .param("testconffile", &tc)
-        .action("monitor")
-        .run()
-        .assert_rc(Rc::Success);
+        .act("monitor", Rc::Success);
     d10.clone()
         .param("testconffile", &tc)
         .param("testname", "idx")
-        .action("monitor")
-        .run()
-        .assert_rc(Rc::Success);
+        .act("monitor", Rc::Success);
     // Nothing configured for depth 10: the depth-0 check.
-    d10.action("monitor").run().assert_rc(Rc::Success);
+    d10.act("monitor", Rc::Success);
     let procs = h.processes();
     assert!(procs.len() >= 2, "main process and children: {procs:?}");
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act("stop", Rc::Success);
     assert!(
         wait_gone(&procs, Duration::from_secs(1)),
         "every process stopped"
     );
     assert!(!h.pidfile.exists());
-    r.clone().action("stop").run().assert_rc(Rc::Success);
-    r.clone()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::NotRunning);
-    r.action("monitor").probe().run().assert_rc(Rc::NotRunning);
+    r.act("stop", Rc::Success);
+    r.act_monitor(Rc::NotRunning);
+    r.act_probe(Rc::NotRunning);
 }
 
 #[test]
@@ -269,16 +229,14 @@ fn failed_starts_say_why_and_leave_nothing() {
     let g = Httpd::new("badurl", 18083, true, "");
     g.run()
         .param("statusurl", "yoyoyoyo")
-        .action("start")
-        .run()
-        .assert_rc(Rc::ErrGeneric)
+        .act("start", Rc::ErrGeneric)
         .assert_reason_contains("yoyoyoyo");
     assert!(g.main().is_none(), "a failed start stops what it started");
     assert!(g.get("/").is_none(), "nothing listens");
     // A missing configuration file is 5 (the ocft case), stop of it 0.
     let r = g.run().param("configfile", "/nonexistent/ocfapache.conf");
-    r.clone().action("start").run().assert_rc(Rc::ErrInstalled);
-    r.action("stop").run().assert_rc(Rc::Success);
+    r.act("start", Rc::ErrInstalled);
+    r.act("stop", Rc::Success);
 }
 
 #[test]
@@ -289,7 +247,7 @@ fn failed_starts_say_why_and_leave_nothing() {
 fn sigstopped_apache_is_stopped_inside_the_budget() {
     let h = Httpd::new("stopped", 18084, true, "");
     let r = h.run();
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     let procs = h.processes();
     assert!(procs.len() >= 2, "{procs:?}");
     for p in &procs {
@@ -297,17 +255,10 @@ fn sigstopped_apache_is_stopped_inside_the_budget() {
     }
     let budget = Duration::from_secs(8);
     let t = Instant::now();
-    r.clone()
-        .timeout(budget)
-        .action("stop")
-        .run()
-        .assert_rc(Rc::Success);
+    r.clone().timeout(budget).act("stop", Rc::Success);
     assert!(t.elapsed() < budget, "stop took {:?}", t.elapsed());
     assert!(wait_gone(&procs, Duration::from_millis(500)), "all killed");
-    r.action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::NotRunning);
+    r.act_monitor(Rc::NotRunning);
 }
 
 #[test]
@@ -318,28 +269,20 @@ fn sigstopped_apache_is_stopped_inside_the_budget() {
 fn two_instances_are_stopped_independently() {
     let a = Httpd::new("one", 18085, true, "");
     let b = Httpd::new("two", 18086, false, "");
-    a.run().action("start").run().assert_rc(Rc::Success);
-    b.run().action("start").run().assert_rc(Rc::Success);
+    a.run().act("start", Rc::Success);
+    b.run().act("start", Rc::Success);
     let (pa, pb) = (a.processes(), b.processes());
     assert!(pa.iter().all(|p| !pb.contains(p)));
-    a.run().action("stop").run().assert_rc(Rc::Success);
+    a.run().act("stop", Rc::Success);
     assert!(wait_gone(&pa, Duration::from_secs(1)));
     assert!(
         pb.iter().all(ProcRef::is_alive),
         "the other instance is untouched"
     );
-    b.run()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
-    a.run()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::NotRunning);
+    b.run().act_monitor(Rc::Success);
+    a.run().act_monitor(Rc::NotRunning);
     assert!(b.get("/").is_some());
-    b.run().action("stop").run().assert_rc(Rc::Success);
+    b.run().act("stop", Rc::Success);
     assert!(wait_gone(&pb, Duration::from_secs(1)));
 }
 
@@ -422,12 +365,8 @@ fn https_status_url_with_certificate_checks() {
     let envfile = tmp.join("envvars");
     std::fs::write(&envfile, format!("export SSL_CERT_FILE={t}/ca.pem\n")).unwrap();
     let r = h.run().param("statusurl", url).param("envfiles", &envfile);
-    r.clone().action("start").run().assert_rc(Rc::Success);
-    r.clone()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
+    r.act_monitor(Rc::Success);
     // Without that CA the certificate is not trusted: the monitor fails and says why.
     let o = h
         .run()
@@ -454,13 +393,9 @@ fn https_status_url_with_certificate_checks() {
         ("ca", Rc::Success),
         ("plain", Rc::ErrGeneric),
     ] {
-        d10.clone()
-            .param("testname", name)
-            .action("monitor")
-            .run()
-            .assert_rc(rc);
+        d10.clone().param("testname", name).act("monitor", rc);
     }
-    r.action("stop").run().assert_rc(Rc::Success);
+    r.act("stop", Rc::Success);
     assert!(h.main().is_none());
 }
 

@@ -5,7 +5,7 @@
 //! Every host object carries the prefix `ocffs`: image files `/tmp/ocffs-*.img`, mount points
 //! under `TempDir`s named `ocfrs-it-ocffs-*`, and the loop devices attached to those images
 //! (detached on drop, only if still backed by our image).
-use crate::common::{agent, run, sh, TempDir};
+use crate::common::{agent, run, sh, Act, TempDir};
 use ocf::mount::MountTable;
 use ocf::testing::Run;
 use ocf::Rc;
@@ -19,17 +19,7 @@ use std::time::{Duration, Instant};
 /// create meanwhile: such a copy would keep our filesystems mounted (and the devices claimed)
 /// after the agent unmounted them here, which the agent's stop rightly reports as a failure.
 fn isolate() {
-    use nix::mount::{mount, MsFlags};
-    use nix::sched::{unshare, CloneFlags};
-    unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_FS).expect("unshare mount namespace");
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .expect("make / private");
+    crate::common::private_mount_namespace();
 }
 
 /// This thread's mount table (`/proc/self` would show the main thread's namespace).
@@ -239,13 +229,9 @@ fn ext4_by_uuid_on_a_path_with_a_space() {
     let lo = Loop::ext4("uuid", "ocffs-u");
     let dir = tmp.join("mount point/data");
     let r = fs(&format!("UUID={}", lo.uuid()), &dir, "ext4");
-    r.clone()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::NotRunning);
-    r.clone().action("stop").run().assert_rc(Rc::Success);
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act_probe(Rc::NotRunning);
+    r.act("stop", Rc::Success);
+    r.act("start", Rc::Success);
     // Seen from outside the agent: the kernel has our device there, escaped in mountinfo.
     let m = mounted_at(&dir).expect("mounted");
     assert_eq!(m.dev(), lo.number());
@@ -253,27 +239,11 @@ fn ext4_by_uuid_on_a_path_with_a_space() {
         "{}/mount\\040point/data",
         tmp.path().display()
     )));
-    r.clone().action("start").run().assert_rc(Rc::Success);
-    r.clone()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
-    r.clone()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::Success);
-    r.clone()
-        .action("monitor")
-        .depth(10)
-        .run()
-        .assert_rc(Rc::Success);
-    r.clone()
-        .action("monitor")
-        .depth(20)
-        .run()
-        .assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
+    r.act_monitor(Rc::Success);
+    r.act_probe(Rc::Success);
+    r.act_depth(10, Rc::Success);
+    r.act_depth(20, Rc::Success);
     let host = nix::unistd::gethostname().unwrap();
     let status = dir.join(format!(
         ".Filesystem_status/fs-it_{}",
@@ -282,19 +252,11 @@ fn ext4_by_uuid_on_a_path_with_a_space() {
     let text = std::fs::read(&status).unwrap();
     assert!(text.starts_with(b"fs-it\n"), "{text:?}");
     // The other forms of the same identity.
-    fs(&format!("-U {}", lo.uuid()), &dir, "ext4")
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    fs(&format!("-U {}", lo.uuid()), &dir, "ext4").act_monitor(Rc::Success);
+    r.act("stop", Rc::Success);
     assert!(mounted_at(&dir).is_none());
-    r.clone().action("stop").run().assert_rc(Rc::Success);
-    r.clone()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::NotRunning);
+    r.act("stop", Rc::Success);
+    r.act_monitor(Rc::NotRunning);
 }
 
 #[test]
@@ -310,26 +272,16 @@ fn xfs_by_label() {
     let dir = tmp.join("x");
     for device in ["-L ocffsx", "LABEL=ocffsx"] {
         let r = fs(device, &dir, "xfs");
-        r.clone().action("start").run().assert_rc(Rc::Success);
+        r.act("start", Rc::Success);
         let m = mounted_at(&dir).expect("mounted");
         assert_eq!((m.dev(), m.fstype.as_str()), (lo.number(), "xfs"));
-        r.clone()
-            .action("monitor")
-            .depth(20)
-            .run()
-            .assert_rc(Rc::Success);
-        r.clone()
-            .action("monitor")
-            .depth(10)
-            .run()
-            .assert_rc(Rc::Success);
-        r.clone().action("stop").run().assert_rc(Rc::Success);
+        r.act_depth(20, Rc::Success);
+        r.act_depth(10, Rc::Success);
+        r.act("stop", Rc::Success);
         assert!(mounted_at(&dir).is_none());
     }
     fs("LABEL=ocffs-none", &dir, "xfs")
-        .action("start")
-        .run()
-        .assert_rc(Rc::ErrInstalled)
+        .act("start", Rc::ErrInstalled)
         .assert_reason_contains("LABEL=ocffs-none");
 }
 
@@ -346,7 +298,7 @@ fn stop_kills_users_within_budget_and_spares_others() {
     let outside = tmp.join("outside");
     std::fs::create_dir_all(&outside).unwrap();
     let r = fs(lo.dev(), &dir, "ext4");
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     std::fs::create_dir(dir.join("sub")).unwrap();
     std::fs::write(dir.join("held"), b"x").unwrap();
     let mut cwd_user = sleeper(&dir.join("sub"), false);
@@ -369,9 +321,7 @@ fn stop_kills_users_within_budget_and_spares_others() {
     let t = Instant::now();
     r.clone()
         .timeout(Duration::from_secs(6))
-        .action("stop")
-        .run()
-        .assert_rc(Rc::Success);
+        .act("stop", Rc::Success);
     let took = t.elapsed();
     assert!(took < Duration::from_secs(6), "{took:?}");
     // SIGTERM ignored: killed only in the second half of the budget.
@@ -396,38 +346,24 @@ fn safe_mode_and_bind_mounts_touch_only_the_mount_being_stopped() {
     let data = tmp.join("data");
     let view = tmp.join("view");
     let base = fs(lo.dev(), &data, "ext4");
-    base.clone().action("start").run().assert_rc(Rc::Success);
+    base.act("start", Rc::Success);
     std::fs::create_dir(data.join("export")).unwrap();
     let b = fs(data.join("export").to_str().unwrap(), &view, "none")
         .param("options", "bind,ro")
         .param("force_unmount", "safe");
-    b.clone()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::NotRunning);
-    b.clone().action("start").run().assert_rc(Rc::Success);
+    b.act_probe(Rc::NotRunning);
+    b.act("start", Rc::Success);
     let m = mounted_at(&view).unwrap();
     assert!(m.is_read_only() && m.root == Path::new("/export"), "{m:?}");
     assert!(std::fs::write(view.join("f"), b"x").is_err());
-    b.clone()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
-    b.clone()
-        .action("monitor")
-        .depth(10)
-        .run()
-        .assert_rc(Rc::Success);
+    b.act_monitor(Rc::Success);
+    b.act_depth(10, Rc::Success);
     // Same filesystem, same directory, but through the other mount: not a user of the view.
     let mut through_source = sleeper(&data.join("export"), false);
     let mut through_view = sleeper(&view, false);
     b.clone()
         .timeout(Duration::from_secs(6))
-        .action("stop")
-        .run()
-        .assert_rc(Rc::Success);
+        .act("stop", Rc::Success);
     assert!(mounted_at(&view).is_none());
     assert!(through_view.exited());
     assert!(
@@ -437,7 +373,7 @@ fn safe_mode_and_bind_mounts_touch_only_the_mount_being_stopped() {
     // The underlying filesystem is untouched by the bind resource's stop.
     assert!(mounted_at(&data).is_some());
     drop(through_source);
-    base.clone().action("stop").run().assert_rc(Rc::Success);
+    base.act("stop", Rc::Success);
 }
 
 #[test]
@@ -451,7 +387,7 @@ fn nested_mounts_are_unmounted_and_prefix_siblings_spared() {
     let dir = tmp.join("m");
     let sibling = tmp.join("m2");
     let r = fs("ocffs-top", &dir, "tmpfs").param("options", "size=1m");
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     // Another tmpfs mounted below ours, and one on a path that only shares a string prefix.
     let sub = dir.join("sub");
     std::fs::create_dir_all(&sub).unwrap();
@@ -460,20 +396,14 @@ fn nested_mounts_are_unmounted_and_prefix_siblings_spared() {
         let (rc, _, err) = sh(Command::new("mount").args(["-t", "tmpfs", src]).arg(at));
         assert_eq!(rc, 0, "{err}");
     }
-    r.clone()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
+    r.act_monitor(Rc::Success);
     let mut in_sub = sleeper(&sub, false);
     let mut in_sibling = sleeper(&sibling, false);
     // A start while submounts exist but ours is mounted is a no-op success.
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     r.clone()
         .timeout(Duration::from_secs(6))
-        .action("stop")
-        .run()
-        .assert_rc(Rc::Success);
+        .act("stop", Rc::Success);
     let t = table();
     assert!(t.at(&dir).is_empty() && t.at(&sub).is_empty());
     assert!(in_sub.exited());
@@ -490,11 +420,7 @@ fn nested_mounts_are_unmounted_and_prefix_siblings_spared() {
         .args(["-t", "tmpfs", "ocffs-below"])
         .arg(&sub));
     assert_eq!(rc, 0, "{err}");
-    r.clone()
-        .action("start")
-        .run()
-        .assert_rc(Rc::ErrArgs)
-        .assert_reason_contains("below");
+    r.act("start", Rc::ErrArgs).assert_reason_contains("below");
     nix::mount::umount(&sub).unwrap();
 }
 
@@ -510,14 +436,12 @@ fn fast_stop_bounds_a_hopeless_stop_to_six_seconds() {
     let r = fs("ocffs-fast", &dir, "tmpfs")
         .param("fast_stop", "true")
         .param("force_unmount", "false");
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     let user = sleeper(&dir, false);
     let t = Instant::now();
     r.clone()
         .timeout(Duration::from_secs(60))
-        .action("stop")
-        .run()
-        .assert_rc(Rc::ErrGeneric)
+        .act("stop", Rc::ErrGeneric)
         .assert_reason_contains("(sleep)");
     let took = t.elapsed();
     assert!(
@@ -525,7 +449,7 @@ fn fast_stop_bounds_a_hopeless_stop_to_six_seconds() {
         "{took:?}"
     );
     drop(user);
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act("stop", Rc::Success);
 }
 
 #[test]
@@ -539,7 +463,7 @@ fn stop_fails_while_another_mount_namespace_still_has_the_filesystem() {
     let dir = tmp.join("m");
     let lo = Loop::ext4("ns", "ocffs-ns");
     let r = fs(lo.dev(), &dir, "ext4");
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     // A private copy of the mount table, made while the filesystem is mounted.
     let holder = Proc::spawn(Command::new("unshare").args([
         "--mount",
@@ -556,9 +480,7 @@ fn stop_fails_while_another_mount_namespace_still_has_the_filesystem() {
     let t = Instant::now();
     r.clone()
         .timeout(Duration::from_secs(3))
-        .action("stop")
-        .run()
-        .assert_rc(Rc::ErrGeneric)
+        .act("stop", Rc::ErrGeneric)
         .assert_reason_contains("still in use");
     assert!(t.elapsed() < Duration::from_secs(3));
     assert!(mounted_at(&dir).is_none(), "unmounted in our namespace");
@@ -569,7 +491,7 @@ fn stop_fails_while_another_mount_namespace_still_has_the_filesystem() {
             (!ocf::mount::block_device_claimed(&lo.dev)).then_some(())
         })
         .is_some());
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act("stop", Rc::Success);
 }
 
 /// The ext2 "state" field says whether the filesystem has errors; only fsck clears it.
@@ -604,23 +526,23 @@ fn fsck_runs_only_where_the_shell_agent_runs_it() {
     // ext2 with run_fsck=auto: checked (and repaired) before mounting.
     mark_errors(lo.dev());
     let r = fs(lo.dev(), &dir, "ext2");
-    r.clone().action("start").run().assert_rc(Rc::Success);
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
+    r.act("stop", Rc::Success);
     assert_eq!(fs_state(lo.dev()), "clean");
     // run_fsck=no: left alone.
     mark_errors(lo.dev());
     let r = r.param("run_fsck", "no");
-    r.clone().action("start").run().assert_rc(Rc::Success);
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
+    r.act("stop", Rc::Success);
     assert_eq!(fs_state(lo.dev()), "not clean with errors");
     // A journaled type (ext4 driver, fstype ext4) with auto: not checked; with force: checked.
     let r4 = fs(lo.dev(), &dir, "ext4");
-    r4.clone().action("start").run().assert_rc(Rc::Success);
-    r4.clone().action("stop").run().assert_rc(Rc::Success);
+    r4.act("start", Rc::Success);
+    r4.act("stop", Rc::Success);
     assert_eq!(fs_state(lo.dev()), "not clean with errors");
     let r4 = r4.param("run_fsck", "force");
-    r4.clone().action("start").run().assert_rc(Rc::Success);
-    r4.clone().action("stop").run().assert_rc(Rc::Success);
+    r4.act("start", Rc::Success);
+    r4.act("stop", Rc::Success);
     assert_eq!(fs_state(lo.dev()), "clean");
 }
 
@@ -635,21 +557,18 @@ fn busy_mount_without_force_unmount_fails_naming_the_process() {
     let lo = Loop::ext4("nokill", "ocffs-n");
     let dir = tmp.join("m");
     let r = fs(lo.dev(), &dir, "ext4").param("force_unmount", "false");
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     let mut user = sleeper(&dir, false);
     let t = Instant::now();
-    let out = r
-        .clone()
+    r.clone()
         .timeout(Duration::from_secs(3))
-        .action("stop")
-        .run();
-    out.assert_rc(Rc::ErrGeneric)
+        .act("stop", Rc::ErrGeneric)
         .assert_reason_contains(&format!("{} (sleep)", user.pid()));
     assert!(t.elapsed() < Duration::from_secs(3));
     assert!(!user.exited());
     assert!(mounted_at(&dir).is_some());
     drop(user);
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act("stop", Rc::Success);
     assert!(mounted_at(&dir).is_none());
 }
 
@@ -664,27 +583,16 @@ fn depth_20_fails_on_a_read_only_remount() {
     let lo = Loop::ext4("ro", "ocffs-r");
     let dir = tmp.join("m");
     let r = fs(lo.dev(), &dir, "ext4");
-    r.clone().action("start").run().assert_rc(Rc::Success);
-    r.clone()
-        .action("monitor")
-        .depth(20)
-        .run()
-        .assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
+    r.act_depth(20, Rc::Success);
     let (rc, _, err) = sh(Command::new("mount").args(["-o", "remount,ro"]).arg(&dir));
     assert_eq!(rc, 0, "{err}");
     r.clone()
-        .action("monitor")
         .recurring()
-        .depth(20)
-        .run()
-        .assert_rc(Rc::ErrGeneric)
+        .act_depth(20, Rc::ErrGeneric)
         .assert_reason_contains("status file");
-    r.clone()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act_monitor(Rc::Success);
+    r.act("stop", Rc::Success);
 }
 
 #[test]
@@ -697,16 +605,12 @@ fn tmpfs_resource_and_a_foreign_mount_on_the_mount_point() {
     let tmp = Scratch::new("ocffs-tmpfs");
     let dir = tmp.join("t");
     let r = fs("tmpfs", &dir, "tmpfs").param("options", "size=1m,mode=0700");
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     let m = mounted_at(&dir).unwrap();
     assert_eq!(m.fstype, "tmpfs");
     assert!(m.super_options.contains("mode=700"), "{}", m.super_options);
-    r.clone()
-        .action("monitor")
-        .depth(20)
-        .run()
-        .assert_rc(Rc::Success);
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act_depth(20, Rc::Success);
+    r.act("stop", Rc::Success);
     assert!(mounted_at(&dir).is_none());
 
     // A different filesystem mounted there: a probe says stopped, a recurring monitor fails,
@@ -717,18 +621,10 @@ fn tmpfs_resource_and_a_foreign_mount_on_the_mount_point() {
         .arg(&dir));
     assert_eq!(rc, 0, "{err}");
     let e = fs(lo.dev(), &dir, "ext4");
-    e.clone()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::NotRunning);
-    e.clone()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::ErrGeneric)
+    e.act_probe(Rc::NotRunning);
+    e.act_monitor(Rc::ErrGeneric)
         .assert_reason_contains("ocffs-foreign");
-    e.clone().action("stop").run().assert_rc(Rc::Success);
+    e.act("stop", Rc::Success);
     assert_eq!(mounted_at(&dir).unwrap().source, "ocffs-foreign");
     let _ = nix::mount::umount(&dir);
 }
@@ -744,19 +640,14 @@ fn hidden_mount_is_not_stopped_and_stop_unmounts_the_stack() {
     let lo = Loop::ext4("hidden", "ocffs-h");
     let dir = tmp.join("m");
     let r = fs(lo.dev(), &dir, "ext4");
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     let (rc, _, err) = sh(Command::new("mount")
         .args(["-t", "tmpfs", "ocffs-over"])
         .arg(&dir));
     assert_eq!(rc, 0, "{err}");
     // Ours is still mounted (under the tmpfs): never "not running".
-    r.clone()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::ErrGeneric)
-        .assert_reason_contains("hidden");
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act_probe(Rc::ErrGeneric).assert_reason_contains("hidden");
+    r.act("stop", Rc::Success);
     let t = table();
     assert!(t.at(&dir).is_empty(), "{:?}", t.at(&dir));
     assert!(t.of_device(lo.number()).is_empty());
@@ -777,9 +668,7 @@ fn device_mounted_elsewhere_is_refused_and_vanished_device_still_unmounts() {
     let (rc, _, err) = sh(Command::new("mount").arg(lo.dev()).arg(&a));
     assert_eq!(rc, 0, "{err}");
     fs(lo.dev(), &b, "ext4")
-        .action("start")
-        .run()
-        .assert_rc(Rc::ErrGeneric)
+        .act("start", Rc::ErrGeneric)
         .assert_reason_contains("already mounted");
     assert!(mounted_at(&b).is_none());
     nix::mount::umount(&a).unwrap();
@@ -789,21 +678,13 @@ fn device_mounted_elsewhere_is_refused_and_vanished_device_still_unmounts() {
     let link = tmp.join("ocffs-link");
     std::os::unix::fs::symlink(&lo.dev, &link).unwrap();
     let r = fs(link.to_str().unwrap(), &b, "ext4");
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     std::fs::remove_file(&link).unwrap();
-    r.clone()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::Success);
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act_probe(Rc::Success);
+    r.act("stop", Rc::Success);
     assert!(table().of_device(lo.number()).is_empty());
-    r.clone()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::NotRunning);
-    r.clone().action("start").run().assert_rc(Rc::ErrInstalled);
+    r.act_probe(Rc::NotRunning);
+    r.act("start", Rc::ErrInstalled);
 }
 
 #[test]
@@ -817,7 +698,7 @@ fn depth_0_monitor_forks_nothing() {
     let lo = Loop::ext4("fork", "ocffs-k");
     let dir = tmp.join("m");
     let r = fs(lo.dev(), &dir, "ext4");
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     let trace = tmp.join("trace");
     let (rc, _, err) = sh(Command::new("strace")
         .args(["-f", "-qq", "-e", "trace=process", "-o"])
@@ -839,7 +720,7 @@ fn depth_0_monitor_forks_nothing() {
         })
         .collect();
     assert_eq!(spawns.len(), 1, "only the agent's own execve: {spawns:?}");
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act("stop", Rc::Success);
 }
 
 #[test]
@@ -1232,30 +1113,18 @@ fn hung_fuse_monitor_and_stop_answer_within_their_budget() {
     let (src, dir) = (tmp.join("src"), tmp.join("m"));
     let fuse = Fuse::mount(&src, &dir);
     let r = fs(src.to_str().unwrap(), &dir, "fuse");
-    r.clone()
-        .action("monitor")
-        .recurring()
-        .depth(20)
-        .run()
-        .assert_rc(Rc::Success);
+    r.clone().recurring().act_depth(20, Rc::Success);
     fuse.hang();
     // Another process blocked in the filesystem, as applications are on a hung server.
     let stat = Proc::spawn(Command::new("stat").arg(dir.join("x")));
     // Depth 0 reads mountinfo only: still running, at once.
-    r.clone()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
+    r.act_monitor(Rc::Success);
     // Depth 20 writes on the filesystem: 1 within the 4 s budget, naming the blocked call.
     let t = Instant::now();
     r.clone()
         .timeout(Duration::from_secs(4))
-        .action("monitor")
         .recurring()
-        .depth(20)
-        .run()
-        .assert_rc(Rc::ErrGeneric)
+        .act_depth(20, Rc::ErrGeneric)
         .assert_reason_contains("status file")
         .assert_reason_contains("blocked in the kernel for 3.");
     let took = t.elapsed();
@@ -1266,10 +1135,8 @@ fn hung_fuse_monitor_and_stop_answer_within_their_budget() {
     let t = Instant::now();
     r.clone()
         .timeout(Duration::from_secs(6))
-        .action("stop")
         .depth(20)
-        .run()
-        .assert_rc(Rc::Success);
+        .act("stop", Rc::Success);
     let took = t.elapsed();
     assert!(took < Duration::from_secs(6), "{took:?}");
     assert!(mounted_at(&dir).is_none_or(|m| m.fstype != "fuse"));
@@ -1291,36 +1158,20 @@ fn fuse_resource_lifecycle() {
     std::fs::create_dir_all(&src).unwrap();
     std::fs::write(src.join("hello"), "x").unwrap();
     let r = fs(src.to_str().unwrap(), &dir, "fuse.bindfs");
-    r.clone()
-        .action("validate-all")
-        .run()
-        .assert_rc(Rc::Success);
-    r.clone()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::NotRunning);
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("validate-all", Rc::Success);
+    r.act_probe(Rc::NotRunning);
+    r.act("start", Rc::Success);
     assert!(dir.join("hello").exists());
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     // Depth 10 decides from the mount (anonymous device 0:NN, a directory as source) that
     // there is no block device to read, as the shell agent's `-b` test does.
     for depth in [10, 20] {
-        r.clone()
-            .action("monitor")
-            .recurring()
-            .depth(depth)
-            .run()
-            .assert_rc(Rc::Success);
+        r.clone().recurring().act_depth(depth, Rc::Success);
     }
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act("stop", Rc::Success);
     assert!(mounted_at(&dir).is_none_or(|m| m.fstype != "fuse"));
-    r.clone()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::NotRunning);
-    r.action("stop").run().assert_rc(Rc::Success);
+    r.act_monitor(Rc::NotRunning);
+    r.act("stop", Rc::Success);
 }
 
 /// The per-mount options and the propagation of the mount at `dir`, from this thread's
@@ -1365,7 +1216,7 @@ fn options_mount8_accepts_mount_as_mount8_mounts_them() {
         let theirs = tmp.join(format!("theirs{i}"));
         std::fs::create_dir_all(&theirs).unwrap();
         let r = fs("ocfhard-tmpfs", &ours, "tmpfs").param("options", *opts);
-        r.clone().action("start").run().assert_rc(Rc::Success);
+        r.act("start", Rc::Success);
         let (rc, _, err) = sh(Command::new("mount")
             .args(["-t", "tmpfs", "-o", opts, "ocfhard-tmpfs"])
             .arg(&theirs));
@@ -1375,12 +1226,8 @@ fn options_mount8_accepts_mount_as_mount8_mounts_them() {
             mount_options_and_shared(&theirs),
             "-o {opts}"
         );
-        r.clone()
-            .action("monitor")
-            .depth(20)
-            .run()
-            .assert_rc(Rc::Success);
-        r.action("stop").run().assert_rc(Rc::Success);
+        r.act_depth(20, Rc::Success);
+        r.act("stop", Rc::Success);
         assert!(mounted_at(&ours).is_none());
         let _ = nix::mount::umount(&theirs);
     }
@@ -1420,18 +1267,13 @@ fn force_unmount_modifiers_are_accepted_and_stop_still_kills_users() {
     for (i, v) in ["safe,nomove", "true,move,noxargs"].iter().enumerate() {
         let dir = tmp.join(format!("m{i}"));
         let r = fs("ocfhard-tmpfs", &dir, "tmpfs").param("force_unmount", *v);
-        r.clone()
-            .action("validate-all")
-            .run()
-            .assert_rc(Rc::Success);
-        r.clone().action("start").run().assert_rc(Rc::Success);
+        r.act("validate-all", Rc::Success);
+        r.act("start", Rc::Success);
         let mut user = sleeper(&dir, false);
         std::thread::sleep(Duration::from_millis(50));
         r.clone()
             .timeout(Duration::from_secs(10))
-            .action("stop")
-            .run()
-            .assert_rc(Rc::Success);
+            .act("stop", Rc::Success);
         assert!(mounted_at(&dir).is_none(), "{v}");
         assert!(
             user.exited(),
@@ -1440,8 +1282,6 @@ fn force_unmount_modifiers_are_accepted_and_stop_still_kills_users() {
     }
     fs("ocfhard-tmpfs", &tmp.join("x"), "tmpfs")
         .param("force_unmount", "safe,sideways")
-        .action("validate-all")
-        .run()
-        .assert_rc(Rc::ErrConfigured)
+        .act("validate-all", Rc::ErrConfigured)
         .assert_reason_contains("force_unmount");
 }

@@ -13,7 +13,7 @@
 //! 20 ms instead of every second (the hang timeout is scaled to stay 20 s), bind-mounted in a
 //! private mount namespace together with a private cases directory; and IPv6 duplicate
 //! address detection is switched off on the ocft interfaces (DAD has its own test here).
-use crate::common::{agent, run, sh, TempDir};
+use crate::common::{agent, run, sh, shell_tester, wait_for, Act, TempDir};
 use ocf::net::{self, Addr, Netlink};
 use ocf::testing::Run;
 use ocf::{Deadline, Rc};
@@ -212,15 +212,11 @@ fn ipv4_lifecycle_with_gratuitous_arp() {
         .param("ip", vip)
         .param("arp_count", "3")
         .param("arp_interval", "700");
-    r.clone()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::NotRunning);
+    r.act_probe(Rc::NotRunning);
 
     let cap = capture(&p.b, "ocfip0b", "arp");
     let t = Instant::now();
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     // IPv4 announces from the background by default: start does not wait for the series.
     assert!(
         t.elapsed() < Duration::from_millis(1200),
@@ -231,43 +227,22 @@ fn ipv4_lifecycle_with_gratuitous_arp() {
     let lines = cap.finish_after(needle, 3);
     assert!(p.a.has(vip, 24), "{vip}/24 not on ocfip0a");
     assert_eq!(count(&lines, needle), 3, "{lines:#?}");
-    r.clone()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
-    r.clone()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::Success);
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act_monitor(Rc::Success);
+    r.act_probe(Rc::Success);
+    r.act("start", Rc::Success);
 
     // arp_count_refresh: every recurring monitor announces again (probes do not).
     let cap = capture(&p.b, "ocfip0b", "arp");
     let refresh = r.clone().param("arp_count_refresh", "2");
-    refresh
-        .clone()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
-    refresh
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::Success);
+    refresh.act_monitor(Rc::Success);
+    refresh.act_probe(Rc::Success);
     let needle = "who-has 192.0.2.10 tell 192.0.2.10";
     assert_eq!(count(&cap.finish_after(needle, 2), needle), 2);
 
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act("stop", Rc::Success);
     assert!(!p.a.has(vip, 24), "{vip} still present after stop");
-    r.clone().action("stop").run().assert_rc(Rc::Success);
-    r.clone()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::NotRunning)
+    r.act("stop", Rc::Success);
+    r.act_monitor(Rc::NotRunning)
         .assert_reason_contains("not on ocfip0a");
 
     // A long background series ends with stop: nothing is announced after the removal.
@@ -278,7 +253,7 @@ fn ipv4_lifecycle_with_gratuitous_arp() {
         .param("arp_interval", "100")
         .env("OCFRS_RUN_DIR", state.path());
     let cap = capture(&p.b, "ocfip0b", "arp");
-    long.clone().action("start").run().assert_rc(Rc::Success);
+    long.act("start", Rc::Success);
     // Recorded in the SDK's pid file format (pid and start time).
     let sender = ocf::process::Pidfile::new(state.join("IPaddr2/send_arp-192.0.2.10"))
         .read_record()
@@ -287,7 +262,7 @@ fn ipv4_lifecycle_with_gratuitous_arp() {
         .expect("pid file with a start time");
     assert!(sender.is_alive(), "no background sender");
     std::thread::sleep(Duration::from_millis(350));
-    long.clone().action("stop").run().assert_rc(Rc::Success);
+    long.act("stop", Rc::Success);
     assert!(!sender.is_alive(), "the background sender outlived stop");
     let at_stop = count(&cap.lines(), "who-has 192.0.2.10");
     let lines = cap.finish_after("", 0);
@@ -305,7 +280,7 @@ fn ipv4_lifecycle_with_gratuitous_arp() {
         .param("arp_count", "2")
         .param("arp_bg", "false");
     let t = Instant::now();
-    reply.clone().action("start").run().assert_rc(Rc::Success);
+    reply.act("start", Rc::Success);
     assert!(
         t.elapsed() >= Duration::from_millis(200),
         "foreground start returned early"
@@ -314,41 +289,27 @@ fn ipv4_lifecycle_with_gratuitous_arp() {
         count(&cap.finish_after("Reply", 2), "Reply 192.0.2.10 is-at"),
         2
     );
-    reply.action("stop").run().assert_rc(Rc::Success);
+    reply.act("stop", Rc::Success);
     if std::path::Path::new("/usr/libexec/heartbeat/send_arp").exists() {
         let cap = capture(&p.b, "ocfip0b", "arp");
         let ext = r
             .clone()
             .param("arp_sender", "send_arp")
             .param("arp_count", "2");
-        ext.clone().action("start").run().assert_rc(Rc::Success);
+        ext.act("start", Rc::Success);
         assert!(count(&cap.finish_after("192.0.2.10", 1), "192.0.2.10") >= 1);
-        ext.action("stop").run().assert_rc(Rc::Success);
+        ext.act("stop", Rc::Success);
     }
     // A sender that is not installed: start 5 with a reason. The agent always searches the
     // standard directories too, so pick a sender this host lacks (arping comes and goes with
     // iputils-arping; ipoibarping is InfiniBand's).
-    let installed = |prog: &str| {
-        [
-            "/usr/local/sbin",
-            "/usr/local/bin",
-            "/usr/sbin",
-            "/usr/bin",
-            "/sbin",
-            "/bin",
-        ]
-        .iter()
-        .any(|d| std::path::Path::new(d).join(prog).exists())
-    };
     let (sender, prog) = [("iputils_arping", "arping"), ("ipoibarping", "ipoibarping")]
         .into_iter()
-        .find(|(_, prog)| !installed(prog))
+        .find(|(_, prog)| crate::common::in_agent_std_dirs(prog).is_none())
         .expect("both arping and ipoibarping are installed: no missing sender to test");
     r.clone()
         .param("arp_sender", sender)
-        .action("start")
-        .run()
-        .assert_rc(Rc::ErrInstalled)
+        .act("start", Rc::ErrInstalled)
         .assert_reason_contains(prog);
     assert!(!p.a.has(vip, 24));
 }
@@ -366,7 +327,7 @@ fn ipv6_unsolicited_na_and_dad_failure() {
         .param("arp_count", "2");
     let cap = capture(&p.b, "ocfip0b", "icmp6");
     let t = Instant::now();
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     let lines = cap.finish_after("neighbor advertisement", 2);
     assert!(t.elapsed() < Duration::from_secs(10));
     assert!(p.a.has("2001:db8::10", 64));
@@ -389,42 +350,24 @@ fn ipv6_unsolicited_na_and_dad_failure() {
         !tentative.tentative(),
         "start returned while DAD was still running"
     );
-    r.clone()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act_monitor(Rc::Success);
+    r.act("stop", Rc::Success);
     assert!(!p.a.has("2001:db8::10", 64));
 
     // The peer holds the address: DAD fails, start says so and leaves nothing behind.
     p.b.ip(&["addr", "add", "2001:db8::20/64", "dev", "ocfip0b", "nodad"]);
     let dup = p.agent("IPaddr2").param("ip", "2001:db8::20");
-    dup.clone()
-        .action("start")
-        .run()
-        .assert_rc(Rc::ErrGeneric)
+    dup.act("start", Rc::ErrGeneric)
         .assert_reason_contains("collision");
     assert!(!p
         .a
         .addrs()
         .iter()
         .any(|a| a.ip.to_string() == "2001:db8::20"));
-    dup.clone()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::NotRunning);
+    dup.act_probe(Rc::NotRunning);
     // nodad skips the check (the administrator's choice).
-    dup.clone()
-        .param("nodad", "true")
-        .action("start")
-        .run()
-        .assert_rc(Rc::Success);
-    dup.param("nodad", "true")
-        .action("stop")
-        .run()
-        .assert_rc(Rc::Success);
+    dup.clone().param("nodad", "true").act("start", Rc::Success);
+    dup.param("nodad", "true").act("stop", Rc::Success);
 }
 
 #[test]
@@ -438,18 +381,15 @@ fn run_arping_refuses_an_address_another_host_holds() {
         .agent("IPaddr2")
         .param("ip", "192.0.2.2")
         .param("run_arping", "true");
-    r.clone()
-        .action("start")
-        .run()
-        .assert_rc(Rc::ErrGeneric)
+    r.act("start", Rc::ErrGeneric)
         .assert_reason_contains("collision");
     assert!(!p.a.has("192.0.2.2", 24));
     let free = p
         .agent("IPaddr2")
         .param("ip", "192.0.2.30")
         .param("run_arping", "true");
-    free.clone().action("start").run().assert_rc(Rc::Success);
-    free.action("stop").run().assert_rc(Rc::Success);
+    free.act("start", Rc::Success);
+    free.act("stop", Rc::Success);
 }
 
 #[test]
@@ -463,61 +403,37 @@ fn interface_down_is_not_running() {
         .agent("IPaddr2")
         .param("ip", "192.0.2.10")
         .param("nic", "ocfip0a");
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     // Carrier lost (the peer end goes down): LOWERLAYERDOWN.
     p.b.ip(&["link", "set", "ocfip0b", "down"]);
     // The kernel publishes carrier changes asynchronously (linkwatch, up to a second).
-    let t = Instant::now();
-    while r.clone().action("monitor").recurring().run().rc != 7 {
-        assert!(
-            t.elapsed() < Duration::from_secs(5),
-            "carrier loss not reported"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    r.clone()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::NotRunning)
-        .assert_reason_contains("down");
+    let monitor_rc = || r.clone().action("monitor").recurring().run().rc;
+    wait_for(
+        "the carrier loss (monitor 7)",
+        Duration::from_secs(5),
+        || monitor_rc() == 7,
+    );
+    r.act_monitor(Rc::NotRunning).assert_reason_contains("down");
     r.clone()
         .param("check_link_status", "false")
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
-    r.clone().action("start").run().assert_rc(Rc::ErrInstalled);
+        .act_monitor(Rc::Success);
+    r.act("start", Rc::ErrInstalled);
     p.b.ip(&["link", "set", "ocfip0b", "up"]);
-    let t = Instant::now();
-    while r.clone().action("monitor").recurring().run().rc != 0 {
-        assert!(
-            t.elapsed() < Duration::from_secs(5),
-            "link did not come back"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(
+        "the link to come back (monitor 0)",
+        Duration::from_secs(5),
+        || monitor_rc() == 0,
+    );
     // Administratively down.
     p.a.ip(&["link", "set", "ocfip0a", "down"]);
-    r.clone()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::NotRunning);
-    r.clone()
-        .action("start")
-        .run()
-        .assert_rc(Rc::ErrInstalled)
+    r.act_monitor(Rc::NotRunning);
+    r.act("start", Rc::ErrInstalled)
         .assert_reason_contains("down");
     // Stop still removes it; start again adds it and brings the interface up.
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act("stop", Rc::Success);
     assert!(!p.a.has("192.0.2.10", 24));
     let with_mask = r.param("cidr_netmask", "24");
-    with_mask
-        .clone()
-        .action("start")
-        .run()
-        .assert_rc(Rc::Success);
+    with_mask.act("start", Rc::Success);
     assert!(p.a.has("192.0.2.10", 24));
     let t = Instant::now();
     while with_mask.clone().action("monitor").recurring().run().rc != 0 {
@@ -527,7 +443,7 @@ fn interface_down_is_not_running() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    with_mask.action("stop").run().assert_rc(Rc::Success);
+    with_mask.act("stop", Rc::Success);
 }
 
 #[test]
@@ -549,7 +465,7 @@ fn nic_and_netmask_are_discovered_from_routes() {
         .agent("IPaddr2")
         .param("ip", "192.0.2.20")
         .param("iflabel", "web");
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     let a =
         p.a.addrs()
             .into_iter()
@@ -561,40 +477,26 @@ fn nic_and_netmask_are_discovered_from_routes() {
         Some("192.0.2.31")
     );
     assert_eq!(p.a.label_of("192.0.2.20").as_deref(), Some("ocfip1a:web"));
-    r.clone()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
-    r.action("stop").run().assert_rc(Rc::Success);
+    r.act_monitor(Rc::Success);
+    r.act("stop", Rc::Success);
     // Outside the /28: the /24 of ocfip0a.
     let r = p.agent("IPaddr2").param("ip", "192.0.2.40");
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     assert!(p.a.has("192.0.2.40", 24));
-    r.action("stop").run().assert_rc(Rc::Success);
+    r.act("stop", Rc::Success);
     // No route at all: start 1 (as the reference), validate-all 6, probe 7, stop 0.
     let r = p.agent("IPaddr2").param("ip", "198.51.100.7");
-    r.clone()
-        .action("start")
-        .run()
-        .assert_rc(Rc::ErrGeneric)
+    r.act("start", Rc::ErrGeneric)
         .assert_reason_contains("Unable to find nic");
-    r.clone()
-        .action("validate-all")
-        .run()
-        .assert_rc(Rc::ErrConfigured)
+    r.act("validate-all", Rc::ErrConfigured)
         .assert_reason_contains("no directly connected route");
-    r.clone()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::NotRunning);
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act_probe(Rc::NotRunning);
+    r.act("stop", Rc::Success);
     // nic + cidr_netmask need no route.
     let r = r.param("nic", "ocfip0a").param("cidr_netmask", "25");
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     assert!(p.a.has("198.51.100.7", 25));
-    r.action("stop").run().assert_rc(Rc::Success);
+    r.act("stop", Rc::Success);
     // The base address (and with it the only route) disappears under a running address:
     // monitor still recognises it and stop still removes it.
     p.a.sysctl("net.ipv4.conf.ocfip0a.promote_secondaries", "1");
@@ -602,17 +504,13 @@ fn nic_and_netmask_are_discovered_from_routes() {
         .agent("IPaddr2")
         .param("ip", "192.0.2.41")
         .param("noprefixroute", "true");
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     p.a.ip(&["addr", "del", "192.0.2.1/24", "dev", "ocfip0a"]);
     assert!(p.a.has("192.0.2.41", 24));
-    r.clone()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act_monitor(Rc::Success);
+    r.act("stop", Rc::Success);
     assert!(!p.a.has("192.0.2.41", 24), "stop left the address behind");
-    r.action("monitor").probe().run().assert_rc(Rc::NotRunning);
+    r.act_probe(Rc::NotRunning);
 }
 
 #[test]
@@ -652,18 +550,11 @@ fn bad_values_are_6_and_safe_for_stop_and_probe() {
         for (k, v) in params {
             r = r.param(k, v);
         }
-        r.clone()
-            .action("validate-all")
-            .run()
-            .assert_rc(Rc::ErrConfigured)
+        r.act("validate-all", Rc::ErrConfigured)
             .assert_reason_contains(reason)
             .assert_reason_discipline();
-        r.clone().action("stop").run().assert_rc(Rc::Success);
-        r.clone()
-            .action("monitor")
-            .probe()
-            .run()
-            .assert_rc(Rc::NotRunning);
+        r.act("stop", Rc::Success);
+        r.act_probe(Rc::NotRunning);
         let start = r.clone().action("start").run();
         assert!(
             start.rc == 6 || (start.rc == 1 && reason.contains("route")),
@@ -674,13 +565,10 @@ fn bad_values_are_6_and_safe_for_stop_and_probe() {
     let r = run("IPaddr2")
         .param("ip", "192.0.2.10")
         .param("network_namespace", "ocfip-missing-ns");
-    r.clone()
-        .action("start")
-        .run()
-        .assert_rc(Rc::ErrInstalled)
+    r.act("start", Rc::ErrInstalled)
         .assert_reason_contains("does not exist");
-    r.clone().action("stop").run().assert_rc(Rc::Success);
-    r.action("monitor").probe().run().assert_rc(Rc::NotRunning);
+    r.act("stop", Rc::Success);
+    r.act_probe(Rc::NotRunning);
 }
 
 /// strace -f over one action: (execve count, processes created, threads created).
@@ -726,7 +614,7 @@ fn forks_of(r: &Run, ns: &Ns, action: &str, probe: bool) -> (usize, usize, usize
 fn monitor_and_probe_fork_nothing() {
     let p = pair("fork");
     let r = p.agent("IPaddr2").param("ip", "192.0.2.10");
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     for probe in [false, true] {
         let (execs, forks, threads) = forks_of(&r, &p.a, "monitor", probe);
         assert_eq!(execs, 1, "only the agent itself is executed");
@@ -737,7 +625,7 @@ fn monitor_and_probe_fork_nothing() {
             "monitor (probe={probe}) created {threads} threads"
         );
     }
-    r.action("stop").run().assert_rc(Rc::Success);
+    r.act("stop", Rc::Success);
 }
 
 #[test]
@@ -795,12 +683,6 @@ fn legacy_ipaddr_face() {
     ipaddr("start", &[("ip", "192.0.2.13"), ("nic", "")]).assert_rc(Rc::Success);
     assert!(p.a.has("192.0.2.13", 24));
     ipaddr("stop", &[("ip", "192.0.2.13"), ("nic", "")]).assert_rc(Rc::Success);
-}
-
-fn shell_tester(args: &[&str]) -> (i32, String, String) {
-    sh(Command::new("/usr/sbin/ocf-tester")
-        .env("OCF_ROOT", "/usr/lib/ocf")
-        .args(args))
 }
 
 #[test]
@@ -1009,10 +891,10 @@ fn lvs_loopback_copy_and_ipv6_addrlabel() {
         .param("ip", "192.0.2.10")
         .param("lvs_support", "true")
         .env("OCFRS_RUN_DIR", state.path());
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     assert!(!on_lo(&p.a), "the loopback copy was not removed");
     assert!(p.a.has("192.0.2.10", 24));
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act("stop", Rc::Success);
     assert!(on_lo(&p.a), "the loopback copy was not restored");
     assert!(!p.a.has("192.0.2.10", 24));
 
@@ -1024,13 +906,13 @@ fn lvs_loopback_copy_and_ipv6_addrlabel() {
         .param("nodad", "true")
         .param("lvs_ipv6_addrlabel", "true")
         .param("lvs_ipv6_addrlabel_value", "77");
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     let l = labels(&p.a);
     assert!(
         l.contains("prefix 2001:db8::30/128") && l.contains("label 77"),
         "{l}"
     );
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act("stop", Rc::Success);
     assert!(!labels(&p.a).contains("2001:db8::30/128"));
 }
 
@@ -1065,7 +947,7 @@ fn ipv6_address_takes_the_metric_of_its_route() {
         if let (Some(n), Some(m)) = (nic, mask) {
             r = r.param("nic", n).param("cidr_netmask", m);
         }
-        r.clone().action("start").run().assert_rc(Rc::Success);
+        r.act("start", Rc::Success);
         assert!(p.a.has(ip, 64));
         let shown = routes();
         assert_eq!(
@@ -1074,7 +956,7 @@ fn ipv6_address_takes_the_metric_of_its_route() {
             "{ip}: a second prefix route:\n{shown}"
         );
         assert!(shown.contains("metric 100"), "{shown}");
-        r.action("stop").run().assert_rc(Rc::Success);
+        r.act("stop", Rc::Success);
         assert!(!p.a.has(ip, 64));
     }
 }
@@ -1093,7 +975,7 @@ fn stop_without_discovery_removes_only_this_resources_address() {
         .agent("IPaddr2")
         .param("ip", "192.0.2.10")
         .env("OCFRS_RUN_DIR", state.path());
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     assert!(p.a.has("192.0.2.10", 24));
     // Someone else's copy of the address on a second (down, so unrouted) interface, and the
     // subnet's route removed: discovery has nothing to go on.
@@ -1106,13 +988,13 @@ fn stop_without_discovery_removes_only_this_resources_address() {
             .contains("192.0.2.10/24")
     };
     assert!(on("ocfip0a") && on("ocfhard1"));
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act("stop", Rc::Success);
     assert!(!on("ocfip0a"), "this resource's address was left");
     assert!(on("ocfhard1"), "another interface's copy was removed");
     // Without start's record (another node started it, say): nothing is removed.
     // (A secondary address: the kernel adds no prefix route for it.)
     p.a.ip(&["addr", "add", "192.0.2.10/24", "dev", "ocfip0a"]);
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act("stop", Rc::Success);
     assert!(on("ocfip0a") && on("ocfhard1"));
 }
 
@@ -1142,20 +1024,17 @@ fn non_ethernet_links_announce_or_refuse() {
     o.assert_rc(Rc::Success);
     assert!(o.stderr.contains("nothing to announce"), "{}", o.stderr);
     assert!(p.a.has("198.51.100.10", 24));
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act("stop", Rc::Success);
     assert!(!p.a.has("198.51.100.10", 24));
 
     p.a.ip(&["link", "set", "ocfhard-tun", "arp", "on"]);
-    r.clone()
-        .action("start")
-        .run()
-        .assert_rc(Rc::ErrInstalled)
+    r.act("start", Rc::ErrInstalled)
         .assert_reason_contains("not Ethernet");
     assert!(
         !p.a.has("198.51.100.10", 24),
         "start failed but left the address"
     );
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act("stop", Rc::Success);
     // An external sender takes over (its own failure on this link is only logged, as the
     // reference does with a background sender).
     assert!(
@@ -1167,7 +1046,7 @@ fn non_ethernet_links_announce_or_refuse() {
     o.assert_rc(Rc::Success);
     assert!(o.stderr.contains("iputils_arping"), "{}", o.stderr);
     assert!(p.a.has("198.51.100.10", 24));
-    ext.action("stop").run().assert_rc(Rc::Success);
+    ext.act("stop", Rc::Success);
 }
 
 /// `lvs_ipv6_addrlabel` (and its value) default as in the reference we claim: the shell

@@ -14,7 +14,7 @@
 //! options the agent and the SDK use (`-N`, `-l`, `--name`/`-n`, `-v`/`-U`, `-D`,
 //! `--query`/`-G`/`-Q`, `-q`, `--type`, `-s`, `--promotion=`). The real cluster test
 //! (`cluster::mysql_replication`) checks the same attributes in a real CIB.
-use crate::common::{agent, run, sample_for_secrets, sh, TempDir};
+use crate::common::{agent, run, sample_for_secrets, sh, Act, TempDir};
 use ocf::testing::{Outcome, Run};
 use ocf::Rc;
 use std::path::{Path, PathBuf};
@@ -148,10 +148,6 @@ impl Instance {
         r
     }
 
-    fn act(&self, action: &str) -> Outcome {
-        self.agent().action(action).run()
-    }
-
     /// SQL as root over the socket (unix_socket authentication), batch output.
     fn sql(&self, sql: &str) -> String {
         let (rc, out, err) = sh(Command::new("mariadb")
@@ -232,17 +228,13 @@ fn attr(store: &Path, node: &str, name: &str) -> Option<String> {
 fn start_creates_the_datadir_monitors_and_detects_a_killed_server() {
     let i = Instance::new("basic", 13301, "").set("binary", "/usr/sbin/mariadbd");
     // Probe of a stopped instance, then start with enable_creation on an empty datadir.
-    i.agent().action("monitor").run().assert_rc(Rc::NotRunning);
-    i.act("start").assert_rc(Rc::Success);
+    i.agent().act("monitor", Rc::NotRunning);
+    i.agent().act("start", Rc::Success);
     assert!(i.dir.join("data/mysql").is_dir(), "datadir initialised");
-    i.act("start").assert_rc(Rc::Success); // idempotent
+    i.agent().act("start", Rc::Success); // idempotent
     let rec = i.agent().recurring();
-    rec.clone().action("monitor").run().assert_rc(Rc::Success);
-    rec.clone()
-        .depth(10)
-        .action("monitor")
-        .run()
-        .assert_rc(Rc::Success);
+    rec.act("monitor", Rc::Success);
+    rec.act_depth(10, Rc::Success);
     // The error log is 0640 user:group, as the shell agent makes it.
     use std::os::unix::fs::MetadataExt;
     let md = std::fs::metadata(i.dir.join("log/error.log")).unwrap();
@@ -259,21 +251,18 @@ fn start_creates_the_datadir_monitors_and_detects_a_killed_server() {
             || std::fs::read_to_string(format!("/proc/{pid}/stat"))
                 .is_ok_and(|s| s.contains(") Z "))
     });
-    rec.clone()
-        .action("monitor")
-        .run()
-        .assert_rc(Rc::NotRunning);
-    i.act("stop").assert_rc(Rc::Success);
-    i.act("stop").assert_rc(Rc::Success);
+    rec.act("monitor", Rc::NotRunning);
+    i.agent().act("stop", Rc::Success);
+    i.agent().act("stop", Rc::Success);
     assert!(i.pids().is_empty(), "left running: {:?}", i.pids());
     assert!(!i.socket().exists());
     // Restart over the existing datadir: no second initialisation, data kept.
-    i.act("start").assert_rc(Rc::Success);
+    i.agent().act("start", Rc::Success);
     i.sql("CREATE DATABASE ocfmysql_kept");
-    i.act("stop").assert_rc(Rc::Success);
-    i.act("start").assert_rc(Rc::Success);
+    i.agent().act("stop", Rc::Success);
+    i.agent().act("start", Rc::Success);
     assert!(i.sql("SHOW DATABASES").contains("ocfmysql_kept"));
-    i.act("stop").assert_rc(Rc::Success);
+    i.agent().act("stop", Rc::Success);
     assert!(i.pids().is_empty());
 }
 
@@ -285,9 +274,9 @@ fn start_creates_the_datadir_monitors_and_detects_a_killed_server() {
 fn enable_creation_never_initialises_over_foreign_files_and_unwritable_dirs_are_4() {
     let i = Instance::new("foreign", 13302, "");
     std::fs::write(i.dir.join("data/precious.txt"), "keep me").unwrap();
-    let out = i.act("start");
-    out.assert_rc(Rc::ErrGeneric);
-    out.assert_reason_contains("not empty");
+    i.agent()
+        .act("start", Rc::ErrGeneric)
+        .assert_reason_contains("not empty");
     assert_eq!(
         std::fs::read_to_string(i.dir.join("data/precious.txt")).unwrap(),
         "keep me"
@@ -299,13 +288,10 @@ fn enable_creation_never_initialises_over_foreign_files_and_unwritable_dirs_are_
     let ro = i.dir.join("rootonly");
     std::fs::create_dir_all(&ro).unwrap();
     crate::common::set_mode(&ro, 0o755);
-    let out = i
-        .agent()
+    i.agent()
         .param("pid", ro.join("mysqld.pid"))
-        .action("start")
-        .run();
-    out.assert_rc(Rc::ErrPerm);
-    out.assert_reason_contains("not writable by mysql");
+        .act("start", Rc::ErrPerm)
+        .assert_reason_contains("not writable by mysql");
     assert!(i.pids().is_empty());
 }
 
@@ -318,7 +304,7 @@ fn passwords_stay_off_command_lines_environments_logs_and_reasons() {
     const GOOD: &str = "ocfmysql-Good-Pw-7f3a";
     const BAD: &str = "ocfmysql-Bad-Pw-91c2";
     let i = Instance::new("secret", 13303, "");
-    i.act("start").assert_rc(Rc::Success);
+    i.agent().act("start", Rc::Success);
     i.sql(&format!(
         "CREATE USER ocfmysqlmon@localhost IDENTIFIED BY '{GOOD}'; \
          GRANT SELECT ON mysql.* TO ocfmysqlmon@localhost"
@@ -392,7 +378,7 @@ fn passwords_stay_off_command_lines_environments_logs_and_reasons() {
 fn a_sigstopped_server_is_stopped_inside_the_budget() {
     // Default binary: mysqld_safe, which would restart a killed server.
     let i = Instance::new("sigstop", 13304, "");
-    i.act("start").assert_rc(Rc::Success);
+    i.agent().act("start", Rc::Success);
     let pid = server_pid(&i);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid),
@@ -411,11 +397,7 @@ fn a_sigstopped_server_is_stopped_inside_the_budget() {
     assert!(i.pids().is_empty(), "left running: {:?}", i.pids());
     assert!(!i.socket().exists());
     assert!(!i.dir.join("run/mysqld.pid").exists());
-    i.agent()
-        .recurring()
-        .action("monitor")
-        .run()
-        .assert_rc(Rc::NotRunning);
+    i.agent().act_monitor(Rc::NotRunning);
 }
 
 fn repl_cnf(server_id: u32) -> String {
@@ -466,14 +448,14 @@ fn replication_pair_promote_swap_and_broken_replicas_lose_reads_and_promotion() 
     let store = a.store.clone();
     // Both start as plain instances first to create the replication account.
     for i in [&a, &b] {
-        i.agent().action("start").run().assert_rc(Rc::Success);
+        i.agent().act("start", Rc::Success);
         i.sql(&format!(
             "SET sql_log_bin=0; CREATE USER ocfmysqlrepl@'127.0.0.1' IDENTIFIED BY '{REPL_PW}'; \
              CREATE USER ocfmysqlrepl@localhost IDENTIFIED BY '{REPL_PW}'; \
              GRANT ALL ON *.* TO ocfmysqlrepl@'127.0.0.1' WITH GRANT OPTION; \
              GRANT ALL ON *.* TO ocfmysqlrepl@localhost WITH GRANT OPTION; SET sql_log_bin=1"
         ));
-        i.agent().action("stop").run().assert_rc(Rc::Success);
+        i.agent().act("stop", Rc::Success);
     }
     a.promotable = true;
     b.promotable = true;
@@ -491,13 +473,13 @@ fn replication_pair_promote_swap_and_broken_replicas_lose_reads_and_promotion() 
         .unwrap();
     }
     // Start both: read-only, no source known yet, score 1 each, reader 0.
-    a.agent().action("start").run().assert_rc(Rc::Success);
-    b.agent().action("start").run().assert_rc(Rc::Success);
+    a.agent().act("start", Rc::Success);
+    b.agent().act("start", Rc::Success);
     assert_eq!(a.sql("SELECT @@read_only").trim(), "1");
     assert_eq!(score(&store, &a), Some(1));
     assert_eq!(score(&store, &b), Some(1));
     // Promote A; B follows it after the post-promote notification.
-    a.agent().action("promote").run().assert_rc(Rc::Success);
+    a.agent().act("promote", Rc::Success);
     let info = attr(&store, "cluster", &format!("{}_REPL_INFO", a.instance)).unwrap();
     assert!(info.starts_with("127.0.0.1|ocfmysql-bin."), "{info}");
     assert_eq!(score(&store, &a), Some(61));
@@ -520,10 +502,10 @@ fn replication_pair_promote_swap_and_broken_replicas_lose_reads_and_promotion() 
 
     // Swap: A demoted (read-only, clients killed), B promoted, A follows B.
     notify(&a, "pre", "demote", &a.node).assert_rc(Rc::Success);
-    a.agent().action("demote").run().assert_rc(Rc::Success);
+    a.agent().act("demote", Rc::Success);
     assert_eq!(a.sql("SELECT @@read_only").trim(), "1");
     notify(&b, "post", "demote", &a.node).assert_rc(Rc::Success);
-    b.agent().action("promote").run().assert_rc(Rc::Success);
+    b.agent().act("promote", Rc::Success);
     notify(&a, "post", "promote", &b.node).assert_rc(Rc::Success);
     b.sql("INSERT INTO ocfmysqlt.r VALUES (2, 'from b')");
     wait_for("row 2 on the new replica", 30, || {
@@ -537,8 +519,8 @@ fn replication_pair_promote_swap_and_broken_replicas_lose_reads_and_promotion() 
 
     // The replica reboots (stop, start without notification variables): it replicates from
     // the published source again (RA#1841).
-    a.agent().action("stop").run().assert_rc(Rc::Success);
-    a.agent().action("start").run().assert_rc(Rc::Success);
+    a.agent().act("stop", Rc::Success);
+    a.agent().act("start", Rc::Success);
     assert!(a.sql("SHOW SLAVE STATUS").contains("127.1"));
     b.sql("INSERT INTO ocfmysqlt.r VALUES (10, 'after the reboot')");
     wait_for("row 10 on the rebooted replica", 30, || {
@@ -576,8 +558,8 @@ fn replication_pair_promote_swap_and_broken_replicas_lose_reads_and_promotion() 
     let calls = std::fs::read_to_string(store.join("calls.log")).unwrap();
     assert!(!calls.contains(REPL_PW));
     // Stop both: scores deleted, nothing left running.
-    a.agent().action("stop").run().assert_rc(Rc::Success);
-    b.agent().action("stop").run().assert_rc(Rc::Success);
+    a.agent().act("stop", Rc::Success);
+    b.agent().act("stop", Rc::Success);
     assert_eq!(score(&store, &a), None);
     assert_eq!(score(&store, &b), None);
     assert!(a.pids().is_empty() && b.pids().is_empty());

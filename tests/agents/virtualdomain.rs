@@ -6,7 +6,7 @@
 //! inside a host as that host's pacemaker-execd would run it (Pacemaker's environment,
 //! `CRM_meta_migrate_source/target` for a migration).
 use crate::common::libvirt::{Host, LibvirtPair};
-use crate::common::TempDir;
+use crate::common::{Act, TempDir};
 use ocf::testing::{Outcome, Run};
 use ocf::Rc;
 use std::time::{Duration, Instant};
@@ -65,34 +65,18 @@ fn virtualdomain_on_two_libvirt_hosts() {
     let (a, b) = (p.host("A"), p.host("B"));
 
     step("probe and stop of a domain that runs nowhere");
-    vd(&p, a)
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::NotRunning);
-    vd(&p, a).action("stop").run().assert_rc(Rc::Success);
+    vd(&p, a).act_probe(Rc::NotRunning);
+    vd(&p, a).act("stop", Rc::Success);
 
     step("start, idempotent start, monitor, probe elsewhere");
-    vd(&p, a)
-        .action("start")
-        .run()
-        .assert_rc(Rc::Success)
-        .assert_quiet_stdout();
+    vd(&p, a).act("start", Rc::Success).assert_quiet_stdout();
     assert!(running_on(&p, a));
     assert_eq!(a.qemu_pids().len(), 1);
     assert!(b.qemu_pids().is_empty());
-    vd(&p, a).action("start").run().assert_rc(Rc::Success);
-    vd(&p, a)
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
-    vd(&p, a).action("status").run().assert_rc(Rc::Success);
-    vd(&p, b)
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::NotRunning);
+    vd(&p, a).act("start", Rc::Success);
+    vd(&p, a).act_monitor(Rc::Success);
+    vd(&p, a).act("status", Rc::Success);
+    vd(&p, b).act_probe(Rc::NotRunning);
 
     step("libvirtd SIGSTOPped: monitor answers from /proc, start fails with a reason, inside their budgets");
     a.freeze_libvirtd(true);
@@ -143,41 +127,19 @@ fn virtualdomain_on_two_libvirt_hosts() {
         "{}",
         o.stderr
     );
-    migrate(vd(&p, b), a, b)
-        .action("migrate_from")
-        .run()
-        .assert_rc(Rc::Success);
-    migrate(vd(&p, a), a, b)
-        .action("stop")
-        .run()
-        .assert_rc(Rc::Success);
-    vd(&p, a)
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::NotRunning);
-    vd(&p, b)
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
+    migrate(vd(&p, b), a, b).act("migrate_from", Rc::Success);
+    migrate(vd(&p, a), a, b).act("stop", Rc::Success);
+    vd(&p, a).act_monitor(Rc::NotRunning);
+    vd(&p, b).act_monitor(Rc::Success);
     assert!(a.qemu_pids().is_empty());
     assert_eq!(b.qemu_pids().len(), 1);
 
     step("live migration B -> A");
     migrate(vd(&p, b), b, a)
-        .action("migrate_to")
         .timeout(Duration::from_secs(60))
-        .run()
-        .assert_rc(Rc::Success);
-    migrate(vd(&p, a), b, a)
-        .action("migrate_from")
-        .run()
-        .assert_rc(Rc::Success);
-    migrate(vd(&p, b), b, a)
-        .action("stop")
-        .run()
-        .assert_rc(Rc::Success);
+        .act("migrate_to", Rc::Success);
+    migrate(vd(&p, a), b, a).act("migrate_from", Rc::Success);
+    migrate(vd(&p, b), b, a).act("stop", Rc::Success);
     assert!(running_on(&p, a));
     assert!(b.qemu_pids().is_empty());
 
@@ -195,11 +157,7 @@ fn virtualdomain_on_two_libvirt_hosts() {
         "{reason}"
     );
     assert!(running_on(&p, a));
-    vd(&p, a)
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
+    vd(&p, a).act_monitor(Rc::Success);
 
     step("target libvirtd SIGSTOPped: migrate_to ends inside its budget, domain stays");
     b.freeze_libvirtd(true);
@@ -235,21 +193,13 @@ fn virtualdomain_on_two_libvirt_hosts() {
     let state = snap.join(format!("{}.state", p.domain));
     vd(&p, a)
         .param("snapshot", snap.path())
-        .action("stop")
-        .run()
-        .assert_rc(Rc::Success);
+        .act("stop", Rc::Success);
     assert!(state.exists(), "no saved state");
     assert!(a.qemu_pids().is_empty());
-    vd(&p, a)
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::NotRunning);
+    vd(&p, a).act_probe(Rc::NotRunning);
     vd(&p, a)
         .param("snapshot", snap.path())
-        .action("start")
-        .run()
-        .assert_rc(Rc::Success);
+        .act("start", Rc::Success);
     assert!(!state.exists(), "saved state not consumed");
     assert!(running_on(&p, a));
 
@@ -268,7 +218,7 @@ fn virtualdomain_on_two_libvirt_hosts() {
     );
 
     step("graceful stop with shutdown_mode escalates to destroy in time (the guest ignores ACPI)");
-    vd(&p, a).action("start").run().assert_rc(Rc::Success);
+    vd(&p, a).act("start", Rc::Success);
     let (o, took) = timed(
         &vd(&p, a)
             .param("shutdown_mode", "acpi")
@@ -281,16 +231,12 @@ fn virtualdomain_on_two_libvirt_hosts() {
     assert!(a.qemu_pids().is_empty());
 
     step("force_stop destroys at once");
-    vd(&p, a).action("start").run().assert_rc(Rc::Success);
+    vd(&p, a).act("start", Rc::Success);
     let (o, took) = timed(&vd(&p, a).param("force_stop", "true").action("stop"));
     o.assert_rc(Rc::Success);
     assert!(took < Duration::from_secs(5), "force stop took {took:?}");
     assert!(!o.stderr.contains("shutdown"), "{}", o.stderr);
-    vd(&p, a)
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::NotRunning);
+    vd(&p, a).act_probe(Rc::NotRunning);
 
     step("config without <name>: 5 (probe 7, stop 0)");
     let noname = p.dir.join("noname.xml");
@@ -300,25 +246,16 @@ fn virtualdomain_on_two_libvirt_hosts() {
     )
     .unwrap();
     let r = vd(&p, a).param("config", &noname);
-    r.clone()
-        .action("start")
-        .run()
-        .assert_rc(Rc::ErrInstalled)
+    r.act("start", Rc::ErrInstalled)
         .assert_reason_contains("no <name>");
-    r.clone()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::NotRunning);
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act_probe(Rc::NotRunning);
+    r.act("stop", Rc::Success);
 
     step("a persistent definition of the same name is not undefined: start 5");
     let (rc, _, err) = a.virsh(&["define", &p.domain_xml.display().to_string()]);
     assert_eq!(rc, 0, "{err}");
     vd(&p, a)
-        .action("start")
-        .run()
-        .assert_rc(Rc::ErrInstalled)
+        .act("start", Rc::ErrInstalled)
         .assert_reason_contains("defined persistently");
     assert_eq!(a.domstate(&p.domain), "shut off", "definition kept");
     let (rc, _, err) = a.virsh(&["undefine", &p.domain]);
@@ -341,17 +278,9 @@ fn virtualdomain_on_two_libvirt_hosts() {
             .param("autoset_utilization_host_memory", "true")
             .param("autoset_utilization_hv_memory", "true")
     };
-    util().action("start").run().assert_rc(Rc::Success);
-    util()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
-    util()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
+    util().act("start", Rc::Success);
+    util().act_monitor(Rc::Success);
+    util().act_monitor(Rc::Success);
     let text = std::fs::read_to_string(&calls).unwrap_or_default();
     assert_eq!(
         text,
@@ -362,10 +291,7 @@ fn virtualdomain_on_two_libvirt_hosts() {
     );
     util()
         .param("unset_utilization_cpu", "true")
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
+        .act_monitor(Rc::Success);
     let text = std::fs::read_to_string(&calls).unwrap_or_default();
     assert!(
         text.ends_with("--resource vm --utilization --delete-parameter cpu\n"),
@@ -381,10 +307,7 @@ fn virtualdomain_on_two_libvirt_hosts() {
     crate::common::set_mode(&hung, 0o755);
     vd(&p, a)
         .param("monitor_scripts", format!("/bin/true {}", bad.display()))
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::ErrGeneric)
+        .act_monitor(Rc::ErrGeneric)
         .assert_reason_contains("service down");
     let (o, took) = timed(
         &vd(&p, a)
@@ -400,9 +323,7 @@ fn virtualdomain_on_two_libvirt_hosts() {
     step("stateless backing-file mode: a fresh qcow2 overlay on every start");
     vd(&p, a)
         .param("force_stop", "true")
-        .action("stop")
-        .run()
-        .assert_rc(Rc::Success);
+        .act("stop", Rc::Success);
     let (_img, base, cfgx, overlay) = backing_setup(&p, "ocfrs-vd-img");
     let stateless = || {
         vd(&p, a)
@@ -410,7 +331,7 @@ fn virtualdomain_on_two_libvirt_hosts() {
             .param("backingfile", &base)
             .param("stateless", "true")
     };
-    stateless().action("start").run().assert_rc(Rc::Success);
+    stateless().act("start", Rc::Success);
     let (rc, info, err) = crate::common::sh(
         std::process::Command::new("qemu-img")
             .args(["info", "-U"])
@@ -423,26 +344,20 @@ fn virtualdomain_on_two_libvirt_hosts() {
     );
     stateless()
         .param("force_stop", "true")
-        .action("stop")
-        .run()
-        .assert_rc(Rc::Success);
+        .act("stop", Rc::Success);
     // What the last run left in the overlay is thrown away: start makes a new one.
     std::fs::write(&overlay, "not an image").unwrap();
-    stateless().action("start").run().assert_rc(Rc::Success);
+    stateless().act("start", Rc::Success);
     let head = std::fs::read(&overlay).unwrap();
     assert_eq!(&head[..4], b"QFI\xfb", "overlay not recreated");
     stateless()
         .param("force_stop", "true")
-        .action("stop")
-        .run()
-        .assert_rc(Rc::Success);
+        .act("stop", Rc::Success);
 
     step("our ocf-tester and Debian's shell ocf-tester on the agent inside host A");
     vd(&p, a)
         .param("force_stop", "true")
-        .action("stop")
-        .run()
-        .assert_rc(Rc::Success);
+        .act("stop", Rc::Success);
     let opts = [
         format!("config={}", p.domain_xml.display()),
         "hypervisor=qemu:///system".into(),
@@ -762,17 +677,8 @@ fn frozen_answers_1(h: &Host, r: &Run, secs: u64) {
 /// Fails loudly when `tool` is installed in a directory agents always search (the SDK appends
 /// the standard directories to any `PATH`): the "missing" steps need it absent.
 fn assert_not_installed(tool: &str) {
-    for d in [
-        "/usr/local/sbin",
-        "/usr/local/bin",
-        "/usr/sbin",
-        "/usr/bin",
-        "/sbin",
-        "/bin",
-    ] {
-        let p = std::path::Path::new(d).join(tool);
-        assert!(
-            !p.exists(),
+    if let Some(p) = crate::common::in_agent_std_dirs(tool) {
+        panic!(
             "{} is installed: this step checks what the agent does without it",
             p.display()
         );
@@ -843,9 +749,7 @@ fn parameters_and_host_faults(p: &LibvirtPair) {
     assert!(!running_on(p, a));
     res()
         .param("start_resources", "true")
-        .action("start")
-        .run()
-        .assert_rc(Rc::Success);
+        .act("start", Rc::Success);
     assert!(running_on(p, a));
     let (_, net, _) = a.virsh(&["net-info", "ocfrs-vp-net"]);
     assert!(
@@ -863,19 +767,11 @@ fn parameters_and_host_faults(p: &LibvirtPair) {
     res()
         .param("start_resources", "true")
         .param("force_stop", "true")
-        .action("stop")
-        .run()
-        .assert_rc(Rc::Success);
+        .act("stop", Rc::Success);
     res()
         .param("start_resources", "true")
-        .action("start")
-        .run()
-        .assert_rc(Rc::Success);
-    res()
-        .param("force_stop", "true")
-        .action("stop")
-        .run()
-        .assert_rc(Rc::Success);
+        .act("start", Rc::Success);
+    res().param("force_stop", "true").act("stop", Rc::Success);
     for args in [
         ["net-destroy", "ocfrs-vp-net"],
         ["net-undefine", "ocfrs-vp-net"],
@@ -887,7 +783,7 @@ fn parameters_and_host_faults(p: &LibvirtPair) {
     }
 
     step("source libvirtd SIGSTOPped: migrate_to answers 1 inside its budget, the domain stays");
-    vd(p, a).action("start").run().assert_rc(Rc::Success);
+    vd(p, a).act("start", Rc::Success);
     let before = a.qemu_pids();
     frozen_answers_1(a, &migrate(vd(p, a), a, b).action("migrate_to"), 10);
     assert_eq!(a.qemu_pids(), before, "the emulator on the source changed");
@@ -913,10 +809,7 @@ fn parameters_and_host_faults(p: &LibvirtPair) {
             format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", scripts.path().display()),
         )
         .param("monitor_scripts", odd.display().to_string())
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
+        .act_monitor(Rc::Success);
     assert!(!canary.exists(), "a shell split the monitor script's path");
 
     step("utilization: a changed <memory> rewrites exactly the two memory attributes, once");
@@ -949,11 +842,7 @@ fn parameters_and_host_faults(p: &LibvirtPair) {
             .param("autoset_utilization_hv_memory", "true")
     };
     for _ in 0..3 {
-        util()
-            .action("monitor")
-            .recurring()
-            .run()
-            .assert_rc(Rc::Success);
+        util().act_monitor(Rc::Success);
     }
     assert_eq!(
         std::fs::read_to_string(&calls).unwrap_or_default(),
@@ -971,9 +860,7 @@ fn parameters_and_host_faults(p: &LibvirtPair) {
         .param("config", &saved)
         .param("save_config_on_stop", "true")
         .param("force_stop", "true")
-        .action("stop")
-        .run()
-        .assert_rc(Rc::Success);
+        .act("stop", Rc::Success);
     assert!(a.qemu_pids().is_empty());
     let text = std::fs::read_to_string(&saved).unwrap();
     assert!(
@@ -989,11 +876,7 @@ fn parameters_and_host_faults(p: &LibvirtPair) {
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
     // The saved file starts the domain again, with what was changed.
-    vd(p, a)
-        .param("config", &saved)
-        .action("start")
-        .run()
-        .assert_rc(Rc::Success);
+    vd(p, a).param("config", &saved).act("start", Rc::Success);
     assert!(live_xml(p, a).contains("ocfrs-vp saved"));
 
     step("sync_config_on_stop: saved, then 'csync2 -x' pushes it to host B's csync2 server");
@@ -1007,11 +890,7 @@ fn parameters_and_host_faults(p: &LibvirtPair) {
             .param("config", cfg_in_a)
             .param("sync_config_on_stop", "true")
     };
-    synced()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
+    synced().act_monitor(Rc::Success);
     let on_b = p.dir.join("B/etc/ocfrs-vp/ocfrs-vd-dom.xml");
     assert!(!on_b.exists(), "synchronised by a monitor");
     let o = synced().param("force_stop", "true").action("stop").run();
@@ -1051,11 +930,7 @@ fn parameters_and_host_faults(p: &LibvirtPair) {
     o.assert_rc(Rc::ErrInstalled).assert_reason_discipline();
     o.assert_reason_contains("csync2");
     assert!(!running_on(p, a));
-    vd(p, a)
-        .param("config", &saved)
-        .action("start")
-        .run()
-        .assert_rc(Rc::Success);
+    vd(p, a).param("config", &saved).act("start", Rc::Success);
     let (rc, _, err) = a.virsh(&[
         "desc",
         &p.domain,
@@ -1064,11 +939,7 @@ fn parameters_and_host_faults(p: &LibvirtPair) {
         "ocfrs-vp unsynced",
     ]);
     assert_eq!(rc, 0, "{err}");
-    no_csync2()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::Success);
+    no_csync2().act_probe(Rc::Success);
     let o = no_csync2().param("force_stop", "true").action("stop").run();
     o.assert_rc(Rc::Success);
     assert!(o.stderr.contains("not synchronised"), "{}", o.stderr);
@@ -1109,10 +980,7 @@ fn parameters_and_host_faults(p: &LibvirtPair) {
             .param("copyindirs", format!("{} {}", d1.display(), d2.display()))
     };
     let with_copyin = format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", log.path().display());
-    copyin(&with_copyin)
-        .action("start")
-        .run()
-        .assert_rc(Rc::Success);
+    copyin(&with_copyin).act("start", Rc::Success);
     assert!(running_on(p, a));
     assert_eq!(
         std::fs::read_to_string(log.join("argv")).unwrap_or_default(),
@@ -1137,16 +1005,10 @@ fn parameters_and_host_faults(p: &LibvirtPair) {
     step("virt-copy-in missing: start 5; the running domain is still seen and stopped");
     assert_not_installed("virt-copy-in");
     let no_copyin = "/usr/sbin:/usr/bin:/sbin:/bin";
-    copyin(no_copyin)
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::Success);
+    copyin(no_copyin).act_probe(Rc::Success);
     copyin(no_copyin)
         .param("force_stop", "true")
-        .action("stop")
-        .run()
-        .assert_rc(Rc::Success);
+        .act("stop", Rc::Success);
     assert!(a.qemu_pids().is_empty());
     let o = copyin(no_copyin).action("start").run();
     o.assert_rc(Rc::ErrInstalled).assert_reason_discipline();
@@ -1201,9 +1063,7 @@ fn parameters_and_host_faults(p: &LibvirtPair) {
     vd(p, a)
         .param("config", &mid)
         .param("force_stop", "true")
-        .action("stop")
-        .run()
-        .assert_rc(Rc::Success);
+        .act("stop", Rc::Success);
     assert!(a.qemu_pids().is_empty());
     wait_for(
         "libvirt to see the domain gone",
@@ -1319,11 +1179,7 @@ fn virtualdomain_config_file_and_virsh_faults_are_5() {
         } else {
             o.assert_reason_discipline().assert_reason_contains(reason);
         }
-        r.clone()
-            .action("monitor")
-            .probe()
-            .run()
-            .assert_rc(Rc::NotRunning);
-        r.clone().action("stop").run().assert_rc(Rc::Success);
+        r.act_probe(Rc::NotRunning);
+        r.act("stop", Rc::Success);
     }
 }

@@ -11,7 +11,7 @@
 //! guest's fstab) and a shell script as the guest's /sbin/init. The stand-in's run files go to
 //! the test's directory (`VSERVER_STANDIN_RUNDIR`). Whatever is left of a guest after a test
 //! (processes whose root directory is the guest's root) is killed by pid on drop.
-use crate::common::{agent, run, sh, TempDir};
+use crate::common::{agent, run, sh, wait_for, Act, TempDir};
 use ocf::testing::Run;
 use ocf::Rc;
 use std::os::unix::fs::MetadataExt;
@@ -162,14 +162,6 @@ impl Drop for Guest {
     }
 }
 
-fn wait_for(what: &str, d: Duration, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(t.elapsed() < d, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 #[cfg_attr(
     not(feature = "root-tests"),
@@ -177,23 +169,11 @@ fn wait_for(what: &str, d: Duration, mut f: impl FnMut() -> bool) {
 )]
 fn vserver_starts_monitors_and_stops_a_guest() {
     let g = Guest::new("life", INIT_POLITE);
-    g.agent()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::NotRunning);
-    g.agent().action("stop").run().assert_rc(Rc::Success);
-    g.agent()
-        .action("start")
-        .run()
-        .assert_rc(Rc::Success)
-        .assert_quiet_stdout();
-    g.agent().action("start").run().assert_rc(Rc::Success);
-    g.agent()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::Success);
+    g.agent().act_probe(Rc::NotRunning);
+    g.agent().act("stop", Rc::Success);
+    g.agent().act("start", Rc::Success).assert_quiet_stdout();
+    g.agent().act("start", Rc::Success);
+    g.agent().act_monitor(Rc::Success);
     // The guest: init and its service, chrooted, in namespaces of their own.
     wait_for("the guest's service", Duration::from_secs(5), || {
         g.processes().len() >= 2
@@ -214,17 +194,13 @@ fn vserver_starts_monitors_and_stops_a_guest() {
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(&g.name), "{mounts}");
 
-    g.agent().action("stop").run().assert_rc(Rc::Success);
+    g.agent().act("stop", Rc::Success);
     assert!(g.processes().is_empty(), "{:?}", g.processes());
-    g.agent()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::NotRunning);
-    g.agent().action("stop").run().assert_rc(Rc::Success);
+    g.agent().act_monitor(Rc::NotRunning);
+    g.agent().act("stop", Rc::Success);
 
     // A guest that dies on its own is reported stopped, and starts again.
-    g.agent().action("start").run().assert_rc(Rc::Success);
+    g.agent().act("start", Rc::Success);
     for pid in g.processes() {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid),
@@ -234,13 +210,9 @@ fn vserver_starts_monitors_and_stops_a_guest() {
     wait_for("the guest's end", Duration::from_secs(5), || {
         g.processes().is_empty()
     });
-    g.agent()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::NotRunning);
-    g.agent().action("start").run().assert_rc(Rc::Success);
-    g.agent().action("stop").run().assert_rc(Rc::Success);
+    g.agent().act_monitor(Rc::NotRunning);
+    g.agent().act("start", Rc::Success);
+    g.agent().act("stop", Rc::Success);
     assert!(g.processes().is_empty());
 }
 
@@ -259,7 +231,7 @@ fn vserver_stop_ends_a_guest_that_ignores_sigterm_inside_the_budget() {
         "3600\n",
     )
     .unwrap();
-    g.agent().action("start").run().assert_rc(Rc::Success);
+    g.agent().act("start", Rc::Success);
     wait_for("the guest's processes", Duration::from_secs(5), || {
         g.processes().len() >= 3
     });
@@ -278,11 +250,7 @@ fn vserver_stop_ends_a_guest_that_ignores_sigterm_inside_the_budget() {
         out.stderr
     );
     assert!(g.processes().is_empty(), "{:?}", g.processes());
-    g.agent()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::NotRunning);
+    g.agent().act_monitor(Rc::NotRunning);
 }
 
 #[test]
@@ -294,33 +262,16 @@ fn vserver_without_its_configuration_here_is_5_probe_7_stop_0() {
     let g = Guest::new("absent", INIT_POLITE);
     // As on a node where the shared filesystem holding the configuration is not mounted.
     let r = g.agent().param("config_root", g.dir.join("not-mounted"));
-    r.clone()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::NotRunning);
-    r.clone().action("stop").run().assert_rc(Rc::Success);
-    r.clone()
-        .action("start")
-        .run()
-        .assert_rc(Rc::ErrInstalled)
+    r.act_probe(Rc::NotRunning);
+    r.act("stop", Rc::Success);
+    r.act("start", Rc::ErrInstalled)
         .assert_reason_contains("configuration missing on this host");
-    r.clone()
-        .action("validate-all")
-        .run()
-        .assert_rc(Rc::ErrInstalled);
-    r.clone()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::ErrGeneric)
-        .assert_reason_discipline();
+    r.act("validate-all", Rc::ErrInstalled);
+    r.act_monitor(Rc::ErrGeneric).assert_reason_discipline();
     // No util-vserver on this host: 5 as well.
     g.agent()
         .param("vserver_bin", "/nonexistent/vserver")
-        .action("start")
-        .run()
-        .assert_rc(Rc::ErrInstalled)
+        .act("start", Rc::ErrInstalled)
         .assert_reason_contains("/nonexistent/vserver");
     assert!(g.processes().is_empty());
 }
@@ -334,23 +285,14 @@ fn vserver_bad_names_are_6_and_a_broken_vserver_command_is_a_monitor_failure() {
     let g = Guest::new("names", INIT_POLITE);
     for bad in ["../etc", "-rf", "a b", ""] {
         let r = g.agent().param("vserver", bad);
-        r.clone()
-            .action("validate-all")
-            .run()
-            .assert_rc(Rc::ErrConfigured);
-        r.clone().action("start").run().assert_rc(Rc::ErrConfigured);
-        r.clone().action("stop").run().assert_rc(Rc::Success);
-        r.clone()
-            .action("monitor")
-            .probe()
-            .run()
-            .assert_rc(Rc::NotRunning);
+        r.act("validate-all", Rc::ErrConfigured);
+        r.act("start", Rc::ErrConfigured);
+        r.act("stop", Rc::Success);
+        r.act_probe(Rc::NotRunning);
     }
     g.agent()
         .param("config_root", "relative/etc")
-        .action("validate-all")
-        .run()
-        .assert_rc(Rc::ErrConfigured);
+        .act("validate-all", Rc::ErrConfigured);
     // util-vserver broken on this host: `status` fails with neither 0 nor 3.
     let broken = g.dir.join("bin/broken-vserver");
     write_exec(
@@ -359,10 +301,7 @@ fn vserver_bad_names_are_6_and_a_broken_vserver_command_is_a_monitor_failure() {
     );
     g.agent()
         .param("vserver_bin", &broken)
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::ErrGeneric)
+        .act_monitor(Rc::ErrGeneric)
         .assert_reason_contains("Can not find util-vserver installation");
     // A status that hangs is answered inside the monitor's budget.
     let hung = g.dir.join("bin/hung-vserver");
@@ -371,10 +310,7 @@ fn vserver_bad_names_are_6_and_a_broken_vserver_command_is_a_monitor_failure() {
     g.agent()
         .param("vserver_bin", &hung)
         .timeout(Duration::from_secs(3))
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::ErrGeneric)
+        .act_monitor(Rc::ErrGeneric)
         .assert_reason_contains("did not answer");
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
 }

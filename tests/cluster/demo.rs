@@ -87,20 +87,8 @@ fn readme_demo_group_failover() {
     std::fs::create_dir_all(&mnt).expect("mount point");
     let group = format!(
         "<group id=\"g\">{}{}</group>",
-        primitive(
-            "fs",
-            "ocf:ocfrs:Filesystem",
-            &[("device", &dev), ("directory", &mnt), ("fstype", "ext4")],
-            &[],
-            &[("monitor", "5s", "20s", "")],
-        ),
-        primitive(
-            "ip",
-            "ocf:ocfrs:IPaddr2",
-            &[("ip", VIP), ("cidr_netmask", "24"), ("nic", "eth0")],
-            &[],
-            &[("monitor", "5s", "20s", "")],
-        ),
+        ext4_primitive("fs", "ocfrs", &dev, &mnt, &[("monitor", "5s", "20s", "")]),
+        ipaddr2_primitive("ip", "ocfrs", VIP, &[("monitor", "5s", "20s", "")]),
     );
     c.cib_create("resources", &group);
     c.cib_create("constraints", &prefer("g", "n1", "50"));

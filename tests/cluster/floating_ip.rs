@@ -7,6 +7,7 @@
 //! The agent is `ocf:ocfrs:IPaddr2`; `OCFRS_SCENARIO_IP_PROVIDER=heartbeat` runs the same
 //! scenario with Debian's shell agent (the test fails loudly while ocfrs has no IPaddr2).
 use super::harness::*;
+use super::policy_common::now;
 use super::sampler::Sampler;
 use std::time::Duration;
 
@@ -34,6 +35,24 @@ pub fn wait_vip_on(c: &Cluster, rsc: &str, vip: &str, i: usize) {
             Some(on == vec![i] && c.client_reaches(vip).as_deref() == Some(mac.as_str()))
         },
     );
+}
+
+/// Node 1 returns after its crash; group `g`, sticky, stays on n2 where its member `member`
+/// runs now; the administrator moves the group back to n1 (`crm_resource --move`) and clears
+/// the move once `member` and the address `vip` (primitive `ip`) run there. Returns when the
+/// move was asked for ([`now`]).
+pub fn sticky_group_moved_back(c: &mut Cluster, member: &str, vip: &str) -> f64 {
+    c.boot(1);
+    c.wait_online("n1", true);
+    c.wait_idle();
+    assert_eq!(c.locate(member), vec!["n2".to_string()], "{}", c.report());
+    let t = now();
+    c.run(&["crm_resource", "--move", "-r", "g", "-N", "n1"]);
+    c.wait_running_on(member, "n1");
+    wait_vip_on(c, "ip", vip, 1);
+    c.run(&["crm_resource", "--clear", "-r", "g"]);
+    c.wait_idle();
+    t
 }
 
 #[test]

@@ -10,7 +10,7 @@
 //! Agents: `ocf:ocfrs:Filesystem` and `ocf:ocfrs:IPaddr2`, switchable to Debian's with
 //! `OCFRS_SCENARIO_FS_PROVIDER=heartbeat` and `OCFRS_SCENARIO_IP_PROVIDER=heartbeat`
 //! (the test fails loudly while ocfrs lacks them).
-use super::floating_ip::{wait_vip_on, IP_PROVIDER_VAR};
+use super::floating_ip::{sticky_group_moved_back, wait_vip_on, IP_PROVIDER_VAR};
 use super::harness::*;
 use super::policy_common::{now, span};
 use super::sampler::Sampler;
@@ -73,31 +73,19 @@ fn group_of_filesystem_ip_and_app_moves_as_one() {
     let mnt = format!("{STATE}/shared-mnt");
     std::fs::create_dir_all(&mnt).expect("mount point");
 
-    let group = format!(
-        "<group id=\"g\">{}{}{}<meta_attributes id=\"g-meta\">\
-           <nvpair id=\"g-meta-stickiness\" name=\"resource-stickiness\" value=\"100\"/>\
-         </meta_attributes></group>",
-        primitive(
-            "fs",
-            &format!("ocf:{fs_prov}:Filesystem"),
-            &[("device", &dev), ("directory", &mnt), ("fstype", "ext4")],
-            &[],
-            &[("monitor", "5s", "20s", "")],
-        ),
-        primitive(
-            "ip",
-            &format!("ocf:{ip_prov}:IPaddr2"),
-            &[("ip", VIP), ("cidr_netmask", "24"), ("nic", "eth0")],
-            &[],
-            &[("monitor", "5s", "20s", "")],
-        ),
-        primitive(
-            "app",
-            "ocf:ocfrs:Dummy",
-            &[("daemon", "true")],
-            &[],
-            &[("monitor", "5s", "20s", "")],
-        ),
+    let group = sticky_group(
+        "g",
+        &[
+            ext4_primitive("fs", &fs_prov, &dev, &mnt, &[("monitor", "5s", "20s", "")]),
+            ipaddr2_primitive("ip", &ip_prov, VIP, &[("monitor", "5s", "20s", "")]),
+            primitive(
+                "app",
+                "ocf:ocfrs:Dummy",
+                &[("daemon", "true")],
+                &[],
+                &[("monitor", "5s", "20s", "")],
+            ),
+        ],
     );
     let t0 = now();
     c.cib_create("resources", &group);
@@ -143,16 +131,7 @@ fn group_of_filesystem_ip_and_app_moves_as_one() {
 
     // 3. n1 returns; stickiness keeps the group on n2; the admin moves it back: stops on n2
     // in reverse order, starts on n1 in order.
-    c.boot(1);
-    c.wait_online("n1", true);
-    c.wait_idle();
-    assert_eq!(c.locate("app"), vec!["n2".to_string()], "{}", c.report());
-    let t2 = now();
-    c.run(&["crm_resource", "--move", "-r", "g", "-N", "n1"]);
-    c.wait_running_on("app", "n1");
-    wait_vip_on(&c, "ip", VIP, 1);
-    c.run(&["crm_resource", "--clear", "-r", "g"]);
-    c.wait_idle();
+    let t2 = sticky_group_moved_back(&mut c, "app", VIP);
     assert_stop_order(&c, 2, t2);
     assert_start_order(&c, 1, t2);
     assert!(mounted(1) && !mounted(2), "{}", c.report());

@@ -465,18 +465,9 @@ pub fn power_off(i: usize) {
                 (!is_our_node_process(init, i)).then_some(())
             });
     }
-    let _ = host(
-        &[
-            "ip",
-            "-n",
-            SWITCH_NS,
-            "link",
-            "set",
-            &format!("p{i}"),
-            "down",
-        ],
-        Duration::from_secs(10),
-    );
+    let port = format!("p{i}");
+    let unplug = ["ip", "-n", SWITCH_NS, "link", "set", &port, "down"];
+    let _ = host(&unplug, Duration::from_secs(10));
 }
 
 /// Remove whatever an earlier run of this harness left: node processes (by their pid files,
@@ -972,15 +963,8 @@ impl Cluster {
 
     /// Take node `i`'s switch port down (network partition of that node).
     pub fn unplug(&self, i: usize) {
-        host_ok(&[
-            "ip",
-            "-n",
-            SWITCH_NS,
-            "link",
-            "set",
-            &format!("p{i}"),
-            "down",
-        ]);
+        let port = format!("p{i}");
+        host_ok(&["ip", "-n", SWITCH_NS, "link", "set", &port, "down"]);
     }
 
     /// Put node `i`'s switch port up again.
@@ -1644,26 +1628,12 @@ pub fn primitive(
         "<primitive id=\"{id}\" class=\"{class}\"{prov} type=\"{}\">",
         xesc(typ)
     );
-    if !params.is_empty() {
-        x.push_str(&format!("<instance_attributes id=\"{id}-params\">"));
-        for (k, v) in params {
-            x.push_str(&format!(
-                "<nvpair id=\"{id}-params-{k}\" name=\"{k}\" value=\"{}\"/>",
-                xesc(v)
-            ));
-        }
-        x.push_str("</instance_attributes>");
-    }
-    if !meta.is_empty() {
-        x.push_str(&format!("<meta_attributes id=\"{id}-meta\">"));
-        for (k, v) in meta {
-            x.push_str(&format!(
-                "<nvpair id=\"{id}-meta-{k}\" name=\"{k}\" value=\"{}\"/>",
-                xesc(v)
-            ));
-        }
-        x.push_str("</meta_attributes>");
-    }
+    x.push_str(&nvpairs(
+        "instance_attributes",
+        &format!("{id}-params"),
+        params,
+    ));
+    x.push_str(&nvpairs("meta_attributes", &format!("{id}-meta"), meta));
     if !ops.is_empty() {
         x.push_str("<operations>");
         for (n, interval, timeout, extra) in ops {
@@ -1674,6 +1644,23 @@ pub fn primitive(
         x.push_str("</operations>");
     }
     x.push_str("</primitive>");
+    x
+}
+
+/// An attribute set `<{set} id="{id}">` of `pairs` (nvpair ids `{id}-{name}`); nothing when
+/// `pairs` is empty.
+fn nvpairs(set: &str, id: &str, pairs: &[(&str, &str)]) -> String {
+    if pairs.is_empty() {
+        return String::new();
+    }
+    let mut x = format!("<{set} id=\"{id}\">");
+    for (k, v) in pairs {
+        x.push_str(&format!(
+            "<nvpair id=\"{id}-{k}\" name=\"{k}\" value=\"{}\"/>",
+            xesc(v)
+        ));
+    }
+    x.push_str(&format!("</{set}>"));
     x
 }
 
@@ -1900,4 +1887,70 @@ pub fn scaled(d: Duration) -> Duration {
         .filter(|k| *k >= 1)
         .unwrap_or(1);
     d * k
+}
+
+// ------------------------------------------------------------------ scenario building blocks
+//
+// The pieces several scenarios build their CIB and their client checks from.
+
+/// `ocf:{provider}:IPaddr2` primitive `id`: the floating address `vip`/24 on the nodes' eth0.
+pub fn ipaddr2_primitive(
+    id: &str,
+    provider: &str,
+    vip: &str,
+    ops: &[(&str, &str, &str, &str)],
+) -> String {
+    primitive(
+        id,
+        &format!("ocf:{provider}:IPaddr2"),
+        &[("ip", vip), ("cidr_netmask", "24"), ("nic", "eth0")],
+        &[],
+        ops,
+    )
+}
+
+/// `ocf:{provider}:Filesystem` primitive `id`: the ext4 shared disk `dev` mounted on `dir`.
+pub fn ext4_primitive(
+    id: &str,
+    provider: &str,
+    dev: &str,
+    dir: &str,
+    ops: &[(&str, &str, &str, &str)],
+) -> String {
+    primitive(
+        id,
+        &format!("ocf:{provider}:Filesystem"),
+        &[("device", dev), ("directory", dir), ("fstype", "ext4")],
+        &[],
+        ops,
+    )
+}
+
+/// Group `id` of the primitives `members` (their XML, in order) with `resource-stickiness`
+/// 100, so that it stays where it runs when its preferred node returns.
+pub fn sticky_group(id: &str, members: &[String]) -> String {
+    format!(
+        "<group id=\"{id}\">{}<meta_attributes id=\"{id}-meta\">\
+           <nvpair id=\"{id}-meta-stickiness\" name=\"resource-stickiness\" value=\"100\"/>\
+         </meta_attributes></group>",
+        members.concat()
+    )
+}
+
+/// What the client namespace gets with `curl -sS --max-time 3 {args}` (bounded to 10 s), if
+/// curl succeeds.
+pub fn client_curl(args: &[&str]) -> Option<String> {
+    let mut argv = vec![
+        "ip",
+        "netns",
+        "exec",
+        CLIENT_NS,
+        "curl",
+        "-sS",
+        "--max-time",
+        "3",
+    ];
+    argv.extend_from_slice(args);
+    let (rc, out, _) = host(&argv, Duration::from_secs(10));
+    (rc == 0).then_some(out)
 }

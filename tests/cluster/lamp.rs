@@ -15,7 +15,7 @@
 //! `ocf:heartbeat:apache` (a static page; ocfrs' apache agent lives on its own branch).
 use super::harness::*;
 use super::sampler::Sampler;
-use super::writer::{mysql_files, Writer};
+use super::writer::{mysql_files, mysql_primitive, Writer};
 use std::time::{Duration, Instant};
 
 const VIP: &str = "192.0.2.102";
@@ -62,27 +62,13 @@ fn lamp_group_fails_over_without_losing_acknowledged_rows() {
     let ops = &[("monitor", "5s", "30s", "")];
     let group = format!(
         "<group id=\"lamp\">{}{}{}{}</group>",
-        primitive(
-            "fs",
-            "ocf:ocfrs:Filesystem",
-            &[("device", &dev), ("directory", &mnt), ("fstype", "ext4")],
-            &[],
-            ops,
-        ),
-        primitive(
+        ext4_primitive("fs", "ocfrs", &dev, &mnt, ops),
+        mysql_primitive(
             "db",
-            "ocf:ocfrs:mysql",
-            &[
-                ("config", &format!("{dir}/my.cnf")),
-                ("datadir", &mnt),
-                ("pid", "/run/ocfmysql-lamp/mysqld.pid"),
-                ("socket", "/run/ocfmysql-lamp/mysqld.sock"),
-                ("log", "/run/ocfmysql-lamp/error.log"),
-                ("enable_creation", "true"),
-                ("client_binary", "/usr/bin/mariadb"),
-            ],
-            &[],
-            &[("start", "0", "90s", ""), ("monitor", "5s", "30s", "")],
+            &dir,
+            &mnt,
+            "/run/ocfmysql-lamp",
+            &[("start", "0", "90s", ""), ("monitor", "5s", "30s", "")]
         ),
         primitive(
             "web",
@@ -95,13 +81,7 @@ fn lamp_group_fails_over_without_losing_acknowledged_rows() {
             &[],
             ops,
         ),
-        primitive(
-            "ip",
-            "ocf:ocfrs:IPaddr2",
-            &[("ip", VIP), ("cidr_netmask", "24"), ("nic", "eth0")],
-            &[],
-            ops,
-        ),
+        ipaddr2_primitive("ip", "ocfrs", VIP, ops),
     );
     c.cib_create("resources", &group);
     c.cib_create("constraints", &prefer("lamp", "n1", "50"));
@@ -128,25 +108,9 @@ fn lamp_group_fails_over_without_losing_acknowledged_rows() {
             ),
         ],
     );
-    let page = |c: &Cluster| {
-        let (rc, out, _) = host(
-            &[
-                "ip",
-                "netns",
-                "exec",
-                CLIENT_NS,
-                "curl",
-                "-fsS",
-                "-m",
-                "3",
-                &format!("http://{VIP}/"),
-            ],
-            Duration::from_secs(10),
-        );
-        let _ = c;
-        (rc == 0).then_some(out)
-    };
-    assert_eq!(page(&c).as_deref(), Some("ocfmysql lamp page\n"));
+    // -f: an HTTP error status is no page.
+    let page = || client_curl(&["-f", &format!("http://{VIP}/")]);
+    assert_eq!(page().as_deref(), Some("ocfmysql lamp page\n"));
 
     // The client: numbered rows, one commit each, through the floating address
     // ([`Writer`]: rows committed without acknowledgement are kept apart, not counted).
@@ -194,7 +158,7 @@ fn lamp_group_fails_over_without_losing_acknowledged_rows() {
         "acknowledged rows lost: {lost:?}\n{}",
         c.report()
     );
-    assert_eq!(page(&c).as_deref(), Some("ocfmysql lamp page\n"));
+    assert_eq!(page().as_deref(), Some("ocfmysql lamp page\n"));
     let s = sampler.finish();
     assert!(
         s.doubles.is_empty(),

@@ -3,6 +3,7 @@
 //! Fencing: relies on `stonith-enabled=false`; only monitors fail here, the stops that
 //! follow succeed, so no fencing would be asked for.
 use super::harness::*;
+use super::policy_common::now;
 use std::time::Duration;
 
 fn calls_after(c: &Cluster, i: usize, rsc: &str, t: f64) -> Vec<Call> {
@@ -12,11 +13,13 @@ fn calls_after(c: &Cluster, i: usize, rsc: &str, t: f64) -> Vec<Call> {
         .collect()
 }
 
-fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs_f64()
+/// The failure the cluster recorded for mon's 2 s monitor on n1.
+fn monitor_failure(c: &Cluster) -> Failure {
+    let v = c.view().unwrap_or_else(|| c.fail("no view"));
+    v.failures
+        .into_iter()
+        .find(|f| f.op_key == "mon_monitor_2000" && f.node == "n1")
+        .unwrap_or_else(|| c.fail("no monitor failure recorded"))
 }
 
 /// Wait for a stop then a start of `rsc` on node `i` after `t`, both successful, and the
@@ -67,12 +70,7 @@ fn monitor_failing_once_or_hanging_is_recovered_in_place() {
     });
     wait_restarted_in_place(&c, 1, "mon", t);
     c.wait_idle();
-    let v = c.view().unwrap_or_else(|| c.fail("no view"));
-    let f = v
-        .failures
-        .iter()
-        .find(|f| f.op_key == "mon_monitor_2000" && f.node == "n1")
-        .unwrap_or_else(|| c.fail("no monitor failure recorded"));
+    let f = monitor_failure(&c);
     assert_eq!(f.exitstatus, "error", "{f:?}");
     assert!(f.exitreason.contains("injected fault"), "{f:?}");
     assert!(
@@ -117,12 +115,7 @@ fn monitor_failing_once_or_hanging_is_recovered_in_place() {
         "recovery began {waited:.1}s after the monitor hung; expected after the 4 s timeout\n{}",
         c.report()
     );
-    let v = c.view().unwrap_or_else(|| c.fail("no view"));
-    let f = v
-        .failures
-        .iter()
-        .find(|f| f.op_key == "mon_monitor_2000" && f.node == "n1")
-        .unwrap_or_else(|| c.fail("no monitor failure recorded"));
+    let f = monitor_failure(&c);
     assert!(
         f.status.to_lowercase().contains("timed out")
             || f.status.to_lowercase().contains("timeout"),

@@ -22,7 +22,7 @@
 //! Names: everything under the harness's `ocfc-*` names and `STATE/ocfrs-hd-soak`.
 use super::harness::*;
 use super::sampler::Sampler;
-use super::writer::{mysql_files, Writer};
+use super::writer::{mysql_files, mysql_primitive, Writer};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
@@ -143,39 +143,19 @@ fn soak_failovers_lose_nothing_and_never_double_activate() {
     let ops = &[("monitor", "5s", "30s", ""), ("stop", "0", "30s", "")];
     let group = format!(
         "<group id=\"soak\">{}{}{}</group>",
-        primitive(
-            "fs",
-            "ocf:ocfrs:Filesystem",
-            &[("device", &dev), ("directory", &mnt), ("fstype", "ext4")],
-            &[],
-            ops,
-        ),
-        primitive(
+        ext4_primitive("fs", "ocfrs", &dev, &mnt, ops),
+        mysql_primitive(
             "db",
-            "ocf:ocfrs:mysql",
-            &[
-                ("config", &format!("{dir}/my.cnf")),
-                ("datadir", &mnt),
-                ("pid", &format!("{RUN}/mysqld.pid")),
-                ("socket", &format!("{RUN}/mysqld.sock")),
-                ("log", &format!("{RUN}/error.log")),
-                ("enable_creation", "true"),
-                ("client_binary", "/usr/bin/mariadb"),
-            ],
-            &[],
+            &dir,
+            &mnt,
+            RUN,
             &[
                 ("start", "0", "120s", ""),
                 ("monitor", "5s", "30s", ""),
                 ("stop", "0", "30s", ""),
-            ],
+            ]
         ),
-        primitive(
-            "ip",
-            "ocf:ocfrs:IPaddr2",
-            &[("ip", VIP), ("cidr_netmask", "24"), ("nic", "eth0")],
-            &[],
-            ops,
-        ),
+        ipaddr2_primitive("ip", "ocfrs", VIP, ops),
     );
     c.cib_create("resources", &group);
     c.meta("soak", "resource-stickiness", "200");

@@ -101,13 +101,7 @@ fn ssh_follows_the_service_group_with_the_same_host_key() {
 
     let group = format!(
         "<group id=\"g\">{}{}</group>",
-        primitive(
-            "ip",
-            "ocf:ocfrs:IPaddr2",
-            &[("ip", VIP), ("cidr_netmask", "24"), ("nic", "eth0")],
-            &[],
-            &[("monitor", "5s", "20s", "")],
-        ),
+        ipaddr2_primitive("ip", "ocfrs", VIP, &[("monitor", "5s", "20s", "")]),
         primitive(
             "ssh",
             "ocf:ocfrs:sshd",

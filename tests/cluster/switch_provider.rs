@@ -11,16 +11,9 @@
 //!
 //! Fencing: relies on `stonith-enabled=false` (no node fails here).
 use super::harness::*;
-use std::time::{SystemTime, UNIX_EPOCH};
+use super::policy_common::now;
 
 const VIP: &str = "192.0.2.120";
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
 
 #[test]
 #[cfg_attr(
@@ -31,13 +24,7 @@ fn switch_check_then_switch_a_running_address_without_a_restart() {
     let c = Cluster::up(2);
     c.cib_create(
         "resources",
-        &primitive(
-            "vip",
-            "ocf:heartbeat:IPaddr2",
-            &[("ip", VIP), ("cidr_netmask", "24"), ("nic", "eth0")],
-            &[],
-            &[("monitor", "3s", "20s", "")],
-        ),
+        &ipaddr2_primitive("vip", "heartbeat", VIP, &[("monitor", "3s", "20s", "")]),
     );
     // Running, and switchable only with a change: our Dummy's default state file differs.
     c.cib_create(

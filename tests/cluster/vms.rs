@@ -29,6 +29,7 @@
 //!
 //! Fencing: runs with the harness's fence device and `stonith-enabled=true`.
 use super::harness::*;
+use super::policy_common::now;
 use crate::common::libvirt::domain_xml;
 use crate::common::TempDir;
 use std::path::Path;
@@ -83,13 +84,6 @@ fn call_time(c: &Cluster, i: usize, rsc: &str, action: &str, what: &str, since: 
         .find(|x| x.action == action && x.what == what)
         .map(|x| x.t)
         .unwrap_or_else(|| c.fail(&format!("no '{rsc} {action} {what}' on {}", name(i))))
-}
-
-fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or_default()
 }
 
 /// When the fencer completed fencing `node` successfully (its history, seconds since the

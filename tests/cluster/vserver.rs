@@ -16,34 +16,12 @@
 //! only (no crash; the group scenario covers fencing before a shared filesystem moves).
 use super::group::FS_PROVIDER_VAR;
 use super::harness::*;
+use super::policy_common::{now, span};
 use crate::agents::vserver::{write_exec, write_guest, INIT_POLITE, STANDIN};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 const GUEST: &str = "ocfvs-guest1";
-
-fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs_f64()
-}
-
-/// (begin, end) of the last successful `action` of `rsc` on node `i` since `t`.
-fn last_ok(c: &Cluster, i: usize, rsc: &str, action: &str, t: f64) -> (f64, f64) {
-    let calls: Vec<Call> = c
-        .calls(i)
-        .into_iter()
-        .filter(|x| x.rsc == rsc && x.action == action && x.t >= t)
-        .collect();
-    let Some(end) = calls.iter().rposition(|x| x.what == "end 0") else {
-        c.fail(&format!("no successful {action} of {rsc} on {}", name(i)))
-    };
-    let Some(begin) = calls[..end].iter().rposition(|x| x.what == "begin") else {
-        c.fail(&format!("{action} of {rsc} on {}: no begin", name(i)))
-    };
-    (calls[begin].t, calls[end].t)
-}
 
 /// Format-time population of the shared disk: mounted in a private mount namespace of a
 /// thread of ours (never visible to the nodes), guest written, unmounted.
@@ -51,16 +29,7 @@ fn populate(dev: &str) {
     let dev = dev.to_string();
     std::thread::spawn(move || {
         use nix::mount::{mount, umount, MsFlags};
-        use nix::sched::{unshare, CloneFlags};
-        unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_FS).expect("unshare");
-        mount(
-            None::<&str>,
-            "/",
-            None::<&str>,
-            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-            None::<&str>,
-        )
-        .expect("make / private");
+        crate::common::private_mount_namespace();
         let at = format!("{STATE}/populate");
         std::fs::create_dir_all(&at).unwrap();
         mount(
@@ -167,8 +136,8 @@ fn vserver_guest_follows_its_filesystem() {
     // 1. The guest starts on n1 after the mount.
     c.wait_running_on("vs", "n1");
     c.wait_idle();
-    let fs1 = last_ok(&c, 1, "fs", "start", t0);
-    let vs1 = last_ok(&c, 1, "vs", "start", t0);
+    let fs1 = span(&c, 1, "fs", "start", t0);
+    let vs1 = span(&c, 1, "vs", "start", t0);
     assert!(
         vs1.0 >= fs1.1,
         "guest start began before the mount ended\n{}",
@@ -190,15 +159,15 @@ fn vserver_guest_follows_its_filesystem() {
     c.wait_running_on("vs", "n2");
     c.run(&["crm_resource", "--clear", "-r", "fs"]);
     c.wait_idle();
-    let vs_stop = last_ok(&c, 1, "vs", "stop", t1);
-    let fs_stop = last_ok(&c, 1, "fs", "stop", t1);
+    let vs_stop = span(&c, 1, "vs", "stop", t1);
+    let fs_stop = span(&c, 1, "fs", "stop", t1);
     assert!(
         fs_stop.0 >= vs_stop.1,
         "unmount began before the guest stopped\n{}",
         c.report()
     );
-    let fs2 = last_ok(&c, 2, "fs", "start", t1);
-    let vs2 = last_ok(&c, 2, "vs", "start", t1);
+    let fs2 = span(&c, 2, "fs", "start", t1);
+    let vs2 = span(&c, 2, "vs", "start", t1);
     assert!(
         vs2.0 >= fs2.1,
         "guest start began before the mount ended on n2\n{}",
@@ -215,8 +184,8 @@ fn vserver_guest_follows_its_filesystem() {
     c.meta("fs", "target-role", "Stopped");
     c.wait_stopped("vs");
     c.wait_stopped("fs");
-    let vs_stop = last_ok(&c, 2, "vs", "stop", t2);
-    let fs_stop = last_ok(&c, 2, "fs", "stop", t2);
+    let vs_stop = span(&c, 2, "vs", "stop", t2);
+    let fs_stop = span(&c, 2, "fs", "stop", t2);
     assert!(fs_stop.0 >= vs_stop.1, "{}", c.report());
     assert!(guest_on(&c, 2, root).is_empty(), "{}", c.report());
     assert!(!mounts_of(2).contains(&mnt));

@@ -10,10 +10,9 @@
 //! `ocf:ocfrs:apache`. The configuration is what docs/scenarios.md ("Web service group")
 //! shows: apache listens on the floating address only, its run directory comes from an
 //! envfile (per node, under the node's private /run), each node serves a page naming itself.
-use super::floating_ip::{wait_vip_on, IP_PROVIDER_VAR};
+use super::floating_ip::{sticky_group_moved_back, wait_vip_on, IP_PROVIDER_VAR};
 use super::harness::*;
 use super::policy_common::{now, span};
-use std::time::Duration;
 
 const VIP: &str = "192.0.2.102";
 const PORT: u16 = 18092;
@@ -63,22 +62,7 @@ fn write_site(nodes: usize) -> (String, String) {
 
 /// The page the client gets through the floating address, if any.
 fn client_fetch() -> Option<String> {
-    let url = format!("http://{VIP}:{PORT}/");
-    let (rc, out, _) = host(
-        &[
-            "ip",
-            "netns",
-            "exec",
-            CLIENT_NS,
-            "curl",
-            "-sS",
-            "--max-time",
-            "3",
-            &url,
-        ],
-        Duration::from_secs(10),
-    );
-    (rc == 0).then_some(out)
+    client_curl(&[&format!("http://{VIP}:{PORT}/")])
 }
 
 fn wait_served_by(c: &Cluster, i: usize) {
@@ -117,32 +101,26 @@ fn web_group_serves_through_the_floating_address_across_a_crash() {
     let web_prov = provider("OCFRS_SCENARIO_WEB_PROVIDER", "apache");
     let mut c = Cluster::up(2);
     let (conf, env) = write_site(2);
-    let group = format!(
-        "<group id=\"g\">{}{}<meta_attributes id=\"g-meta\">\
-           <nvpair id=\"g-meta-stickiness\" name=\"resource-stickiness\" value=\"100\"/>\
-         </meta_attributes></group>",
-        primitive(
-            "ip",
-            &format!("ocf:{ip_prov}:IPaddr2"),
-            &[("ip", VIP), ("cidr_netmask", "24"), ("nic", "eth0")],
-            &[],
-            &[("monitor", "5s", "20s", "")],
-        ),
-        primitive(
-            "web",
-            &format!("ocf:{web_prov}:apache"),
-            &[
-                ("configfile", &conf),
-                ("envfiles", &env),
-                ("httpd", "/usr/sbin/apache2"),
-            ],
-            &[],
-            &[
-                ("start", "0", "40s", ""),
-                ("stop", "0", "60s", ""),
-                ("monitor", "5s", "20s", ""),
-            ],
-        ),
+    let group = sticky_group(
+        "g",
+        &[
+            ipaddr2_primitive("ip", &ip_prov, VIP, &[("monitor", "5s", "20s", "")]),
+            primitive(
+                "web",
+                &format!("ocf:{web_prov}:apache"),
+                &[
+                    ("configfile", &conf),
+                    ("envfiles", &env),
+                    ("httpd", "/usr/sbin/apache2"),
+                ],
+                &[],
+                &[
+                    ("start", "0", "40s", ""),
+                    ("stop", "0", "60s", ""),
+                    ("monitor", "5s", "20s", ""),
+                ],
+            ),
+        ],
     );
     let t0 = now();
     c.cib_create("resources", &group);
@@ -168,16 +146,7 @@ fn web_group_serves_through_the_floating_address_across_a_crash() {
 
     // 3. n1 comes back; stickiness keeps the group on n2; the admin moves it back: apache
     // stops before the address on n2, the address starts before apache on n1.
-    c.boot(1);
-    c.wait_online("n1", true);
-    c.wait_idle();
-    assert_eq!(c.locate("web"), vec!["n2".to_string()], "{}", c.report());
-    let t2 = now();
-    c.run(&["crm_resource", "--move", "-r", "g", "-N", "n1"]);
-    c.wait_running_on("web", "n1");
-    wait_vip_on(&c, "ip", VIP, 1);
-    c.run(&["crm_resource", "--clear", "-r", "g"]);
-    c.wait_idle();
+    let t2 = sticky_group_moved_back(&mut c, "web", VIP);
     wait_served_by(&c, 1);
     assert_order(&c, 2, "stop", t2);
     assert_order(&c, 1, "start", t2);

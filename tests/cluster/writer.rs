@@ -33,6 +33,33 @@ pub fn mysql_files(dir: &str, vip: &str, user: &str, password: &str) -> String {
     client
 }
 
+/// `ocf:ocfrs:mysql` primitive `id`: the server of `dir/my.cnf` (see [`mysql_files`]) on the
+/// datadir `datadir` (initialised by the first start), with its pid file, socket and error
+/// log under `run`.
+pub fn mysql_primitive(
+    id: &str,
+    dir: &str,
+    datadir: &str,
+    run: &str,
+    ops: &[(&str, &str, &str, &str)],
+) -> String {
+    primitive(
+        id,
+        "ocf:ocfrs:mysql",
+        &[
+            ("config", &format!("{dir}/my.cnf")),
+            ("datadir", datadir),
+            ("pid", &format!("{run}/mysqld.pid")),
+            ("socket", &format!("{run}/mysqld.sock")),
+            ("log", &format!("{run}/error.log")),
+            ("enable_creation", "true"),
+            ("client_binary", "/usr/bin/mariadb"),
+        ],
+        &[],
+        ops,
+    )
+}
+
 /// One insert of row `n` into `table` through the client options file `cnf`: `Ok` when the
 /// server acknowledged it, else the client's error.
 pub fn insert(cnf: &str, table: &str, n: u32) -> Result<(), String> {

@@ -85,19 +85,7 @@ fn run_ok(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// A domain XML: `name`, `uuid`, 64 MiB, one vCPU, no disk, TCG.
-pub fn domain_xml(name: &str, uuid: &str) -> String {
-    format!(
-        "<domain type='qemu'>\n  <name>{name}</name>\n  <uuid>{uuid}</uuid>\n  \
-         <memory unit='MiB'>64</memory>\n  <vcpu>1</vcpu>\n  \
-         <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>\n  \
-         <on_poweroff>destroy</on_poweroff>\n  <on_reboot>restart</on_reboot>\n  \
-         <on_crash>destroy</on_crash>\n  <devices>\n    \
-         <emulator>/usr/bin/qemu-system-x86_64</emulator>\n    \
-         <serial type='pty'/>\n    <console type='pty'/>\n    \
-         <memballoon model='none'/>\n  </devices>\n</domain>\n"
-    )
-}
+pub use super::libvirt_state::domain_xml;
 
 impl Host {
     /// Run `args` inside the host (all its namespaces); (code, stdout, stderr).
@@ -377,46 +365,9 @@ impl Drop for LibvirtPair {
     }
 }
 
-/// Prepare the private state of one libvirt host in `d` (bound over the machine's paths by
-/// the host's init): `etc` (a copy of /etc/libvirt with a TCP listener on `listen_addr`
-/// without auth, its own host UUID, a log file; for QEMU no cgroup controllers, no security
-/// driver), `lib` (a copy of /var/lib/libvirt), `cache`, `log/qemu`. The
-/// default NAT network is never autostarted (it needs dnsmasq and iptables).
+/// Prepare the private state of one libvirt host in `d` with libvirtd listening on TCP at
+/// `listen_addr` ([`super::libvirt_state::host_state`]).
 pub fn host_state(d: &Path, listen_addr: &str) {
-    for sub in ["cache", "log/qemu"] {
-        std::fs::create_dir_all(d.join(sub)).unwrap();
-    }
-    run_ok(
-        Command::new("cp")
-            .args(["-a", "/etc/libvirt"])
-            .arg(d.join("etc")),
-    );
-    run_ok(
-        Command::new("cp")
-            .args(["-a", "/var/lib/libvirt"])
-            .arg(d.join("lib")),
-    );
-    std::fs::create_dir_all(d.join("lib/qemu")).unwrap();
-    let uuid = std::fs::read_to_string("/proc/sys/kernel/random/uuid").unwrap();
-    let mut conf = std::fs::read_to_string(d.join("etc/libvirtd.conf")).unwrap_or_default();
-    conf.push_str(&format!(
-        "\n# ocfrs test host\nlisten_tls = 0\nlisten_tcp = 1\nlisten_addr = \"{listen_addr}\"\n\
-         auth_tcp = \"none\"\nhost_uuid = \"{}\"\n\
-         log_outputs = \"3:file:/var/log/libvirt/libvirtd.log\"\n",
-        uuid.trim()
-    ));
-    std::fs::write(d.join("etc/libvirtd.conf"), conf).unwrap();
-    // The hosts share the machine's cgroups: no cgroup controllers, no security labels (the
-    // incoming and outgoing QEMU of a migration would collide).
-    let mut qconf = std::fs::read_to_string(d.join("etc/qemu.conf")).unwrap_or_default();
-    qconf.push_str(
-        "\n# ocfrs test host\ncgroup_controllers = [ ]\nsecurity_driver = \"none\"\n\
-         remember_owner = 0\n",
-    );
-    std::fs::write(d.join("etc/qemu.conf"), qconf).unwrap();
-    if let Ok(rd) = std::fs::read_dir(d.join("etc/qemu/networks/autostart")) {
-        for e in rd.flatten() {
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
+    super::libvirt_state::host_state(d, Some(listen_addr))
+        .unwrap_or_else(|e| panic!("libvirt host state in {}: {e}", d.display()));
 }

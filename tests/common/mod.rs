@@ -4,11 +4,22 @@
 //!   link to the freshly built multicall binary), so `argv[0]` is the type as under Pacemaker;
 //! * [`TempDir`]: a directory removed on drop (also after a failed assertion);
 //! * [`run`]: `ocf::testing::Run` for a binary agent;
+//! * [`Act`]: run one action of such an invocation and assert its exit code;
 //! * root-only tests are marked `#[cfg_attr(not(feature = "root-tests"), ignore = "...")]`; the
 //!   README test command enables the feature, so CI never skips them silently.
 #![allow(dead_code)]
 
+mod act;
 pub mod libvirt;
+pub mod libvirt_state;
+mod shared;
+
+pub use shared::{sh, TempDir};
+
+/// The prefix of the integration suite's temporary directories ([`TempDir`]).
+const TEMP_PREFIX: &str = "ocfrs-it";
+
+pub use act::Act;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -32,37 +43,6 @@ pub fn our_tester() -> PathBuf {
 /// The rows of our ocf-tester's summary table that failed (text output), in table order.
 pub fn tester_failures(text: &str) -> Vec<&str> {
     text.lines().filter(|l| l.ends_with(" FAIL")).collect()
-}
-
-/// A temporary directory, removed when dropped.
-#[derive(Debug)]
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    /// A new, empty, world-traversable directory under /tmp named after `tag`.
-    pub fn new(tag: &str) -> TempDir {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let p = std::env::temp_dir().join(format!("ocfrs-it-{tag}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("create temp dir");
-        set_mode(&p, 0o755);
-        TempDir(p)
-    }
-    /// Its path.
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-    /// A path inside it.
-    pub fn join(&self, p: impl AsRef<Path>) -> PathBuf {
-        self.0.join(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// chmod.
@@ -142,21 +122,46 @@ pub fn run(type_name: &str) -> ocf::testing::Run {
     ocf::testing::Run::binary(agent(type_name))
 }
 
+/// Runs Debian's shell `ocf-tester` (package resource-agents) with `args` and
+/// `OCF_ROOT=/usr/lib/ocf`: (code, stdout, stderr).
+pub fn shell_tester<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (i32, String, String) {
+    sh(std::process::Command::new("/usr/sbin/ocf-tester")
+        .env("OCF_ROOT", "/usr/lib/ocf")
+        .args(args))
+}
+
+/// The directories the SDK appends to every agent's `PATH` (`prepare_process` in
+/// ocf-sdk/src/dispatch.rs): a program there is found by an agent whatever its caller's
+/// `PATH` says.
+pub const AGENT_STD_DIRS: [&str; 6] = [
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+/// Where `tool` is in one of [`AGENT_STD_DIRS`], if anywhere.
+pub fn in_agent_std_dirs(tool: &str) -> Option<PathBuf> {
+    AGENT_STD_DIRS
+        .iter()
+        .map(|d| Path::new(d).join(tool))
+        .find(|p| p.exists())
+}
+
+/// Polls `f` every 50 ms until it holds; fails after `d` naming `what` was awaited.
+pub fn wait_for(what: &str, d: std::time::Duration, mut f: impl FnMut() -> bool) {
+    let t = std::time::Instant::now();
+    while !f() {
+        assert!(t.elapsed() < d, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// Whether this process runs as root.
 pub fn is_root() -> bool {
     nix::unistd::Uid::effective().is_root()
-}
-
-/// Run a command to completion, returning (code, stdout, stderr). Panics if it cannot start.
-pub fn sh(cmd: &mut std::process::Command) -> (i32, String, String) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// Samples, until `stop` is set, every `/proc/*/cmdline` and the environment of every
@@ -274,3 +279,61 @@ echo "valid-rc=$rc"
 rc=0; run OCF_RESKEY_op_sleep=abc || rc=$?
 echo "agent-rc=$rc"
 "#;
+
+/// Runs, in a private mount namespace (bounded: 60 s, SIGKILL 5 s later), [`PRIVATE_DEV_SH`],
+/// `daemon_sh` (starting the logging daemon the test reads), [`DUMMY_WARNING_AND_ERROR_SH`]
+/// and `read_back_sh`, with `$t` the scratch directory `dir`, `$agent` the Dummy agent and
+/// `$instance` `instance`. Asserts that the script exited 0 and Dummy answered 0 and 6;
+/// returns the script's stdout and stderr.
+pub fn dummy_logs_in_private_namespace(
+    instance: &str,
+    daemon_sh: &str,
+    read_back_sh: &str,
+    dir: &Path,
+) -> (String, String) {
+    let script = [
+        "set -u\nt=$1; agent=$2; instance=$3\n",
+        PRIVATE_DEV_SH,
+        daemon_sh,
+        DUMMY_WARNING_AND_ERROR_SH,
+        read_back_sh,
+    ]
+    .concat();
+    let (rc, out, err) = sh(std::process::Command::new("timeout")
+        .args([
+            "-k",
+            "5",
+            "60",
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+        ])
+        .args(["--", "sh", "-c", &script, "sh"])
+        .arg(dir)
+        .arg(agent("Dummy"))
+        .arg(instance));
+    assert_eq!(rc, 0, "{out}{err}");
+    assert!(
+        out.contains("valid-rc=0") && out.contains("agent-rc=6"),
+        "{out}{err}"
+    );
+    (out, err)
+}
+
+/// Moves the calling thread (and so every process it starts) into a mount namespace of its
+/// own with private propagation: what it mounts is seen by nobody else, and mounts made
+/// elsewhere afterwards do not reach it.
+pub fn private_mount_namespace() {
+    use nix::mount::{mount, MsFlags};
+    use nix::sched::{unshare, CloneFlags};
+    unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_FS).expect("unshare mount namespace");
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .expect("make / private");
+}

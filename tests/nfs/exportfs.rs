@@ -5,7 +5,7 @@
 //! threads, mountd, statd), exports tmpfs trees under `/srv/ocfrs-exp` (nfsd cannot export
 //! the guest's overlays) and leaves the guest as it found it. What the cases check against is
 //! exportfs' own view (`exportfs -s`), never the agent's: the agent reads etab itself.
-use crate::common::{agent, our_tester, run, sh};
+use crate::common::{agent, our_tester, run, sh, Act};
 use crate::nfs::guest::{self, nfs_cases, GUEST_IP};
 use ocf::testing::Run;
 use ocf::Rc;
@@ -146,11 +146,7 @@ fn lifecycle() {
     let dir = format!("{BASE}/life");
     let _t = Tmpfs::new(&dir);
     let r = exp("exp-life", "127.0.0.0/8", &dir).param("fsid", "11");
-    r.clone()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::NotRunning);
+    r.act_probe(Rc::NotRunning);
     ok(&r, "validate-all");
     ok(&r, "start");
     assert!(exported(&dir, "127.0.0.0/8"), "{}", exports());
@@ -167,15 +163,9 @@ fn lifecycle() {
     assert!(!exported(&dir, "127.0.0.0/8"), "{}", exports());
     assert_eq!(monitor(&r), 7);
     ok(&r, "stop");
-    r.clone()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::NotRunning);
+    r.act_probe(Rc::NotRunning);
     exp("exp-missing", "127.0.0.0/8", &format!("{BASE}/missing"))
-        .action("start")
-        .run()
-        .assert_rc(Rc::ErrInstalled)
+        .act("start", Rc::ErrInstalled)
         .assert_reason_contains("does not exist");
 }
 
@@ -281,11 +271,7 @@ fn client_kinds() {
     .enumerate()
     {
         let r = exp(&format!("exp-kind{i}"), client, &dir).param("fsid", "15");
-        r.clone()
-            .action("monitor")
-            .probe()
-            .run()
-            .assert_rc(Rc::NotRunning);
+        r.act_probe(Rc::NotRunning);
         ok(&r, "start");
         assert!(exported(&dir, listed), "{client}: {}", exports());
         assert_eq!(monitor(&r), 0, "{client}");

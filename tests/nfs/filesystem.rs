@@ -24,7 +24,7 @@
 //! stop's forced and lazy unmount fallbacks (`ocf::mount::unmount`) are not reached here;
 //! what blocks is I/O on the mount (the depth-20 status file, a writer's close), which the
 //! bounded worker and the SIGKILL phase answer for.
-use crate::common::{run, sh};
+use crate::common::{run, sh, Act};
 use crate::nfs::exportfs::Server;
 use crate::nfs::guest::{self, nfs_cases, GUEST_IP};
 use ocf::testing::{Outcome, Run};
@@ -144,6 +144,52 @@ fn timed(r: Run) -> (Outcome, Duration) {
     (o, t.elapsed())
 }
 
+/// A recurring monitor of `r` at `depth`: logged, `rc`, and answered within
+/// [`MONITOR_BUDGET`] (`how` names the case); its outcome, for further assertions.
+#[track_caller]
+fn bounded_monitor(r: &Run, depth: u32, rc: Rc, how: &str) -> Outcome {
+    let (o, took) = timed(
+        r.clone()
+            .action("monitor")
+            .recurring()
+            .depth(depth)
+            .timeout(MONITOR_BUDGET),
+    );
+    eprintln!(
+        "{how}: monitor depth {depth} answered {} in {:.1} s: {:?}",
+        o.rc,
+        took.as_secs_f64(),
+        o.reason()
+    );
+    o.assert_rc(rc);
+    assert!(
+        took < MONITOR_BUDGET,
+        "{how}: monitor {depth} took {took:?}"
+    );
+    o
+}
+
+/// A forced stop (`force_unmount=true`) of `r` within [`STOP_BUDGET`]: 0, nothing left
+/// mounted on [`MNT`]; `how` names the case in the log line and in every failure.
+#[track_caller]
+fn forced_stop(r: &Run, how: &str) {
+    let (o, took) = timed(
+        r.clone()
+            .action("stop")
+            .param("force_unmount", "true")
+            .timeout(STOP_BUDGET),
+    );
+    eprintln!(
+        "{how}: stop answered {} in {:.1} s\n{}",
+        o.rc,
+        took.as_secs_f64(),
+        o.stderr
+    );
+    o.assert_rc(Rc::Success);
+    assert!(took < STOP_BUDGET, "{how}: stop took {took:?}");
+    assert_eq!(mounted(MNT), None, "{how}: still mounted after stop");
+}
+
 /// A process with its working directory in `dir` (and, with `file`, that file open).
 fn holder(dir: &str, file: Option<&str>) -> Child {
     let mut c = Command::new("sleep");
@@ -179,12 +225,8 @@ fn killed(c: &mut Child) -> bool {
 /// probe 7, start, the mount as the kernel sees it, monitor at depths 0, 10 and 20 (the
 /// status file really lands on the server), I/O, stop, stopped twice.
 fn lifecycle(r: &Run, e: &Export, fstype: &str, vers: &str) {
-    r.clone()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::NotRunning);
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act_probe(Rc::NotRunning);
+    r.act("start", Rc::Success);
     let line = mounted(MNT).expect("nothing mounted after start");
     assert!(
         line.contains(&format!(" - {fstype} {GUEST_IP}:")),
@@ -194,14 +236,9 @@ fn lifecycle(r: &Run, e: &Export, fstype: &str, vers: &str) {
         line.contains(&format!("vers={vers}")),
         "not v{vers}: {line}"
     );
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     for depth in [0, 10, 20] {
-        r.clone()
-            .action("monitor")
-            .recurring()
-            .depth(depth)
-            .run()
-            .assert_rc(Rc::Success);
+        r.clone().recurring().act_depth(depth, Rc::Success);
     }
     let status = e.dir.join(".Filesystem_status");
     let names: Vec<String> = std::fs::read_dir(&status)
@@ -218,18 +255,10 @@ fn lifecycle(r: &Run, e: &Export, fstype: &str, vers: &str) {
         std::fs::read_to_string(e.dir.join("client.txt")).unwrap(),
         format!("v{vers}\n")
     );
-    r.clone()
-        .action("stop")
-        .depth(20)
-        .run()
-        .assert_rc(Rc::Success);
+    r.clone().depth(20).act("stop", Rc::Success);
     assert_eq!(mounted(MNT), None, "still mounted after stop");
-    r.clone()
-        .action("monitor")
-        .recurring()
-        .run()
-        .assert_rc(Rc::NotRunning);
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act_monitor(Rc::NotRunning);
+    r.act("stop", Rc::Success);
     let _ = std::fs::remove_dir_all(status);
     let _ = std::fs::remove_file(e.dir.join("client.txt"));
 }
@@ -245,7 +274,7 @@ fn v4_and_v3_start_monitor_stop() {
     lifecycle(&v4("ocfrs-nc-v4"), &e, "nfs4", "4.2");
     let r = v3("ocfrs-nc-v3", &e);
     lifecycle(&r, &e, "nfs", "3");
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     let f = Path::new(MNT).join("locked");
     std::fs::write(&f, "x").unwrap();
     let rc = guest::run_bounded(
@@ -253,7 +282,7 @@ fn v4_and_v3_start_monitor_stop() {
         Duration::from_secs(60),
     );
     assert_eq!(rc, Some(0), "NLM lock over the agent's v3 mount");
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act("stop", Rc::Success);
     assert_eq!(mounted(MNT), None);
 }
 
@@ -264,29 +293,17 @@ fn force_unmount_busy_mount() {
     let _s = Server::start();
     let _e = Export::new();
     let r = v4("ocfrs-nc-busy");
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     let mut cwd = holder(MNT, None);
     let mut open = holder(BASE, Some("mnt/held.log"));
-    let (o, took) = timed(
-        r.clone()
-            .action("stop")
-            .param("force_unmount", "true")
-            .timeout(STOP_BUDGET),
-    );
-    o.assert_rc(Rc::Success);
-    assert!(took < STOP_BUDGET, "stop took {took:?}");
-    assert_eq!(mounted(MNT), None, "still mounted after stop");
+    forced_stop(&r, "busy mount");
     assert!(killed(&mut cwd), "the process with its cwd there lives");
     assert!(
         killed(&mut open),
         "the process with a file open there lives"
     );
-    eprintln!(
-        "busy stop with force_unmount=true: {:.1} s",
-        took.as_secs_f64()
-    );
 
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     let mut cwd = holder(MNT, None);
     // 20 s: the agent's own deadline is 18 s (a 2 s margin); the guest's exec of the debug
     // binary over 9p, which the agent cannot see, takes up to a second of it
@@ -307,7 +324,7 @@ fn force_unmount_busy_mount() {
     assert!(mounted(MNT).is_some());
     let _ = cwd.kill();
     let _ = cwd.wait();
-    r.clone().action("stop").run().assert_rc(Rc::Success);
+    r.act("stop", Rc::Success);
     assert_eq!(mounted(MNT), None);
 }
 
@@ -341,61 +358,12 @@ impl Drop for Unreachable {
 /// detached lazily when umount2 itself blocks) inside its budget: 0, nothing left mounted.
 fn server_gone(r: &Run, how: &str, mut cwd: Child) {
     for depth in [0, 10] {
-        let (o, took) = timed(
-            r.clone()
-                .action("monitor")
-                .recurring()
-                .depth(depth)
-                .timeout(MONITOR_BUDGET),
-        );
-        eprintln!(
-            "{how}: monitor depth {depth} answered {} in {:.1} s",
-            o.rc,
-            took.as_secs_f64()
-        );
-        o.assert_rc(Rc::Success);
-        assert!(
-            took < MONITOR_BUDGET,
-            "{how}: monitor {depth} took {took:?}"
-        );
+        bounded_monitor(r, depth, Rc::Success, how);
     }
-    let (o, took) = timed(
-        r.clone()
-            .action("monitor")
-            .recurring()
-            .depth(20)
-            .timeout(MONITOR_BUDGET),
-    );
-    eprintln!(
-        "{how}: monitor depth 20 answered {} in {:.1} s: {:?}",
-        o.rc,
-        took.as_secs_f64(),
-        o.reason()
-    );
-    o.assert_rc(Rc::ErrGeneric)
-        .assert_reason_contains(".Filesystem_status");
-    assert!(took < MONITOR_BUDGET, "{how}: monitor 20 took {took:?}");
-    let (o, took) = timed(
-        r.clone()
-            .action("stop")
-            .param("force_unmount", "true")
-            .timeout(STOP_BUDGET),
-    );
-    eprintln!(
-        "{how}: stop answered {} in {:.1} s\n{}",
-        o.rc,
-        took.as_secs_f64(),
-        o.stderr
-    );
-    o.assert_rc(Rc::Success);
-    assert!(took < STOP_BUDGET, "{how}: stop took {took:?}");
-    assert_eq!(mounted(MNT), None, "{how}: still mounted after stop");
+    bounded_monitor(r, 20, Rc::ErrGeneric, how).assert_reason_contains(".Filesystem_status");
+    forced_stop(r, how);
     assert!(killed(&mut cwd), "{how}: the holder lives");
-    r.clone()
-        .action("monitor")
-        .probe()
-        .run()
-        .assert_rc(Rc::NotRunning);
+    r.act_probe(Rc::NotRunning);
 }
 
 /// The export removed behind a v4 client: I/O fails at once (no hang); depth 20 is 1, stop 0.
@@ -403,7 +371,7 @@ fn server_gone_export_removed() {
     let _s = Server::start();
     let e = Export::new();
     let r = v4("ocfrs-nc-unexp");
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     let cwd = holder(MNT, None);
     e.unexport();
     // mountd's and nfsd's export caches forget the export at once only when flushed
@@ -417,7 +385,7 @@ fn server_gone_nfsd_stopped() {
     let _s = Server::start();
     let e = Export::new();
     let r = v3("ocfrs-nc-nfsd0", &e);
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     let cwd = holder(MNT, None);
     let rc = guest::run_bounded(
         Command::new("/usr/sbin/rpc.nfsd").arg("0"),
@@ -435,7 +403,7 @@ fn server_gone_unreachable() {
     let _s = Server::start();
     let _e = Export::new();
     let r = v4("ocfrs-nc-drop");
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     let cwd = holder(MNT, None);
     let u = Unreachable::new();
     server_gone(&r, "server unreachable", cwd);
@@ -446,7 +414,7 @@ fn server_gone_unreachable() {
     // ends it, and the unmount then returns (this kernel drops the unwritable pages; had
     // umount2 blocked, stop would go on with MNT_FORCE and then a lazy detach), inside the
     // budget.
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     let file = std::fs::File::create(Path::new(MNT).join("dirty")).unwrap();
     let u = Unreachable::new();
     let writer = Command::new("dd")
@@ -456,21 +424,7 @@ fn server_gone_unreachable() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_secs(2));
-    let (o, took) = timed(
-        r.clone()
-            .action("stop")
-            .param("force_unmount", "true")
-            .timeout(STOP_BUDGET),
-    );
-    eprintln!(
-        "dirty pages, server unreachable: stop answered {} in {:.1} s\n{}",
-        o.rc,
-        took.as_secs_f64(),
-        o.stderr
-    );
-    o.assert_rc(Rc::Success);
-    assert!(took < STOP_BUDGET, "stop took {took:?}");
-    assert_eq!(mounted(MNT), None, "still mounted after stop");
+    forced_stop(&r, "dirty pages, server unreachable");
     let mut writer = writer;
     let _ = writer.kill();
     let _ = writer.wait();

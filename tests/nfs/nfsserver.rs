@@ -3,7 +3,7 @@
 //!
 //! Each case starts from a guest without a running NFS server and leaves it so (a guard
 //! stops the server and unmounts what the case mounted, also after a failed assertion).
-use crate::common::{agent, our_tester, run, sh};
+use crate::common::{agent, our_tester, run, sh, Act};
 use crate::nfs::guest::{nfs_cases, pid_of, stop_pid, tmpfs, GUEST_IP};
 use ocf::testing::Run;
 use ocf::Rc;
@@ -310,9 +310,7 @@ fn systemd_mode_without_systemd() {
         .pacemaker("ocfrs-nfs-server")
         .param("nfs_mode", "init")
         .param("nfs_init_script", "/nonexistent/nfs")
-        .action("validate-all")
-        .run()
-        .assert_rc(Rc::ErrInstalled)
+        .act("validate-all", Rc::ErrInstalled)
         .assert_reason_contains("init mode");
 }
 

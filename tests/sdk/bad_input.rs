@@ -86,6 +86,19 @@ fn safe_run(agent: &ocf::Agent, testing: Option<&str>) -> ocf::testing::Run {
     r
 }
 
+/// The exit code is one the OCF standard defines, and a failure (not 0, not 7) comes with
+/// exactly one exit-reason line; `ctx` says which case.
+fn assert_defined_with_one_reason(rc: i32, stderr: &str, ctx: &str) {
+    assert!(DEFINED.contains(&rc), "undefined exit code: {ctx}");
+    let reasons = stderr
+        .lines()
+        .filter(|l| l.starts_with("ocf-exit-reason:"))
+        .count();
+    if rc != 0 && rc != 7 {
+        assert_eq!(reasons, 1, "{ctx}");
+    }
+}
+
 #[test]
 fn malformed_values_give_defined_codes_and_reasons() {
     let dir = TempDir::new("bad-input");
@@ -114,16 +127,8 @@ fn malformed_values_give_defined_codes_and_reasons() {
                         "{} {}={what} {action} {interval:?}: rc {}\n{}",
                         e.meta.name, p.name, o.rc, o.stderr
                     );
-                    assert!(DEFINED.contains(&o.rc), "undefined exit code: {ctx}");
+                    assert_defined_with_one_reason(o.rc, &o.stderr, &ctx);
                     assert!(o.stdout.is_empty(), "stdout not empty: {ctx}");
-                    let reasons = o
-                        .stderr
-                        .lines()
-                        .filter(|l| l.starts_with("ocf-exit-reason:"))
-                        .count();
-                    if o.rc != 0 && o.rc != 7 {
-                        assert_eq!(reasons, 1, "{ctx}");
-                    }
                     for l in o
                         .stderr
                         .lines()
@@ -271,15 +276,7 @@ fn huge_and_non_numeric_timing_values() {
                         "{} {var}={v} {action} {interval:?}: rc {}\n{}",
                         e.meta.name, o.rc, o.stderr
                     );
-                    assert!(DEFINED.contains(&o.rc), "undefined exit code: {ctx}");
-                    let reasons = o
-                        .stderr
-                        .lines()
-                        .filter(|l| l.starts_with("ocf-exit-reason:"))
-                        .count();
-                    if o.rc != 0 && o.rc != 7 {
-                        assert_eq!(reasons, 1, "{ctx}");
-                    }
+                    assert_defined_with_one_reason(o.rc, &o.stderr, &ctx);
                     assert!(!o.stderr.contains("internal error"), "{ctx}");
                     if action == "stop" {
                         assert_eq!(o.rc, 0, "{ctx}");

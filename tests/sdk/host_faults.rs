@@ -12,7 +12,7 @@
 //! [`HUNG_BINARY`]; the nfsserver/exportfs and VirtualDomain branches are expected to add
 //! theirs (`nfsd`/`exportfs`, `virsh`), and their hung daemons (rpcbind, libvirtd) get a
 //! case like [`hung_apache_monitor_answers_in_budget`].
-use crate::common::{agent, run, sh, TempDir};
+use crate::common::{agent, run, sh, Act, TempDir};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use ocf::testing::{Outcome, Run};
@@ -461,7 +461,7 @@ fn hung_apache_monitor_answers_in_budget() {
     use crate::agents::apache::Httpd;
     let h = Httpd::new("ocfrs-hd-hung", 21602, true, "");
     let r = h.run();
-    r.clone().action("start").run().assert_rc(Rc::Success);
+    r.act("start", Rc::Success);
     let procs = h.processes();
     assert!(!procs.is_empty());
     for p in &procs {

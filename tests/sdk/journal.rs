@@ -6,20 +6,7 @@
 //! `/dev/kmsg`: the lines can only have come through the native socket, and journald reads no
 //! kernel messages). journald is killed by PID on exit; its journal vanishes with the
 //! namespace.
-use crate::common::{agent, sh, TempDir};
-use std::process::Command;
-
-/// The script run in the namespace (`$1` scratch directory, `$2` the agent).
-fn with_private_journald() -> String {
-    [
-        "set -u\nt=$1; agent=$2; instance=ocfrs-adm-jrn\n",
-        crate::common::PRIVATE_DEV_SH,
-        JOURNALD,
-        crate::common::DUMMY_WARNING_AND_ERROR_SH,
-        READ_BACK,
-    ]
-    .concat()
-}
+use crate::common::{dummy_logs_in_private_namespace, TempDir};
 
 /// journald on fresh tmpfs under /run (killed by pid on exit).
 const JOURNALD: &str = r#"
@@ -51,26 +38,8 @@ cat "$t/export"
 )]
 fn lines_reach_a_running_journald_with_their_fields() {
     let t = TempDir::new("adm-journal");
-    let (rc, out, err) = sh(Command::new("timeout")
-        .args([
-            "-k",
-            "5",
-            "60",
-            "unshare",
-            "--mount",
-            "--propagation",
-            "private",
-        ])
-        .args(["--", "sh", "-c"])
-        .arg(with_private_journald())
-        .arg("sh")
-        .arg(t.path())
-        .arg(agent("Dummy")));
-    assert_eq!(rc, 0, "{out}{err}");
-    assert!(
-        out.contains("valid-rc=0") && out.contains("agent-rc=6"),
-        "{out}{err}"
-    );
+    let (out, err) =
+        dummy_logs_in_private_namespace("ocfrs-adm-jrn", JOURNALD, READ_BACK, t.path());
     // journalctl's export format: one KEY=value per line, entries separated by a blank line.
     let entries: Vec<Vec<&str>> = out
         .split("\n\n")

@@ -1,25 +1,15 @@
 //! Logging as `ocf_log` does it, read back where an admin looks: a real syslog daemon
 //! (busybox syslogd, started by the test on a private `/dev/log`), `HA_LOGFILE` and
 //! `HA_DEBUGLOG` files. (Pacemaker's own log: `tests/cluster/switch_provider.rs`.)
-use crate::common::{agent, sh, TempDir};
+use crate::common::{agent, dummy_logs_in_private_namespace, sh, TempDir};
 use std::process::Command;
 
-/// Runs the agent in a private mount namespace whose `/dev` holds only null/zero/random
-/// nodes and the socket of a busybox syslogd started here (its PID killed on exit): libc's
-/// syslog(3) always writes to `/dev/log`, and the host's (or nobody's) must not be touched.
-fn with_private_syslog() -> String {
-    [
-        "set -u\nt=$1; agent=$2; instance=ocfadm-log\n",
-        crate::common::PRIVATE_DEV_SH,
-        SYSLOGD,
-        crate::common::DUMMY_WARNING_AND_ERROR_SH,
-        r#"i=0; while ! grep -q "ERROR:" "$t/messages" 2>/dev/null && [ $i -lt 60 ]; do sleep 0.05; i=$((i+1)); done
-"#,
-    ]
-    .concat()
-}
+/// Waits (up to 3 s) until the ERROR line is in syslogd's file.
+const WAIT_FOR_ERROR: &str = r#"i=0; while ! grep -q "ERROR:" "$t/messages" 2>/dev/null && [ $i -lt 60 ]; do sleep 0.05; i=$((i+1)); done
+"#;
 
-/// busybox syslogd on the private `/dev/log` (killed by pid on exit).
+/// busybox syslogd on the private `/dev/log` (killed by pid on exit): libc's syslog(3) always
+/// writes to `/dev/log`, and the host's (or nobody's) must not be touched.
 const SYSLOGD: &str = r#"
 busybox syslogd -n -O "$t/messages" &
 pid=$!
@@ -35,17 +25,7 @@ i=0; while [ ! -S /dev/log ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
 )]
 fn syslog_lines_have_ocf_logs_tag_facility_and_level() {
     let t = TempDir::new("ocfadm-syslog");
-    let (rc, out, err) = sh(Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
-        .arg(with_private_syslog())
-        .arg("sh")
-        .arg(t.path())
-        .arg(agent("Dummy")));
-    assert_eq!(rc, 0, "{out}{err}");
-    assert!(
-        out.contains("valid-rc=0") && out.contains("agent-rc=6"),
-        "{out}{err}"
-    );
+    let (_, err) = dummy_logs_in_private_namespace("ocfadm-log", SYSLOGD, WAIT_FOR_ERROR, t.path());
     let messages = std::fs::read_to_string(t.join("messages")).unwrap_or_default();
     let line = |prio: &str, text: &str| {
         messages.lines().find(|l| {

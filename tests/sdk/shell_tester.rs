@@ -1,12 +1,5 @@
 //! Debian's shell `ocf-tester` (package resource-agents) against the example agent.
-use crate::common::{agent, sh, TempDir};
-use std::process::Command;
-
-fn shell_tester(args: &[String]) -> (i32, String, String) {
-    sh(Command::new("/usr/sbin/ocf-tester")
-        .env("OCF_ROOT", "/usr/lib/ocf")
-        .args(args))
-}
+use crate::common::{agent, shell_tester, TempDir};
 
 #[test]
 #[cfg_attr(

@@ -5,14 +5,14 @@ use std::time::{Duration, Instant};
 /// A broken (or good) fixture agent in a scratch directory of its own, tested as
 /// `ocf-tester [OPTIONS] -n ocft-b -o state=DIR/b.state AGENT`.
 struct Broken {
-    dir: Tmp,
+    dir: TempDir,
     agent: std::path::PathBuf,
 }
 
 impl Broken {
     /// Fixture `fault` in a directory named after `tag` (`ocft-<tag>-...`).
     fn new(fault: &str, tag: &str) -> Broken {
-        let dir = Tmp::new(tag);
+        let dir = TempDir::new(tag);
         let agent = fixture(&dir, fault);
         Broken { dir, agent }
     }

@@ -35,29 +35,13 @@ pub const SHELL_TESTER: &str = "/usr/sbin/ocf-tester";
 /// Debian's heartbeat agents.
 pub const HEARTBEAT: &str = "/usr/lib/ocf/resource.d/heartbeat";
 
-/// A directory removed on drop.
-pub struct Tmp(pub PathBuf);
+#[path = "../common/shared.rs"]
+mod shared;
 
-impl Tmp {
-    pub fn new(tag: &str) -> Tmp {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let p = std::env::temp_dir().join(format!("ocft-{tag}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        chmod(&p, 0o755);
-        Tmp(p)
-    }
-    pub fn join(&self, p: &str) -> PathBuf {
-        self.0.join(p)
-    }
-}
+pub use shared::{sh, TempDir};
 
-impl Drop for Tmp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+/// The prefix of the tester suite's temporary directories ([`TempDir`]).
+const TEMP_PREFIX: &str = "ocft";
 
 pub fn chmod(p: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
@@ -65,7 +49,7 @@ pub fn chmod(p: &Path, mode: u32) {
 }
 
 /// Install the fixture agent under `fault` in `dir/prov/` and return its path.
-pub fn fixture(dir: &Tmp, fault: &str) -> PathBuf {
+pub fn fixture(dir: &TempDir, fault: &str) -> PathBuf {
     let prov = dir.join("prov");
     std::fs::create_dir_all(&prov).unwrap();
     chmod(&prov, 0o755);
@@ -77,7 +61,7 @@ pub fn fixture(dir: &Tmp, fault: &str) -> PathBuf {
 }
 
 /// Our Dummy as an installed-looking agent in `dir`.
-pub fn our_dummy(dir: &Tmp) -> PathBuf {
+pub fn our_dummy(dir: &TempDir) -> PathBuf {
     let prov = dir.join("resource.d/ocfrs");
     std::fs::create_dir_all(&prov).unwrap();
     for d in [dir.join("resource.d"), prov.clone()] {
@@ -87,18 +71,6 @@ pub fn our_dummy(dir: &Tmp) -> PathBuf {
     std::fs::copy(agents_bin(), &dst).unwrap();
     chmod(&dst, 0o755);
     dst
-}
-
-/// (exit code, stdout, stderr).
-pub fn sh(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// A command, optionally inside network namespace `ns`, run from the temp directory (agents
@@ -221,6 +193,41 @@ impl NetNs {
     }
 }
 
+impl NetNs {
+    /// A namespace whose eth0 has 192.168.144.1/24: the network the IPaddr2 instance of
+    /// [`ipaddr2_args`] joins.
+    pub fn for_ipaddr2(tag: &str) -> NetNs {
+        let ns = NetNs::new(tag);
+        let (rc, _, e) = sh(Command::new("ip").args([
+            "-n",
+            &ns.name,
+            "addr",
+            "add",
+            "192.168.144.1/24",
+            "dev",
+            "eth0",
+        ]));
+        assert_eq!(rc, 0, "{e}");
+        ns
+    }
+}
+
+/// A tester's arguments for the IPaddr2 `agent` as instance `name`: 192.168.144.2/24 on
+/// eth0 (in a [`NetNs::for_ipaddr2`]).
+pub fn ipaddr2_args<'a>(name: &'a str, agent: &'a str) -> [&'a str; 9] {
+    [
+        "-n",
+        name,
+        "-o",
+        "ip=192.168.144.2",
+        "-o",
+        "cidr_netmask=24",
+        "-o",
+        "nic=eth0",
+        agent,
+    ]
+}
+
 impl Drop for NetNs {
     fn drop(&mut self) {
         let _ = sh(Command::new("ip").args(["netns", "del", &self.name]));
@@ -234,7 +241,7 @@ pub struct Loop {
 }
 
 impl Loop {
-    pub fn new(dir: &Tmp) -> Loop {
+    pub fn new(dir: &TempDir) -> Loop {
         let img = dir.join("ocft-fs.img");
         let f = std::fs::File::create(&img).unwrap();
         f.set_len(32 << 20).unwrap();
@@ -250,6 +257,27 @@ impl Loop {
         std::fs::create_dir_all(&l.mnt).unwrap();
         l
     }
+}
+
+impl Loop {
+    /// A tester's `-o` values for a Filesystem instance on this device and mount point:
+    /// `device=...` and `directory=...` (see [`filesystem_args`]).
+    pub fn params(&self) -> (String, String) {
+        (
+            format!("device={}", self.dev),
+            format!("directory={}", self.mnt.display()),
+        )
+    }
+}
+
+/// A tester's arguments for the Filesystem `agent` as instance `name`: ext4 with the
+/// `device=` and `directory=` values of [`Loop::params`].
+pub fn filesystem_args<'a>(
+    name: &'a str,
+    (dev, dir): &'a (String, String),
+    agent: &'a str,
+) -> [&'a str; 9] {
+    ["-n", name, "-o", dev, "-o", dir, "-o", "fstype=ext4", agent]
 }
 
 impl Drop for Loop {

@@ -1,9 +1,23 @@
 //! The legacy profile gives the shell tool's verdict, step for step.
 use crate::common::*;
 
+/// Our tester with the options `opts` (`--profile ...`, `--format ...`) on `agent` as
+/// instance `name` with the one parameter `param` (`name=value`).
+fn ours_one_param(
+    opts: &[&str],
+    name: &str,
+    param: &str,
+    agent: impl AsRef<std::path::Path>,
+) -> (i32, String, String) {
+    let agent = agent.as_ref().to_str().expect("UTF-8 agent path");
+    let mut args = opts.to_vec();
+    args.extend(["-n", name, "-o", param, agent]);
+    ours(None, &args)
+}
+
 #[test]
 fn legacy_matches_shell_on_heartbeat_dummy() {
-    let d = Tmp::new("dummy");
+    let d = TempDir::new("dummy");
     let state = format!("state={}", d.join("d.state").display());
     let agent = format!("{HEARTBEAT}/Dummy");
     let (out, _) = same_verdict(None, &["-n", "ocft-d", "-o", &state, &agent]);
@@ -13,18 +27,7 @@ fn legacy_matches_shell_on_heartbeat_dummy() {
     let agent = fixture(&d, "good");
     let odd = d.join("it's a \"state\" file");
     let o = format!("state={}", odd.display());
-    let (rc, out, err) = ours(
-        None,
-        &[
-            "--profile",
-            "legacy",
-            "-n",
-            "ocft-d",
-            "-o",
-            &o,
-            agent.to_str().unwrap(),
-        ],
-    );
+    let (rc, out, err) = ours_one_param(&["--profile", "legacy"], "ocft-d", &o, &agent);
     assert_eq!(rc, 0, "{out}{err}");
     assert!(!odd.exists(), "stopped at the end");
     // (Run from the temp directory: the shell tool's eval creates stray files.)
@@ -37,7 +40,7 @@ fn legacy_matches_shell_on_heartbeat_dummy() {
 
 #[test]
 fn legacy_matches_shell_on_pacemaker_stateful() {
-    let d = Tmp::new("stateful");
+    let d = TempDir::new("stateful");
     let state = format!("state={}", d.join("s.state").display());
     let (out, _) = same_verdict(
         None,
@@ -55,17 +58,13 @@ fn legacy_matches_shell_on_pacemaker_stateful() {
 
 #[test]
 fn pacemaker_profile_checks_promotion_on_stateful() {
-    let d = Tmp::new("stateful-pcmk");
+    let d = TempDir::new("stateful-pcmk");
     let state = format!("state={}", d.join("s.state").display());
-    let (rc, out, err) = ours(
-        None,
-        &[
-            "-n",
-            "ocft-s",
-            "-o",
-            &state,
-            "/usr/lib/ocf/resource.d/pacemaker/Stateful",
-        ],
+    let (rc, out, err) = ours_one_param(
+        &[],
+        "ocft-s",
+        &state,
+        "/usr/lib/ocf/resource.d/pacemaker/Stateful",
     );
     for check in [
         "monitor after promote",
@@ -96,7 +95,7 @@ fn pacemaker_profile_checks_promotion_on_stateful() {
 
 #[test]
 fn legacy_matches_shell_on_broken_fixtures() {
-    let d = Tmp::new("broken-legacy");
+    let d = TempDir::new("broken-legacy");
     let state = format!("state={}", d.join("f.state").display());
     for fault in [
         "good",
@@ -121,22 +120,11 @@ fn legacy_matches_shell_on_broken_fixtures() {
 
 #[test]
 fn our_dummy_passes_every_profile() {
-    let d = Tmp::new("ours");
+    let d = TempDir::new("ours");
     let agent = our_dummy(&d);
     let state = format!("state={}", d.join("o.state").display());
     for profile in ["pacemaker", "legacy", "rgmanager"] {
-        let (rc, out, err) = ours(
-            None,
-            &[
-                "--profile",
-                profile,
-                "-n",
-                "ocft-o",
-                "-o",
-                &state,
-                agent.to_str().unwrap(),
-            ],
-        );
+        let (rc, out, err) = ours_one_param(&["--profile", profile], "ocft-o", &state, &agent);
         assert_eq!(rc, 0, "{profile}:\n{out}\n{err}");
         assert!(out.contains("passed all tests"), "{profile}: {out}");
         assert!(
@@ -145,34 +133,12 @@ fn our_dummy_passes_every_profile() {
         );
     }
     // The machine formats carry the same verdict.
-    let (rc, out, _) = ours(
-        None,
-        &[
-            "--format",
-            "json",
-            "-n",
-            "ocft-o",
-            "-o",
-            &state,
-            agent.to_str().unwrap(),
-        ],
-    );
+    let (rc, out, _) = ours_one_param(&["--format", "json"], "ocft-o", &state, &agent);
     assert_eq!(rc, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["passed"], true);
     assert!(v["checks"].as_array().unwrap().len() > 40);
-    let (rc, out, _) = ours(
-        None,
-        &[
-            "--format",
-            "junit",
-            "-n",
-            "ocft-o",
-            "-o",
-            &state,
-            agent.to_str().unwrap(),
-        ],
-    );
+    let (rc, out, _) = ours_one_param(&["--format", "junit"], "ocft-o", &state, &agent);
     assert_eq!(rc, 0);
     assert!(
         out.contains("<testsuite ") && out.contains("failures=\"0\""),
@@ -182,7 +148,7 @@ fn our_dummy_passes_every_profile() {
 
 #[test]
 fn command_line_matches_the_shell_tool() {
-    let d = Tmp::new("cli");
+    let d = TempDir::new("cli");
     let agent = fixture(&d, "good");
     let a = agent.to_str().unwrap();
     // No name: message, usage on stderr, exit 1 (both tools).
@@ -217,7 +183,7 @@ fn command_line_matches_the_shell_tool() {
 
 #[test]
 fn man_page_and_completions_are_generated() {
-    let d = Tmp::new("gen");
+    let d = TempDir::new("gen");
     let (rc, _, err) = ours(None, &["--generate", "man", d.0.to_str().unwrap()]);
     assert_eq!(rc, 0, "{err}");
     let man = std::fs::read_to_string(d.join("ocf-tester.8")).unwrap();
@@ -246,29 +212,9 @@ fn man_page_and_completions_are_generated() {
     ignore = "needs root: network namespace and veth"
 )]
 fn legacy_matches_shell_on_ipaddr2_in_a_namespace() {
-    let ns = NetNs::new("ip2");
-    let (rc, _, e) = sh(std::process::Command::new("ip").args([
-        "-n",
-        &ns.name,
-        "addr",
-        "add",
-        "192.168.144.1/24",
-        "dev",
-        "eth0",
-    ]));
-    assert_eq!(rc, 0, "{e}");
+    let ns = NetNs::for_ipaddr2("ip2");
     let agent = format!("{HEARTBEAT}/IPaddr2");
-    let args = [
-        "-n",
-        "ocft-ip",
-        "-o",
-        "ip=192.168.144.2",
-        "-o",
-        "cidr_netmask=24",
-        "-o",
-        "nic=eth0",
-        agent.as_str(),
-    ];
+    let args = ipaddr2_args("ocft-ip", &agent);
     let (out, _) = same_verdict(Some(&ns.name), &args);
     assert!(out.contains("passed all tests"), "{out}");
     // A bad configuration is caught by both, the same way.
@@ -283,24 +229,9 @@ fn legacy_matches_shell_on_ipaddr2_in_a_namespace() {
     ignore = "needs root: loop device and mount"
 )]
 fn legacy_matches_shell_on_filesystem_on_a_loop_device() {
-    let d = Tmp::new("fs");
+    let d = TempDir::new("fs");
     let lo = Loop::new(&d);
-    let dev = format!("device={}", lo.dev);
-    let dir = format!("directory={}", lo.mnt.display());
     let agent = format!("{HEARTBEAT}/Filesystem");
-    let (out, _) = same_verdict(
-        None,
-        &[
-            "-n",
-            "ocft-fs",
-            "-o",
-            &dev,
-            "-o",
-            &dir,
-            "-o",
-            "fstype=ext4",
-            &agent,
-        ],
-    );
+    let (out, _) = same_verdict(None, &filesystem_args("ocft-fs", &lo.params(), &agent));
     assert!(out.contains("passed all tests"), "{out}");
 }

@@ -64,7 +64,7 @@ fn expect(ns: Option<&str>, args: &[&str], failed: &[&str], warned: &[&str], str
 }
 
 /// A small correct shell agent whose meta-data is printed by `cat` (a PATH lookup).
-fn cat_agent(dir: &Tmp) -> std::path::PathBuf {
+fn cat_agent(dir: &TempDir) -> std::path::PathBuf {
     let prov = dir.join("ocftst");
     std::fs::create_dir_all(&prov).unwrap();
     chmod(&prov, 0o755);
@@ -110,7 +110,7 @@ esac
 
 #[test]
 fn debian_dummy_stateful_and_a_cat_agent_pass_by_default() {
-    let d = Tmp::new("corpus");
+    let d = TempDir::new("corpus");
     let state = format!("state={}", d.join("d.state").display());
     let dummy = format!("{HEARTBEAT}/Dummy");
     // Dummy sources the shell library from $OCF_ROOT: meta-data fails without it (rc 2).
@@ -164,31 +164,11 @@ fn debian_dummy_stateful_and_a_cat_agent_pass_by_default() {
     ignore = "needs root: network namespace, veth, loop device, mount"
 )]
 fn debian_ipaddr2_passes_and_filesystem_has_one_finding() {
-    let ns = NetNs::new("cip");
-    let (rc, _, e) = sh(Command::new("ip").args([
-        "-n",
-        &ns.name,
-        "addr",
-        "add",
-        "192.168.144.1/24",
-        "dev",
-        "eth0",
-    ]));
-    assert_eq!(rc, 0, "{e}");
+    let ns = NetNs::for_ipaddr2("cip");
     let agent = format!("{HEARTBEAT}/IPaddr2");
     expect(
         Some(&ns.name),
-        &[
-            "-n",
-            "ocftst-ip",
-            "-o",
-            "ip=192.168.144.2",
-            "-o",
-            "cidr_netmask=24",
-            "-o",
-            "nic=eth0",
-            &agent,
-        ],
+        &ipaddr2_args("ocftst-ip", &agent),
         &[],
         // `status` prints "running" on stdout; Pacemaker never calls status.
         &[
@@ -197,24 +177,12 @@ fn debian_ipaddr2_passes_and_filesystem_has_one_finding() {
         ],
         false,
     );
-    let d = Tmp::new("cfs");
+    let d = TempDir::new("cfs");
     let lo = Loop::new(&d);
-    let dev = format!("device={}", lo.dev);
-    let dir = format!("directory={}", lo.mnt.display());
     let agent = format!("{HEARTBEAT}/Filesystem");
     expect(
         None,
-        &[
-            "-n",
-            "ocftst-fs",
-            "-o",
-            &dev,
-            "-o",
-            &dir,
-            "-o",
-            "fstype=ext4",
-            &agent,
-        ],
+        &filesystem_args("ocftst-fs", &lo.params(), &agent),
         // Finding 1 in ocf-tester/README.md.
         &["stop without parameters (never started)"],
         &[
@@ -226,7 +194,7 @@ fn debian_ipaddr2_passes_and_filesystem_has_one_finding() {
 }
 
 /// A private apache2 configuration on 127.0.0.1:18180 (no /etc/apache2 involved).
-fn apache_conf(d: &Tmp) -> std::path::PathBuf {
+fn apache_conf(d: &TempDir) -> std::path::PathBuf {
     let m = "/usr/lib/apache2/modules";
     for sub in ["htdocs", "run"] {
         std::fs::create_dir_all(d.join(sub)).unwrap();
@@ -267,7 +235,7 @@ fn kill_pidfile(p: &Path) {
 #[cfg_attr(not(feature = "root-tests"), ignore = "needs root: runs apache2")]
 fn debian_apache_passes_on_a_real_apache2() {
     let _apache = apache_lock();
-    let d = Tmp::new("capache");
+    let d = TempDir::new("capache");
     let conf = apache_conf(&d);
     let conf_o = format!("configfile={}", conf.display());
     let r = expect_guard(d.join("run/httpd.pid"));
@@ -317,7 +285,7 @@ fn expect_guard(p: std::path::PathBuf) -> PidGuard {
     ignore = "needs root: runs MariaDB as the mysql user"
 )]
 fn debian_mysql_on_mariadb_has_one_finding() {
-    let d = Tmp::new("cmysql");
+    let d = TempDir::new("cmysql");
     for sub in ["data", "run"] {
         std::fs::create_dir_all(d.join(sub)).unwrap();
     }

@@ -197,7 +197,7 @@ fn apache_config() {
     // runs without systemd, so a `systemctl` that fails sends it to /etc/init.d/apache2, for
     // both tools alike. Apache listens on port 80 inside its own network namespace.
     let _apache = apache_lock();
-    let d = Tmp::new("apache");
+    let d = TempDir::new("apache");
     let shim = d.join("systemctl");
     std::fs::write(&shim, "#!/bin/sh\n# no systemd on this machine\nexit 1\n").unwrap();
     chmod(&shim, 0o755);
@@ -263,7 +263,7 @@ fn scenario(name: &str) -> String {
 
 #[test]
 fn own_scenario_format_runs_with_extensions() {
-    let d = Tmp::new("scn");
+    let d = TempDir::new("scn");
     let agent = fixture(&d, "good");
     let state = d.join("s.state").display().to_string();
     let (rc, out, err) = sh(Command::new(tester()).env("OCFT_STATE", &state).args([
@@ -298,7 +298,7 @@ fn own_scenario_format_runs_with_extensions() {
 
 #[test]
 fn scenario_hangs_are_expected_or_fail_the_case() {
-    let d = Tmp::new("scn-hang");
+    let d = TempDir::new("scn-hang");
     let agent = fixture(&d, "hang-on-stop");
     let state = d.join("h.state").display().to_string();
     let t = std::time::Instant::now();

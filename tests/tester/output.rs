@@ -13,7 +13,7 @@ fn schema(name: &str) -> std::path::PathBuf {
 }
 
 /// Validate `json` with Python's jsonschema (Debian's python3-jsonschema).
-fn validate_json(json: &str, dir: &Tmp) {
+fn validate_json(json: &str, dir: &TempDir) {
     let doc = dir.join("report.json");
     std::fs::write(&doc, json).unwrap();
     let (rc, o, e) = sh(Command::new("python3").args([
@@ -27,7 +27,7 @@ fn validate_json(json: &str, dir: &Tmp) {
     assert_eq!(rc, 0, "JSON report does not validate: {o}{e}\n{json}");
 }
 
-fn validate_junit(xml: &str, dir: &Tmp) {
+fn validate_junit(xml: &str, dir: &TempDir) {
     let doc = dir.join("report.xml");
     std::fs::write(&doc, xml).unwrap();
     let (rc, o, e) = sh(Command::new("xmllint")
@@ -39,7 +39,7 @@ fn validate_junit(xml: &str, dir: &Tmp) {
 
 #[test]
 fn json_and_junit_validate_against_their_schemas() {
-    let d = Tmp::new("schemas");
+    let d = TempDir::new("schemas");
     // A run with a warning (no exit reason), one with a failure and an abort (hang).
     for (fault, rc_expected, strict) in [
         ("no-reason", 0, false),

@@ -5,7 +5,7 @@ use crate::common::*;
 
 #[test]
 fn parameters_come_from_a_private_file_and_an_open_one_is_refused() {
-    let d = Tmp::new("pf");
+    let d = TempDir::new("pf");
     let agent = fixture(&d, "good");
     let file = d.join("agent.params");
     std::fs::write(

@@ -59,7 +59,7 @@ fn via(agent: &str, state: &str) {
     ignore = "needs root and Pacemaker's crm_resource"
 )]
 fn via_pacemaker_on_our_dummy_and_debians_dummy() {
-    let d = Tmp::new("via");
+    let d = TempDir::new("via");
     let state = format!("state={}", d.join("v.state").display());
     via(&format!("{HEARTBEAT}/Dummy"), &state);
     assert!(!d.join("v.state").exists(), "stopped at the end");
