@@ -338,22 +338,25 @@ fn multicall_tool(agents: &[Entry], mut inv: Invocation) -> u8 {
     }
 }
 
+/// The directories every agent's `PATH` is completed with (rgmanager and some callers pass
+/// none, or a short one), in this order after the caller's own.
+pub const AGENT_STD_DIRS: [&str; 6] = [
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
 /// Process-wide setup, once: a sane PATH and locale for children (rgmanager passes none),
 /// and the panic hook that keeps panic messages out of stderr noise.
 pub fn prepare_process() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let std_dirs = [
-            "/usr/local/sbin",
-            "/usr/local/bin",
-            "/usr/sbin",
-            "/usr/bin",
-            "/sbin",
-            "/bin",
-        ];
         let path = std::env::var("PATH").unwrap_or_default();
         let mut parts: Vec<&str> = path.split(':').filter(|p| !p.is_empty()).collect();
-        for d in std_dirs {
+        for d in AGENT_STD_DIRS {
             if !parts.contains(&d) {
                 parts.push(d);
             }

@@ -130,17 +130,9 @@ pub fn shell_tester<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (i32, String, Stri
         .args(args))
 }
 
-/// The directories the SDK appends to every agent's `PATH` (`prepare_process` in
-/// ocf-sdk/src/dispatch.rs): a program there is found by an agent whatever its caller's
-/// `PATH` says.
-pub const AGENT_STD_DIRS: [&str; 6] = [
-    "/usr/local/sbin",
-    "/usr/local/bin",
-    "/usr/sbin",
-    "/usr/bin",
-    "/sbin",
-    "/bin",
-];
+/// The directories the SDK appends to every agent's `PATH`: a program there is found by an
+/// agent whatever its caller's `PATH` says.
+pub use ocf::dispatch::AGENT_STD_DIRS;
 
 /// Where `tool` is in one of [`AGENT_STD_DIRS`], if anywhere.
 pub fn in_agent_std_dirs(tool: &str) -> Option<PathBuf> {
