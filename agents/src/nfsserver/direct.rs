@@ -5,7 +5,7 @@ use super::rpcbind;
 use super::state::{running, threads, DAEMONS};
 use super::{infodir, Config};
 use ocf::daemon::{Daemon, Ready};
-use ocf::process::{stop_processes, Cmd, ProcRef};
+use ocf::process::{stop_processes, Cmd, ExeSnapshot, Proc, ProcRef};
 use ocf::{cluster, Context, Deadline, Error, Result};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -232,10 +232,11 @@ pub fn start(cfg: &Config, cx: &Context) -> Result<()> {
 
 /// End the processes running any of `exes`: TERM, then KILL, within `deadline`.
 pub fn stop_daemons(exes: &[&str], deadline: Deadline) -> Result<()> {
+    let snapshot = ExeSnapshot::read();
     let procs: Vec<ProcRef> = exes
         .iter()
-        .flat_map(|e| running(e))
-        .map(|p| p.identity())
+        .flat_map(|e| snapshot.running(Path::new(e)))
+        .map(Proc::identity)
         .collect();
     if procs.is_empty() {
         return Ok(());

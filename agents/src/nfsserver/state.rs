@@ -4,7 +4,7 @@
 use super::rpcbind;
 use super::Config;
 use ocf::mount::MountTable;
-use ocf::process::{find_by_exe, Proc};
+use ocf::process::{find_by_exe, ExeSnapshot, Proc};
 use ocf::Deadline;
 use std::path::Path;
 
@@ -74,7 +74,10 @@ pub fn health(cfg: &Config, direct: bool, deadline: Deadline) -> Health {
             .push("nfsd has no threads (/proc/fs/nfsd/threads is 0)".into());
     }
     let table = MountTable::read().unwrap_or_default();
-    let mountd = !running("/usr/sbin/rpc.mountd").is_empty();
+    // one /proc scan for all the daemons asked about below
+    let procs = ExeSnapshot::read();
+    let runs = |exe: &str| procs.any(Path::new(exe));
+    let mountd = runs("/usr/sbin/rpc.mountd");
     if mountd {
         h.leftovers.push("rpc.mountd runs".into());
     } else {
@@ -97,7 +100,7 @@ pub fn health(cfg: &Config, direct: bool, deadline: Deadline) -> Health {
             cfg.rpcpipefs_dir.display()
         ));
     }
-    if direct && running("/usr/sbin/rpc.idmapd").is_empty() {
+    if direct && !runs("/usr/sbin/rpc.idmapd") {
         h.missing.push("rpc.idmapd is not running".into());
     }
     if !cfg.nfsv4_only {
@@ -109,7 +112,7 @@ pub fn health(cfg: &Config, direct: bool, deadline: Deadline) -> Health {
                     h.missing
                         .push("rpc.mountd is not registered with rpcbind".into());
                 }
-                let statd = !running("/usr/sbin/rpc.statd").is_empty();
+                let statd = runs("/usr/sbin/rpc.statd");
                 if !statd {
                     h.missing.push("rpc.statd is not running".into());
                 } else if ask(rpcbind::STATD, 1) == Ok(0) {

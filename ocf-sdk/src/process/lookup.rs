@@ -122,6 +122,40 @@ pub fn find_by_exe(exe: &Path, args: &[&str]) -> Vec<Proc> {
         .collect()
 }
 
+/// Every live process with its executable, read once: for a caller that asks about several
+/// executables in one go (a monitor checking each daemon of a service), one `/proc` scan
+/// instead of one per question.
+#[derive(Debug, Default)]
+pub struct ExeSnapshot(Vec<(Proc, Option<PathBuf>)>);
+
+impl ExeSnapshot {
+    /// Reads `/proc` now.
+    pub fn read() -> ExeSnapshot {
+        ExeSnapshot(
+            processes()
+                .into_iter()
+                .map(|p| {
+                    let exe = p.exe();
+                    (p, exe)
+                })
+                .collect(),
+        )
+    }
+
+    /// The processes of the snapshot running `exe` (as [`find_by_exe`] with no arguments).
+    pub fn running<'a>(&'a self, exe: &'a Path) -> impl Iterator<Item = &'a Proc> + 'a {
+        self.0
+            .iter()
+            .filter(move |(_, e)| e.as_deref() == Some(exe))
+            .map(|(p, _)| p)
+    }
+
+    /// Whether any process of the snapshot runs `exe`.
+    pub fn any(&self, exe: &Path) -> bool {
+        self.running(exe).next().is_some()
+    }
+}
+
 /// The process and all its descendants, parents first.
 pub fn tree(root: i32) -> Vec<Proc> {
     let all = processes();

@@ -35,7 +35,7 @@ pub(crate) use command::spawn_session;
 pub use command::{
     forward_pipe, spawn_daemon, which, Account, Cmd, DaemonOutput, Finished, Output, Resource,
 };
-pub use lookup::{find_by_exe, in_session_or_group, processes, tree, Proc, ProcRef};
+pub use lookup::{find_by_exe, in_session_or_group, processes, tree, ExeSnapshot, Proc, ProcRef};
 pub use pidfile::{PidRecord, PidStatus, Pidfile};
 pub use signal::{parse_signal, parse_signals};
 pub use stop::{family, stop_family, stop_processes, stop_tree, Escalation, Step};
@@ -198,6 +198,12 @@ mod tests {
         let me = Proc::read(std::process::id() as i32).unwrap();
         assert_eq!(me.exe(), std::env::current_exe().ok());
         assert!(!find_by_exe(&me.exe().unwrap(), &[]).is_empty());
+        // one scan answers for several executables, as find_by_exe would
+        let snap = ExeSnapshot::read();
+        let exe = me.exe().unwrap();
+        assert!(snap.any(&exe));
+        assert!(snap.running(&exe).any(|p| p.pid == me.pid));
+        assert!(!snap.any(Path::new("/nonexistent/ocfrs-no-such-daemon")));
     }
 
     #[test]
