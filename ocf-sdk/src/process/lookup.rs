@@ -112,13 +112,13 @@ pub fn processes() -> Vec<Proc> {
 /// Processes whose executable is `exe` and whose argv contains every item of `args`
 /// (as whole arguments, in any position). Kernel threads never match.
 pub fn find_by_exe(exe: &Path, args: &[&str]) -> Vec<Proc> {
-    processes()
-        .into_iter()
-        .filter(|p| p.exe().as_deref() == Some(exe))
+    ExeSnapshot::read()
+        .running(exe)
         .filter(|p| {
             let cl = p.cmdline();
             args.iter().all(|a| cl.iter().any(|c| c == OsStr::new(a)))
         })
+        .cloned()
         .collect()
 }
 
