@@ -185,7 +185,10 @@ pub struct SideResult {
 /// Results for one pair.
 #[derive(Debug, Clone, Serialize)]
 pub struct PairResult {
+    /// The pair's label ("mysql (OCF_CHECK_LEVEL=10)").
     pub agent: String,
+    /// Our agent's type ("mysql"): its binary is `ocfrs-<type>`.
+    pub agent_type: String,
     pub shell: String,
     /// Why the pair (or our side of it) was not measured.
     pub ours_missing: Option<String>,
@@ -404,6 +407,7 @@ fn measure_pair(cx: &mut Ctx<'_>, pair: &pairs::Pair) -> PairResult {
     let shell_path = Path::new(OCF_ROOT).join("resource.d").join(pair.shell);
     let mut result = PairResult {
         agent: pairs::label(pair),
+        agent_type: pair.agent.to_string(),
         shell: shell_path.display().to_string(),
         ours_missing: None,
         skipped: None,

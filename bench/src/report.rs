@@ -274,10 +274,8 @@ fn pair_table(out: &mut String, p: &PairResult, run: &Run) {
     let ours = p.ours.as_ref();
     let shell = p.shell_result.as_ref();
     let miss = p.ours_missing.as_deref().unwrap_or("–");
-    // "mysql (OCF_CHECK_LEVEL=10)" is the mysql agent at another depth
-    let agent_type = p.agent.split(" (").next().unwrap_or(&p.agent);
-    let ours_bin = match run.machine.own_binary_bytes.get(agent_type) {
-        Some(bytes) => format!("ocfrs-{agent_type}, {} KiB", bytes / 1024),
+    let ours_bin = match run.machine.own_binary_bytes.get(&p.agent_type) {
+        Some(bytes) => format!("ocfrs-{}, {} KiB", p.agent_type, bytes / 1024),
         None => "ocfrs-agents".to_string(),
     };
     let _ = writeln!(out, "### {} ({ours_bin}) vs {}\n", p.agent, p.shell);
